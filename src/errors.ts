@@ -1,0 +1,38 @@
+/**
+ * The one error type rangepool throws. `code` is from a closed set so callers can branch on it;
+ * `uri` names the object (when there is one) and `cause` keeps the underlying error.
+ */
+export const ERROR_CODES = [
+  'InvalidArgument', // bad URI, option or range: fix the call
+  'NotFound', // bucket, container, key or file does not exist
+  'AccessDenied', // credentials missing, wrong or not allowed
+  'PreconditionFailed', // the object changed (ETag/generation no longer matches)
+  'Aborted', // the caller's AbortSignal fired
+  'Timeout', // a range stalled or the retry budget ran out on timeouts
+  'IntegrityError', // bytes or length do not match what the service promised
+  'Unavailable', // the service kept failing (5xx, throttling, resets) past the retry budget
+  'Unsupported', // the platform or filesystem cannot do what was asked (e.g. O_DIRECT)
+  'Internal', // a bug or an unexpected state in rangepool itself
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export class RangepoolError extends Error {
+  override readonly name = 'RangepoolError';
+  readonly code: ErrorCode;
+  readonly uri: string | undefined;
+
+  constructor(code: ErrorCode, message: string, opts: { uri?: string; cause?: unknown } = {}) {
+    super(opts.uri ? `${message} (${opts.uri})` : message, { cause: opts.cause });
+    this.code = code;
+    this.uri = opts.uri;
+  }
+}
+
+export function isRangepoolError(e: unknown, code?: ErrorCode): e is RangepoolError {
+  return e instanceof RangepoolError && (code === undefined || e.code === code);
+}
+
+export function invalidArgument(message: string, uri?: string): RangepoolError {
+  return new RangepoolError('InvalidArgument', message, { uri });
+}

@@ -1,0 +1,48 @@
+/** What every pool (native or JS fallback) offers. The range engine only needs acquire/release. */
+export interface PoolOptions {
+  /** Block sizes in bytes, ascending. Default 1, 4, 16, 64, 256 MiB. */
+  sizeClasses?: number[];
+  /** Idle blocks kept per size class after release (the seed's --buffer-pool-size). Default 16. */
+  idlePerClass?: number;
+  /** Cap on in-use + idle bytes. Default: half of the memory this process may use. */
+  maxBytes?: number;
+  /** Idle blocks older than this are returned to the OS. Default 10 000 ms. 0 keeps them. */
+  trimAfterMs?: number;
+  /** Debug: fill released blocks with 0xDB so use-after-release shows. Default false. */
+  poison?: boolean;
+}
+
+export interface AcquireOptions {
+  signal?: AbortSignal;
+}
+
+export interface PoolStats {
+  /** Blocks handed out. */
+  taken: number;
+  /** Blocks given back (by release or by the garbage collector). */
+  returned: number;
+  /** Blocks newly mapped from the OS. */
+  fresh: number;
+  /** Blocks handed out again from the idle lists. */
+  reused: number;
+  /** Acquires that had to wait for the cap. */
+  waits: number;
+  /** Bytes of blocks currently out (block capacity, not requested length). */
+  inUseBytes: number;
+  /** Bytes of blocks kept idle for reuse. */
+  idleBytes: number;
+  /** Highest inUseBytes seen. */
+  peakInUseBytes: number;
+  /** Bytes given back to the OS by idle trim or cap pressure. */
+  trimmedBytes: number;
+  /** Buffers collected without an explicit release (diagnostic). */
+  collectedWithoutRelease: number;
+}
+
+export interface Pool {
+  readonly native: boolean;
+  acquire(size: number, opts?: AcquireOptions): Promise<Buffer>;
+  release(buf: ArrayBufferView | ArrayBuffer): void;
+  stats(): PoolStats;
+  trim(): number;
+}
