@@ -1,3 +1,4 @@
 export { RangepoolError, ERROR_CODES, isRangepoolError } from './errors.js';
 export type { ErrorCode } from './errors.js';
-export type { Pool, PoolOptions, PoolStats, AcquireOptions } from './pool/types.js';
+export { BufferPool, defaultPool, release } from './pool/index.js';
+export type { AcquireOptions, BufferPoolOptions, Lease, Pool, PoolOptions, PoolStats } from './pool/index.js';

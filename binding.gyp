@@ -1,0 +1,17 @@
+{
+  "targets": [
+    {
+      "target_name": "rangepool",
+      "sources": ["native/pool.cc", "native/registry.cc", "native/addon.cc"],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "defines": [
+        "NAPI_VERSION=8",
+        "RANGEPOOL_SOURCE_HASH=\"<!(node scripts/native-hash.cjs)\""
+      ],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2"],
+      "conditions": [
+        ["OS=='mac'", {"xcode_settings": {"CLANG_CXX_LANGUAGE_STANDARD": "c++17", "GCC_ENABLE_CPP_EXCEPTIONS": "YES"}}]
+      ]
+    }
+  ]
+}

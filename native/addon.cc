@@ -1,0 +1,299 @@
+// Node-API glue over the pool core, and nothing else. Argument checks live in the TypeScript facade;
+// this file only keeps what must hold even when it is called wrongly (never abort the process).
+#include <napi.h>
+
+#include <map>
+
+#include "registry.h"
+
+#ifndef RANGEPOOL_SOURCE_HASH
+#define RANGEPOOL_SOURCE_HASH "unknown"
+#endif
+
+namespace rangepool {
+namespace {
+
+struct PoolHandle {
+  std::shared_ptr<Pool> pool;
+  uint32_t id;
+};
+
+// Keeps the pool alive for as long as one of its buffers is.
+struct BlockHint {
+  std::shared_ptr<Pool> pool;
+};
+
+// The one place a block goes back: V8 runs it when the ArrayBuffer is collected or detached, on the
+// thread that made it (at the next setImmediate, or at worker exit).
+void FinalizeBlock(napi_env, void* data, void* hint) {
+  auto* h = static_cast<BlockHint*>(hint);
+  h->pool->Give(data);
+  delete h;
+}
+
+// Per thread: which pools this thread's waiting acquires watch, and the threadsafe function that wakes
+// them when any thread returns memory to one of those pools.
+struct Watchers {
+  napi_threadsafe_function wakeup = nullptr;
+  std::map<uint32_t, std::pair<std::weak_ptr<Pool>, uint64_t>> listeners;  // pool id -> (pool, listener id)
+
+  void RemoveAll() {
+    for (auto& [id, entry] : listeners)
+      if (auto pool = entry.first.lock()) pool->RemoveListener(entry.second);
+    listeners.clear();
+  }
+};
+
+struct EnvState {
+  std::shared_ptr<Watchers> watchers = std::make_shared<Watchers>();
+  ~EnvState() { watchers->RemoveAll(); }
+};
+
+void CallWakeup(napi_env env, napi_value js_fn, void*, void* data) {
+  if (env == nullptr || js_fn == nullptr) return;
+  napi_value undefined, id;
+  napi_get_undefined(env, &undefined);
+  napi_create_uint32(env, static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data)), &id);
+  napi_call_function(env, undefined, js_fn, 1, &id, nullptr);
+}
+
+// Runs when the env closes the threadsafe function; after it, no listener may call into it.
+void FinalizeWakeup(napi_env, void* finalize_data, void*) {
+  auto* watchers = static_cast<std::shared_ptr<Watchers>*>(finalize_data);
+  (*watchers)->RemoveAll();
+  (*watchers)->wakeup = nullptr;
+  delete watchers;
+}
+
+Watchers& WatchersOf(Napi::Env env) { return *env.GetInstanceData<EnvState>()->watchers; }
+
+PoolHandle& HandleOf(const Napi::Value& v) {
+  if (!v.IsExternal()) throw Napi::TypeError::New(v.Env(), "expected a pool handle");
+  return *v.As<Napi::External<PoolHandle>>().Data();
+}
+
+Napi::Value WrapHandle(Napi::Env env, std::shared_ptr<Pool> pool, uint32_t id) {
+  auto handle = Napi::External<PoolHandle>::New(env, new PoolHandle{std::move(pool), id},
+                                                [](Napi::Env, PoolHandle* h) { delete h; });
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("handle", handle);
+  result.Set("id", id);
+  return result;
+}
+
+PoolConfig ConfigFrom(const Napi::Object& o) {
+  PoolConfig c;
+  Napi::Array classes = o.Get("sizeClasses").As<Napi::Array>();
+  for (uint32_t i = 0; i < classes.Length(); ++i)
+    c.size_classes.push_back(static_cast<size_t>(classes.Get(i).As<Napi::Number>().Int64Value()));
+  c.idle_per_class = static_cast<size_t>(o.Get("idlePerClass").As<Napi::Number>().Int64Value());
+  c.max_bytes = static_cast<size_t>(o.Get("maxBytes").As<Napi::Number>().Int64Value());
+  c.trim_after_ms = static_cast<uint64_t>(o.Get("trimAfterMs").As<Napi::Number>().Int64Value());
+  c.poison = o.Get("poison").ToBoolean();
+  return c;
+}
+
+Napi::Object ConfigTo(Napi::Env env, const PoolConfig& c) {
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Array classes = Napi::Array::New(env, c.size_classes.size());
+  for (uint32_t i = 0; i < c.size_classes.size(); ++i) classes.Set(i, static_cast<double>(c.size_classes[i]));
+  o.Set("sizeClasses", classes);
+  o.Set("idlePerClass", static_cast<double>(c.idle_per_class));
+  o.Set("maxBytes", static_cast<double>(c.max_bytes));
+  o.Set("trimAfterMs", static_cast<double>(c.trim_after_ms));
+  o.Set("poison", c.poison);
+  return o;
+}
+
+Napi::Value CreatePoolJs(const Napi::CallbackInfo& info) {
+  uint32_t id = 0;
+  auto pool = CreatePool(ConfigFrom(info[0].As<Napi::Object>()), &id);
+  return WrapHandle(info.Env(), std::move(pool), id);
+}
+
+Napi::Value DefaultPoolJs(const Napi::CallbackInfo& info) {
+  return WrapHandle(info.Env(), DefaultPool(ConfigFrom(info[0].As<Napi::Object>())), kDefaultPoolId);
+}
+
+Napi::Value AttachPoolJs(const Napi::CallbackInfo& info) {
+  const uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  auto pool = FindPool(id);
+  if (!pool) return info.Env().Undefined();
+  return WrapHandle(info.Env(), std::move(pool), id);
+}
+
+Napi::Value PoolConfigJs(const Napi::CallbackInfo& info) { return ConfigTo(info.Env(), HandleOf(info[0]).pool->config()); }
+
+// An ArrayBuffer of exactly `size` bytes over a block; null when the cap would be exceeded.
+Napi::Value Acquire(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PoolHandle& h = HandleOf(info[0]);
+  const double size = info[1].As<Napi::Number>().DoubleValue();
+  if (!(size >= 1) || size > 9007199254740991.0 || size != static_cast<double>(static_cast<uint64_t>(size)))
+    throw Napi::RangeError::New(env, "size must be a positive integer");
+  Block block;
+  switch (h.pool->Take(static_cast<size_t>(size), &block)) {
+    case TakeStatus::kOk:
+      break;
+    case TakeStatus::kOverCap:
+      return env.Null();
+    case TakeStatus::kTooLarge:
+      throw Napi::RangeError::New(env, "size is larger than the pool's cap");
+    case TakeStatus::kNoMemory: {
+      Napi::Error e = Napi::Error::New(env, "out of memory mapping a pool block");
+      e.Set("code", "ENOMEM");
+      throw e;
+    }
+  }
+  auto* hint = new BlockHint{h.pool};
+  napi_value ab;
+  napi_status status =
+      napi_create_external_arraybuffer(env, block.data, static_cast<size_t>(size), FinalizeBlock, hint, &ab);
+  if (status != napi_ok) {
+    delete hint;
+    h.pool->Give(block.data);
+    Napi::Error e = Napi::Error::New(env, "this runtime does not allow external buffers");
+    e.Set("code", status == napi_no_external_buffers_allowed ? "ERR_NO_EXTERNAL_BUFFERS" : "ERR_NAPI");
+    throw e;
+  }
+  return Napi::Value(env, ab);
+}
+
+// Detaches a pooled ArrayBuffer: every view drops to length 0 and the finalizer returns the block.
+// True when detached now, false when it was already detached; TypeError for a buffer the pool (or, with
+// no handle, any pool) did not hand out — detaching a foreign buffer can abort the process.
+Napi::Value Release(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArrayBuffer()) throw Napi::TypeError::New(env, "expected an ArrayBuffer");
+  napi_value ab = info[0];
+  bool detached = false;
+  napi_is_detached_arraybuffer(env, ab, &detached);
+  if (detached) return Napi::Boolean::New(env, false);
+  const void* data = info[0].As<Napi::ArrayBuffer>().Data();
+  uint32_t owner_id = 0;
+  bool owned = false;
+  if (info.Length() > 1 && !info[1].IsUndefined())
+    owned = data != nullptr && HandleOf(info[1]).pool->IsOut(data);
+  else
+    owned = data != nullptr && FindOwner(data, &owner_id) != nullptr;
+  if (!owned) throw Napi::TypeError::New(env, "not a buffer handed out by this pool");
+  if (napi_detach_arraybuffer(env, ab) != napi_ok) throw Napi::Error::New(env, "could not detach the buffer");
+  return Napi::Boolean::New(env, true);
+}
+
+// The pool id and block capacity behind a pooled ArrayBuffer, or undefined.
+Napi::Value Ownership(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArrayBuffer()) return env.Undefined();
+  const void* data = info[0].As<Napi::ArrayBuffer>().Data();
+  uint32_t id = 0;
+  auto pool = data == nullptr ? nullptr : FindOwner(data, &id);
+  if (!pool) return env.Undefined();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("poolId", id);
+  o.Set("capacity", static_cast<double>(pool->CapacityOf(data)));
+  return o;
+}
+
+Napi::Value StatsJs(const Napi::CallbackInfo& info) {
+  const PoolStats s = HandleOf(info[0]).pool->Stats();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("taken", static_cast<double>(s.taken));
+  o.Set("returned", static_cast<double>(s.returned));
+  o.Set("fresh", static_cast<double>(s.fresh));
+  o.Set("reused", static_cast<double>(s.reused));
+  o.Set("waits", static_cast<double>(s.waits));
+  o.Set("inUseBytes", static_cast<double>(s.in_use_bytes));
+  o.Set("idleBytes", static_cast<double>(s.idle_bytes));
+  o.Set("peakInUseBytes", static_cast<double>(s.peak_in_use_bytes));
+  o.Set("trimmedBytes", static_cast<double>(s.trimmed_bytes));
+  return o;
+}
+
+Napi::Value TrimJs(const Napi::CallbackInfo& info) {
+  const uint64_t min_idle_ms = static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value());
+  return Napi::Number::New(info.Env(), static_cast<double>(HandleOf(info[0]).pool->Trim(min_idle_ms)));
+}
+
+Napi::Value CapacityFor(const Napi::CallbackInfo& info) {
+  const double size = info[1].As<Napi::Number>().DoubleValue();
+  return Napi::Number::New(info.Env(), static_cast<double>(HandleOf(info[0]).pool->CapacityFor(static_cast<size_t>(size))));
+}
+
+void NoteWait(const Napi::CallbackInfo& info) { HandleOf(info[0]).pool->NoteWait(); }
+
+// setWakeup(fn): fn(poolId) is called on this thread after memory comes back to a watched pool.
+void SetWakeup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Watchers& w = WatchersOf(env);
+  if (w.wakeup != nullptr) throw Napi::Error::New(env, "wakeup already set on this thread");
+  auto* finalize_data = new std::shared_ptr<Watchers>(env.GetInstanceData<EnvState>()->watchers);
+  napi_threadsafe_function tsfn;
+  napi_status status = napi_create_threadsafe_function(env, info[0], nullptr, Napi::String::New(env, "rangepool.wakeup"),
+                                                       0, 1, finalize_data, FinalizeWakeup, nullptr, CallWakeup, &tsfn);
+  if (status != napi_ok) {
+    delete finalize_data;
+    throw Napi::Error::New(env, "could not create the wakeup function");
+  }
+  napi_unref_threadsafe_function(env, tsfn);  // only waiting acquires keep the loop alive
+  w.wakeup = tsfn;
+}
+
+// watch(handle, on): while on, memory coming back to this pool from any thread wakes this thread.
+void Watch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PoolHandle& h = HandleOf(info[0]);
+  const bool on = info[1].ToBoolean();
+  Watchers& w = WatchersOf(env);
+  if (w.wakeup == nullptr) throw Napi::Error::New(env, "setWakeup must be called first");
+  auto it = w.listeners.find(h.id);
+  if (on && it == w.listeners.end()) {
+    napi_threadsafe_function tsfn = w.wakeup;
+    void* id = reinterpret_cast<void*>(static_cast<uintptr_t>(h.id));
+    uint64_t listener = h.pool->AddListener([tsfn, id] { napi_call_threadsafe_function(tsfn, id, napi_tsfn_nonblocking); });
+    if (w.listeners.empty()) napi_ref_threadsafe_function(env, w.wakeup);
+    w.listeners[h.id] = {h.pool, listener};
+  } else if (!on && it != w.listeners.end()) {
+    h.pool->RemoveListener(it->second.second);
+    w.listeners.erase(it);
+    if (w.listeners.empty()) napi_unref_threadsafe_function(env, w.wakeup);
+  }
+}
+
+// False under runtimes that forbid external buffers (V8 sandbox): the facade falls back to JS.
+Napi::Value ExternalBuffersAllowed(const Napi::CallbackInfo& info) {
+  // A fresh byte each time: V8 may refuse two live external buffers over one address.
+  char* probe = new char[1];
+  napi_value ab;
+  napi_status status = napi_create_external_arraybuffer(
+      info.Env(), probe, 1, [](napi_env, void* data, void*) { delete[] static_cast<char*>(data); }, nullptr, &ab);
+  if (status != napi_ok) delete[] probe;
+  return Napi::Boolean::New(info.Env(), status == napi_ok);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new EnvState());
+  exports.Set("sourceHash", RANGEPOOL_SOURCE_HASH);
+  exports.Set("poisonByte", static_cast<double>(kPoisonByte));
+  exports.Set("createPool", Napi::Function::New(env, CreatePoolJs));
+  exports.Set("defaultPool", Napi::Function::New(env, DefaultPoolJs));
+  exports.Set("attachPool", Napi::Function::New(env, AttachPoolJs));
+  exports.Set("poolConfig", Napi::Function::New(env, PoolConfigJs));
+  exports.Set("acquire", Napi::Function::New(env, Acquire));
+  exports.Set("release", Napi::Function::New(env, Release));
+  exports.Set("ownership", Napi::Function::New(env, Ownership));
+  exports.Set("capacityFor", Napi::Function::New(env, CapacityFor));
+  exports.Set("stats", Napi::Function::New(env, StatsJs));
+  exports.Set("trim", Napi::Function::New(env, TrimJs));
+  exports.Set("noteWait", Napi::Function::New(env, NoteWait));
+  exports.Set("setWakeup", Napi::Function::New(env, SetWakeup));
+  exports.Set("watch", Napi::Function::New(env, Watch));
+  exports.Set("externalBuffersAllowed", Napi::Function::New(env, ExternalBuffersAllowed));
+  return exports;
+}
+
+}  // namespace
+}  // namespace rangepool
+
+static Napi::Object InitRangepool(Napi::Env env, Napi::Object exports) { return rangepool::Init(env, exports); }
+NODE_API_MODULE(rangepool, InitRangepool)

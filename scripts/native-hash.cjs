@@ -1,0 +1,19 @@
+// Prints a hash of everything that decides the native binary: the sources in native/ and binding.gyp.
+// binding.gyp embeds it in the addon, and a test compares the committed prebuild's hash with a fresh one.
+'use strict';
+const { createHash } = require('node:crypto');
+const { readFileSync, readdirSync } = require('node:fs');
+const { join } = require('node:path');
+
+function nativeSourceHash(root = join(__dirname, '..')) {
+  const files = readdirSync(join(root, 'native')).sort().map((f) => join('native', f));
+  const hash = createHash('sha256');
+  for (const file of [...files, 'binding.gyp']) {
+    // Normalise line endings so a checkout with CRLF hashes the same.
+    hash.update(file).update('\0').update(readFileSync(join(root, file), 'utf8').replace(/\r\n/g, '\n')).update('\0');
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+module.exports = { nativeSourceHash };
+if (require.main === module) process.stdout.write(nativeSourceHash());

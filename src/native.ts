@@ -1,0 +1,70 @@
+// The only module that touches the addon. It loads the prebuild (or a local build) through
+// node-gyp-build and says why when it cannot; the pool then falls back to JavaScript.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeHandle {
+  readonly handle: object;
+  readonly id: number;
+}
+
+export interface NativeConfig {
+  sizeClasses: number[];
+  idlePerClass: number;
+  maxBytes: number;
+  trimAfterMs: number;
+  poison: boolean;
+}
+
+export interface NativeStats {
+  taken: number;
+  returned: number;
+  fresh: number;
+  reused: number;
+  waits: number;
+  inUseBytes: number;
+  idleBytes: number;
+  peakInUseBytes: number;
+  trimmedBytes: number;
+}
+
+export interface NativeBinding {
+  readonly sourceHash: string;
+  readonly poisonByte: number;
+  createPool(config: NativeConfig): NativeHandle;
+  defaultPool(config: NativeConfig): NativeHandle;
+  attachPool(id: number): NativeHandle | undefined;
+  poolConfig(handle: object): NativeConfig;
+  /** An ArrayBuffer of exactly `size` bytes, or null when the cap would be exceeded. */
+  acquire(handle: object, size: number): ArrayBuffer | null;
+  /** True when detached now, false when already detached; TypeError when not ours. */
+  release(ab: ArrayBuffer, handle?: object): boolean;
+  ownership(ab: ArrayBuffer): { poolId: number; capacity: number } | undefined;
+  capacityFor(handle: object, size: number): number;
+  stats(handle: object): NativeStats;
+  trim(handle: object, minIdleMs: number): number;
+  noteWait(handle: object): void;
+  setWakeup(fn: (poolId: number) => void): void;
+  watch(handle: object, on: boolean): void;
+  externalBuffersAllowed(): boolean;
+}
+
+/** The package root: dist/ and src/ both sit one level below it. */
+export const packageRoot = fileURLToPath(new URL('..', import.meta.url));
+
+function load(): { binding?: NativeBinding; reason?: string } {
+  if (process.env.RANGEPOOL_NO_NATIVE === '1') return { reason: 'disabled by RANGEPOOL_NO_NATIVE=1' };
+  try {
+    const require = createRequire(import.meta.url);
+    const binding = require('node-gyp-build')(packageRoot) as NativeBinding;
+    if (!binding.externalBuffersAllowed()) return { reason: 'this runtime does not allow external buffers' };
+    return { binding };
+  } catch (e) {
+    return { reason: `the native addon did not load: ${(e as Error).message}` };
+  }
+}
+
+const loaded = load();
+export const binding: NativeBinding | undefined = loaded.binding;
+/** Why the JavaScript fallback is in use, when it is. */
+export const fallbackReason: string | undefined = loaded.reason;

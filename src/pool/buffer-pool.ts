@@ -1,0 +1,235 @@
+import { RangepoolError, invalidArgument } from '../errors.js';
+import { fallbackReason } from '../native.js';
+import { isDetached, type Backend } from './backend.js';
+import { JsBackend } from './js-backend.js';
+import { NativeBackend } from './native-backend.js';
+import { optionsFromEnv, resolveOptions } from './options.js';
+import type { AcquireOptions, Pool, PoolOptions, PoolStats } from './types.js';
+
+export interface BufferPoolOptions extends PoolOptions {
+  /** 'js' forces the JavaScript fallback (the environment variable RANGEPOOL_NO_NATIVE=1 does so for all). */
+  implementation?: 'auto' | 'js';
+}
+
+/** A pooled buffer with a scoped lifetime: `using lease = await pool.lease(n)` releases at block end. */
+export interface Lease extends Disposable {
+  readonly buffer: Buffer;
+}
+
+interface Waiter {
+  size: number;
+  resolve(buf: Buffer): void;
+  reject(err: unknown): void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+// Which pool made each live buffer of this thread, so the free function release() finds it.
+const owners = new WeakMap<ArrayBuffer, BufferPool>();
+// Zero-length buffers are plain ArrayBuffers, never pooled; releasing one is a no-op.
+const empties = new WeakSet<ArrayBuffer>();
+
+function abortError(signal: AbortSignal): RangepoolError {
+  return new RangepoolError('Aborted', 'acquire was aborted', { cause: signal.reason });
+}
+
+/**
+ * Memory for large objects, outside the V8 heap, reused across downloads. `acquire` returns a Buffer
+ * of exactly the size asked for; its memory comes back on `release()` (all views drop to length 0)
+ * or when the garbage collector collects it. In-use + idle bytes never exceed `maxBytes`: acquires
+ * wait, first come first served (per thread), until memory comes back.
+ */
+export class BufferPool implements Pool {
+  readonly native: boolean;
+  private readonly waiters: Waiter[] = [];
+  private readonly wake = () => this.drain();
+  private trimTimer: NodeJS.Timeout | undefined;
+  private collectedCount = 0;
+  // Diagnostic only: counts buffers that were collected without release. It never returns memory
+  // itself: a wrapper can be collected while a view over the same memory is still alive.
+  private readonly finalization = new FinalizationRegistry<number>((capacity) => {
+    this.collectedCount++;
+    this.backend.collected(capacity);
+  });
+
+  private readonly backend: Backend;
+
+  /** `backend` is internal: attach() and defaultPool() pass one. */
+  constructor(opts: BufferPoolOptions = {}, backend?: Backend) {
+    if (!backend) {
+      const { implementation = 'auto', ...poolOpts } = opts;
+      if (implementation !== 'auto' && implementation !== 'js') throw invalidArgument("implementation must be 'auto' or 'js'");
+      const config = resolveOptions(poolOpts);
+      backend = (implementation === 'auto' ? NativeBackend.create(config, false) : undefined) ?? new JsBackend(config);
+    }
+    this.backend = backend;
+    this.native = backend.native;
+  }
+
+  /** Attaches to a native pool made in another thread (pass `pool.id` to the worker). */
+  static attach(id: number): BufferPool {
+    const backend = NativeBackend.attach(id);
+    if (!backend) throw invalidArgument(`no native pool with id ${id} is alive in this process`);
+    return new BufferPool({}, backend);
+  }
+
+  /** @internal the process-wide pool; see defaultPool(). */
+  static shared(): BufferPool {
+    const config = resolveOptions(optionsFromEnv());
+    return new BufferPool({}, NativeBackend.create(config, true) ?? new JsBackend(config));
+  }
+
+  /** Shared by every thread that attaches to the same native pool. */
+  get id(): number {
+    return this.backend.id;
+  }
+
+  /** Why this process uses the JavaScript fallback, if it does. */
+  static get fallbackReason(): string | undefined {
+    return fallbackReason;
+  }
+
+  acquire(size: number, opts: AcquireOptions = {}): Promise<Buffer> {
+    const { signal } = opts;
+    try {
+      this.checkSize(size);
+      if (signal?.aborted) throw abortError(signal);
+      if (this.waiters.length === 0) {
+        const buf = this.tryAcquire(size);
+        if (buf) return Promise.resolve(buf);
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise<Buffer>((resolve, reject) => {
+      const waiter: Waiter = { size, resolve, reject, signal, onAbort: undefined };
+      if (signal) {
+        waiter.onAbort = () => {
+          const i = this.waiters.indexOf(waiter);
+          if (i < 0) return;
+          this.waiters.splice(i, 1);
+          reject(abortError(signal));
+          this.drain(); // the aborted one may have been blocking smaller requests behind it
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      this.waiters.push(waiter);
+      this.backend.noteWait();
+      if (this.waiters.length === 1) this.backend.watch(true, this.wake);
+    });
+  }
+
+  /** A buffer now, or undefined when the cap would be exceeded (or others are already waiting). */
+  tryAcquire(size: number): Buffer | undefined {
+    this.checkSize(size);
+    if (size === 0) {
+      const ab = new ArrayBuffer(0);
+      empties.add(ab);
+      return Buffer.from(ab);
+    }
+    const ab = this.backend.tryAcquire(size);
+    if (!ab) return undefined;
+    owners.set(ab, this);
+    this.finalization.register(ab, this.backend.capacityFor(size), ab);
+    this.startTrimTimer();
+    return Buffer.from(ab);
+  }
+
+  /** A buffer that releases itself at the end of a `using` block. */
+  async lease(size: number, opts: AcquireOptions = {}): Promise<Lease> {
+    const buffer = await this.acquire(size, opts);
+    return { buffer, [Symbol.dispose]: () => this.release(buffer) };
+  }
+
+  /**
+   * Gives the memory back now. Every Buffer/TypedArray/DataView over it drops to length 0 at once.
+   * Releasing twice is a no-op; a buffer this pool did not hand out is a TypeError.
+   */
+  release(buf: ArrayBufferView | ArrayBuffer): void {
+    const ab = arrayBufferOf(buf);
+    if (empties.has(ab)) return;
+    if (this.backend.release(ab)) this.finalization.unregister(ab);
+  }
+
+  /** Capacity of the block behind a pooled buffer (>= its length); 0 when not from this pool. */
+  capacityOf(buf: ArrayBufferView | ArrayBuffer): number {
+    return this.backend.capacityOf(arrayBufferOf(buf));
+  }
+
+  stats(): PoolStats {
+    return { ...this.backend.stats(), collectedWithoutRelease: this.collectedCount };
+  }
+
+  /** Returns every idle block to the OS now. Returns the bytes freed. */
+  trim(): number {
+    return this.backend.trim(0);
+  }
+
+  private checkSize(size: number): void {
+    if (!Number.isSafeInteger(size) || size < 0) throw invalidArgument(`size must be a non-negative integer, got ${size}`);
+    const capacity = size === 0 ? 0 : this.backend.capacityFor(size);
+    const { maxBytes } = this.backend.config;
+    if (capacity > maxBytes) throw invalidArgument(`size ${size} needs ${capacity} bytes, more than the pool's cap of ${maxBytes}`);
+  }
+
+  private drain(): void {
+    while (this.waiters.length > 0) {
+      const w = this.waiters[0]!;
+      let buf: Buffer | undefined;
+      try {
+        buf = this.tryAcquire(w.size);
+      } catch (e) {
+        this.waiters.shift();
+        w.reject(e);
+        continue;
+      }
+      if (!buf) break;
+      this.waiters.shift();
+      if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
+      w.resolve(buf);
+    }
+    if (this.waiters.length === 0) this.backend.watch(false, this.wake);
+  }
+
+  // Idle blocks go back to the OS after trimAfterMs; the timer never keeps the process alive, and it
+  // holds the pool only weakly so an unused pool can be collected.
+  private startTrimTimer(): void {
+    const { trimAfterMs } = this.backend.config;
+    if (this.trimTimer || trimAfterMs === 0) return;
+    const self = new WeakRef(this);
+    const timer = setInterval(() => {
+      const pool = self.deref();
+      if (pool) pool.backend.trim(trimAfterMs);
+      else clearInterval(timer);
+    }, Math.max(100, trimAfterMs / 2));
+    timer.unref();
+    this.trimTimer = timer;
+  }
+}
+
+function arrayBufferOf(buf: ArrayBufferView | ArrayBuffer): ArrayBuffer {
+  if (buf instanceof ArrayBuffer) return buf;
+  if (ArrayBuffer.isView(buf) && buf.buffer instanceof ArrayBuffer) return buf.buffer;
+  throw new TypeError('expected a Buffer, TypedArray, DataView or ArrayBuffer');
+}
+
+/** Releases a buffer from whichever pool made it (see BufferPool.release). */
+export function release(buf: ArrayBufferView | ArrayBuffer): void {
+  const ab = arrayBufferOf(buf);
+  if (empties.has(ab)) return;
+  const owner = owners.get(ab);
+  if (!owner) {
+    if (isDetached(ab)) return; // released already
+    throw new TypeError('not a buffer handed out by a rangepool pool');
+  }
+  owner.release(ab);
+}
+
+let shared: BufferPool | undefined;
+/**
+ * The process's shared pool: one native pool for every thread (each thread gets its own facade over
+ * it). Tuned by RANGEPOOL_MAX_BYTES, RANGEPOOL_IDLE_PER_CLASS, RANGEPOOL_TRIM_AFTER_MS, RANGEPOOL_POISON.
+ */
+export function defaultPool(): BufferPool {
+  return (shared ??= BufferPool.shared());
+}

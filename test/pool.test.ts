@@ -1,0 +1,240 @@
+// The pool's contract, run against both implementations: the native addon and the JS fallback.
+import { describe, expect, it } from 'vitest';
+import { BufferPool, RangepoolError, release, type BufferPoolOptions } from '../src/index.js';
+import { until } from './support/wait.js';
+
+const MiB = 1024 * 1024;
+const small: BufferPoolOptions = { sizeClasses: [MiB, 4 * MiB], idlePerClass: 4, maxBytes: 64 * MiB, trimAfterMs: 0 };
+
+describe.each([
+  ['native', 'auto'],
+  ['js', 'js'],
+] as const)('BufferPool (%s)', (name, implementation) => {
+  const make = (opts: BufferPoolOptions = {}) => new BufferPool({ ...small, ...opts, implementation });
+
+  it('uses the implementation asked for', () => {
+    expect(make().native).toBe(name === 'native');
+  });
+
+  it('gives a buffer of exactly the size asked for, with no bytes past it', async () => {
+    const pool = make();
+    for (const size of [1, 4095, 4096, MiB - 1, MiB, MiB + 1, 3 * MiB + 7]) {
+      const buf = await pool.acquire(size);
+      expect(buf.length).toBe(size);
+      expect(buf.buffer.byteLength).toBe(size);
+      expect(buf.byteOffset).toBe(0);
+      expect(pool.capacityOf(buf)).toBe(size <= MiB ? MiB : 4 * MiB);
+      pool.release(buf);
+    }
+  });
+
+  it('reuses a returned block (take, return, take: reused 1)', async () => {
+    const pool = make();
+    const a = await pool.acquire(1000);
+    pool.release(a);
+    await until(() => pool.stats().returned === 1, 'the block to come back');
+    const b = await pool.acquire(2000);
+    const s = pool.stats();
+    expect(s).toMatchObject({ taken: 2, returned: 1, fresh: 1, reused: 1, inUseBytes: MiB, idleBytes: 0 });
+    pool.release(b);
+    await until(() => pool.stats().idleBytes === MiB, 'the block to go idle');
+  });
+
+  it('release detaches every view at once, and twice is a no-op', async () => {
+    const pool = make();
+    const buf = await pool.acquire(4096);
+    const u8 = new Uint8Array(buf.buffer);
+    const f64 = new Float64Array(buf.buffer, 8, 4);
+    const dv = new DataView(buf.buffer);
+    release(buf);
+    expect(buf.length).toBe(0);
+    expect(u8.length).toBe(0);
+    expect(f64.length).toBe(0);
+    expect(() => dv.getUint8(0)).toThrow(TypeError);
+    expect(buf.buffer.byteLength).toBe(0);
+    expect(() => release(buf)).not.toThrow();
+    expect(() => pool.release(u8)).not.toThrow();
+    await until(() => pool.stats().returned === 1, 'the block to come back');
+    expect(pool.stats().returned).toBe(1);
+  });
+
+  it('refuses buffers it did not hand out, with a TypeError and no change', async () => {
+    const pool = make();
+    const other = make();
+    const theirs = await other.acquire(100);
+    const before = pool.stats();
+    expect(() => pool.release(Buffer.alloc(10))).toThrow(TypeError);
+    expect(() => pool.release(Buffer.from('pooled by node'))).toThrow(TypeError);
+    expect(() => pool.release(new ArrayBuffer(16))).toThrow(TypeError);
+    expect(() => release(new Uint8Array(8))).toThrow(TypeError);
+    expect(() => pool.release(theirs)).toThrow(TypeError);
+    expect(() => pool.release({} as Buffer)).toThrow(TypeError);
+    expect(theirs.length).toBe(100); // still intact
+    expect(pool.stats()).toEqual(before);
+    other.release(theirs);
+  });
+
+  it('zero size gives an unpooled empty buffer; releasing it is a no-op', async () => {
+    const pool = make();
+    const buf = await pool.acquire(0);
+    expect(buf.length).toBe(0);
+    expect(pool.stats().taken).toBe(0);
+    expect(() => pool.release(buf)).not.toThrow();
+    expect(() => release(buf)).not.toThrow();
+  });
+
+  it('rejects bad sizes with InvalidArgument and leaves the pool as it was', async () => {
+    const pool = make();
+    const before = pool.stats();
+    for (const size of [-1, NaN, 1.5, Infinity, 65 * MiB, '10' as unknown as number]) {
+      const err = await pool.acquire(size).catch((e) => e);
+      expect(err).toBeInstanceOf(RangepoolError);
+      expect(err.code).toBe('InvalidArgument');
+    }
+    expect(pool.stats()).toEqual(before);
+  });
+
+  it('rejects bad options with InvalidArgument', () => {
+    for (const opts of [
+      { sizeClasses: [4, 2] },
+      { sizeClasses: [0] },
+      { idlePerClass: -1 },
+      { maxBytes: 0 },
+      { maxBytes: NaN },
+      { trimAfterMs: -5 },
+    ]) {
+      expect(() => make(opts)).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+    }
+  });
+
+  it('gives an oversize request an exact block that counts in the cap and is not kept', async () => {
+    const pool = make();
+    const buf = await pool.acquire(5 * MiB + 3);
+    expect(buf.length).toBe(5 * MiB + 3);
+    expect(pool.stats().inUseBytes).toBeGreaterThanOrEqual(5 * MiB + 3);
+    expect(pool.stats().inUseBytes).toBeLessThan(5 * MiB + 4096 + 3);
+    pool.release(buf);
+    await until(() => pool.stats().returned === 1, 'the oversize block to come back');
+    expect(pool.stats()).toMatchObject({ inUseBytes: 0, idleBytes: 0 });
+  });
+
+  it('skips a size class larger than the cap and gives an exact block instead', async () => {
+    const pool = make({ maxBytes: 3 * MiB });
+    const buf = await pool.acquire(2 * MiB);
+    expect(pool.stats().inUseBytes).toBe(2 * MiB);
+    pool.release(buf);
+  });
+
+  it('makes acquires wait while the cap would be exceeded, first come first served', async () => {
+    const pool = make({ maxBytes: 8 * MiB });
+    const a = await pool.acquire(4 * MiB);
+    const b = await pool.acquire(4 * MiB);
+    const order: string[] = [];
+    const c = pool.acquire(4 * MiB).then((buf) => (order.push('c'), buf));
+    const d = pool.acquire(MiB).then((buf) => (order.push('d'), buf)); // fits, but must not jump the queue
+    await new Promise((r) => setTimeout(r, 20));
+    expect(order).toEqual([]);
+    expect(pool.stats().waits).toBe(2);
+    pool.release(a);
+    const cBuf = await c;
+    expect(order).toEqual(['c']);
+    pool.release(b);
+    const dBuf = await d;
+    expect(order).toEqual(['c', 'd']);
+    expect(pool.stats().inUseBytes).toBeLessThanOrEqual(8 * MiB);
+    pool.release(cBuf);
+    pool.release(dBuf);
+    await until(() => pool.stats().inUseBytes === 0, 'everything back');
+  });
+
+  it('a waiting acquire rejects with Aborted when its signal fires, and the queue moves on', async () => {
+    const pool = make({ maxBytes: 4 * MiB });
+    const held = await pool.acquire(4 * MiB);
+    const ac = new AbortController();
+    const waiting = pool.acquire(4 * MiB, { signal: ac.signal });
+    const behind = pool.acquire(MiB);
+    ac.abort(new Error('user gave up'));
+    const err = await waiting.catch((e) => e);
+    expect(err).toBeInstanceOf(RangepoolError);
+    expect(err.code).toBe('Aborted');
+    expect(err.cause.message).toBe('user gave up');
+    pool.release(held);
+    const next = await behind;
+    expect(next.length).toBe(MiB);
+    pool.release(next);
+    const pre = new AbortController();
+    pre.abort();
+    await expect(pool.acquire(10, { signal: pre.signal })).rejects.toMatchObject({ code: 'Aborted' });
+    await until(() => pool.stats().inUseBytes === 0, 'everything back');
+  });
+
+  it('evicts idle blocks of other classes to make room under the cap', async () => {
+    const pool = make({ maxBytes: 5 * MiB });
+    const a = await pool.acquire(MiB);
+    pool.release(a);
+    await until(() => pool.stats().idleBytes === MiB, 'the small block to go idle');
+    const big = await pool.acquire(4 * MiB + 1); // oversize here: 4 MiB class is full size only
+    expect(pool.stats().trimmedBytes).toBe(MiB);
+    expect(pool.stats().idleBytes).toBe(0);
+    pool.release(big);
+  });
+
+  it('trim() gives idle memory back to the OS', async () => {
+    const pool = make();
+    const bufs = await Promise.all([pool.acquire(MiB), pool.acquire(MiB)]);
+    bufs.forEach((b) => pool.release(b));
+    await until(() => pool.stats().idleBytes === 2 * MiB, 'blocks to go idle');
+    expect(pool.trim()).toBe(2 * MiB);
+    expect(pool.stats()).toMatchObject({ idleBytes: 0, trimmedBytes: 2 * MiB });
+  });
+
+  it('trims idle blocks by itself after trimAfterMs', async () => {
+    const pool = make({ trimAfterMs: 150 });
+    const buf = await pool.acquire(MiB);
+    pool.release(buf);
+    await until(() => pool.stats().idleBytes === MiB, 'the block to go idle');
+    await until(() => pool.stats().idleBytes === 0, 'idle trim');
+    expect(pool.stats().trimmedBytes).toBe(MiB);
+  });
+
+  it('keeps at most idlePerClass blocks idle', async () => {
+    const pool = make({ idlePerClass: 2 });
+    const bufs = await Promise.all([1, 2, 3, 4].map(() => pool.acquire(MiB)));
+    bufs.forEach((b) => pool.release(b));
+    await until(() => pool.stats().returned === 4, 'all back');
+    expect(pool.stats().idleBytes).toBe(2 * MiB);
+  });
+
+  it('a buffer dropped without release comes back after garbage collection', async () => {
+    const pool = make();
+    (await pool.acquire(MiB)).fill(1); // dropped at once
+    expect(pool.stats().inUseBytes).toBe(MiB);
+    await until(() => pool.stats().inUseBytes === 0, 'the collector to return the block');
+    expect(pool.stats().returned).toBe(1);
+    await until(() => pool.stats().collectedWithoutRelease === 1, 'the diagnostic count');
+  });
+
+  it('a lease releases its buffer at the end of the scope', async () => {
+    const pool = make();
+    let seen: Buffer;
+    {
+      const lease = await pool.lease(1234);
+      seen = lease.buffer;
+      expect(seen.length).toBe(1234);
+      lease[Symbol.dispose]();
+    }
+    expect(seen.length).toBe(0);
+  });
+
+  it('poison fills released blocks so use after release shows', async () => {
+    const pool = make({ poison: true, idlePerClass: 1 });
+    const a = await pool.acquire(4096);
+    a.fill(7);
+    pool.release(a);
+    await until(() => pool.stats().returned === 1, 'the block to come back');
+    const b = await pool.acquire(4096);
+    expect(pool.stats().reused).toBe(1);
+    expect(b.every((x) => x === 0xdb)).toBe(true);
+    pool.release(b);
+  });
+});
