@@ -31,8 +31,8 @@ void FinalizeBlock(napi_env, void* data, void* hint) {
   delete h;
 }
 
-// Per thread: which pools this thread's waiting acquires watch, and the threadsafe function that wakes
-// them when any thread returns memory to one of those pools.
+// One per loaded copy of the facade (usually one per thread): which pools its waiting acquires watch,
+// and the threadsafe function that wakes them when any thread returns memory to one of those pools.
 struct Watchers {
   napi_threadsafe_function wakeup = nullptr;
   std::map<uint32_t, std::pair<std::weak_ptr<Pool>, uint64_t>> listeners;  // pool id -> (pool, listener id)
@@ -43,11 +43,7 @@ struct Watchers {
     listeners.clear();
   }
 };
-
-struct EnvState {
-  std::shared_ptr<Watchers> watchers = std::make_shared<Watchers>();
-  ~EnvState() { watchers->RemoveAll(); }
-};
+using WatchersRef = std::shared_ptr<Watchers>;
 
 void CallWakeup(napi_env env, napi_value js_fn, void*, void* data) {
   if (env == nullptr || js_fn == nullptr) return;
@@ -57,15 +53,14 @@ void CallWakeup(napi_env env, napi_value js_fn, void*, void* data) {
   napi_call_function(env, undefined, js_fn, 1, &id, nullptr);
 }
 
-// Runs when the env closes the threadsafe function; after it, no listener may call into it.
+// Runs when the env closes the threadsafe function (at the latest, as the thread exits); after it, no
+// listener may call into it.
 void FinalizeWakeup(napi_env, void* finalize_data, void*) {
-  auto* watchers = static_cast<std::shared_ptr<Watchers>*>(finalize_data);
+  auto* watchers = static_cast<WatchersRef*>(finalize_data);
   (*watchers)->RemoveAll();
   (*watchers)->wakeup = nullptr;
   delete watchers;
 }
-
-Watchers& WatchersOf(Napi::Env env) { return *env.GetInstanceData<EnvState>()->watchers; }
 
 PoolHandle& HandleOf(const Napi::Value& v) {
   if (!v.IsExternal()) throw Napi::TypeError::New(v.Env(), "expected a pool handle");
@@ -222,30 +217,33 @@ Napi::Value CapacityFor(const Napi::CallbackInfo& info) {
 
 void NoteWait(const Napi::CallbackInfo& info) { HandleOf(info[0]).pool->NoteWait(); }
 
-// setWakeup(fn): fn(poolId) is called on this thread after memory comes back to a watched pool.
-void SetWakeup(const Napi::CallbackInfo& info) {
+// createWaker(fn): fn(poolId) is called on this thread after memory comes back to a pool watched
+// through the returned waker.
+Napi::Value CreateWaker(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Watchers& w = WatchersOf(env);
-  if (w.wakeup != nullptr) throw Napi::Error::New(env, "wakeup already set on this thread");
-  auto* finalize_data = new std::shared_ptr<Watchers>(env.GetInstanceData<EnvState>()->watchers);
-  napi_threadsafe_function tsfn;
-  napi_status status = napi_create_threadsafe_function(env, info[0], nullptr, Napi::String::New(env, "rangepool.wakeup"),
-                                                       0, 1, finalize_data, FinalizeWakeup, nullptr, CallWakeup, &tsfn);
+  auto watchers = std::make_shared<Watchers>();
+  auto* finalize_data = new WatchersRef(watchers);
+  napi_status status =
+      napi_create_threadsafe_function(env, info[0], nullptr, Napi::String::New(env, "rangepool.wakeup"), 0, 1,
+                                      finalize_data, FinalizeWakeup, nullptr, CallWakeup, &watchers->wakeup);
   if (status != napi_ok) {
     delete finalize_data;
     throw Napi::Error::New(env, "could not create the wakeup function");
   }
-  napi_unref_threadsafe_function(env, tsfn);  // only waiting acquires keep the loop alive
-  w.wakeup = tsfn;
+  napi_unref_threadsafe_function(env, watchers->wakeup);  // only waiting acquires keep the loop alive
+  return Napi::External<WatchersRef>::New(env, new WatchersRef(watchers), [](Napi::Env, WatchersRef* w) {
+    (*w)->RemoveAll();
+    delete w;
+  });
 }
 
-// watch(handle, on): while on, memory coming back to this pool from any thread wakes this thread.
+// watch(waker, handle, on): while on, memory coming back to this pool from any thread wakes this thread.
 void Watch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  PoolHandle& h = HandleOf(info[0]);
-  const bool on = info[1].ToBoolean();
-  Watchers& w = WatchersOf(env);
-  if (w.wakeup == nullptr) throw Napi::Error::New(env, "setWakeup must be called first");
+  Watchers& w = **info[0].As<Napi::External<WatchersRef>>().Data();
+  PoolHandle& h = HandleOf(info[1]);
+  const bool on = info[2].ToBoolean();
+  if (w.wakeup == nullptr) return;  // the thread is exiting
   auto it = w.listeners.find(h.id);
   if (on && it == w.listeners.end()) {
     napi_threadsafe_function tsfn = w.wakeup;
@@ -272,7 +270,6 @@ Napi::Value ExternalBuffersAllowed(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  env.SetInstanceData(new EnvState());
   exports.Set("sourceHash", RANGEPOOL_SOURCE_HASH);
   exports.Set("poisonByte", static_cast<double>(kPoisonByte));
   exports.Set("createPool", Napi::Function::New(env, CreatePoolJs));
@@ -286,7 +283,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stats", Napi::Function::New(env, StatsJs));
   exports.Set("trim", Napi::Function::New(env, TrimJs));
   exports.Set("noteWait", Napi::Function::New(env, NoteWait));
-  exports.Set("setWakeup", Napi::Function::New(env, SetWakeup));
+  exports.Set("createWaker", Napi::Function::New(env, CreateWaker));
   exports.Set("watch", Napi::Function::New(env, Watch));
   exports.Set("externalBuffersAllowed", Napi::Function::New(env, ExternalBuffersAllowed));
   return exports;

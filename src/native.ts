@@ -44,8 +44,9 @@ export interface NativeBinding {
   stats(handle: object): NativeStats;
   trim(handle: object, minIdleMs: number): number;
   noteWait(handle: object): void;
-  setWakeup(fn: (poolId: number) => void): void;
-  watch(handle: object, on: boolean): void;
+  /** A waker: fn(poolId) runs on this thread after memory comes back to a pool it watches. */
+  createWaker(fn: (poolId: number) => void): object;
+  watch(waker: object, handle: object, on: boolean): void;
   externalBuffersAllowed(): boolean;
 }
 

@@ -1,5 +1,5 @@
 import { RangepoolError, invalidArgument } from '../errors.js';
-import { fallbackReason } from '../native.js';
+import { binding as nativeBinding, fallbackReason } from '../native.js';
 import { isDetached, type Backend } from './backend.js';
 import { JsBackend } from './js-backend.js';
 import { NativeBackend } from './native-backend.js';
@@ -218,11 +218,11 @@ export function release(buf: ArrayBufferView | ArrayBuffer): void {
   const ab = arrayBufferOf(buf);
   if (empties.has(ab)) return;
   const owner = owners.get(ab);
-  if (!owner) {
-    if (isDetached(ab)) return; // released already
-    throw new TypeError('not a buffer handed out by a rangepool pool');
-  }
-  owner.release(ab);
+  if (owner) owner.release(ab);
+  else if (isDetached(ab)) return; // released already
+  // Made by another loaded copy of rangepool: the addon still knows its owner.
+  else if (!nativeBinding?.ownership(ab)) throw new TypeError('not a buffer handed out by a rangepool pool');
+  else nativeBinding.release(ab);
 }
 
 let shared: BufferPool | undefined;

@@ -4,14 +4,12 @@ import type { Backend } from './backend.js';
 // Per thread: the wake callbacks of pools waiting on each native pool id. The addon calls back with
 // the id whenever a watched pool gets memory back, from whichever thread returned it.
 const waiters = new Map<number, Set<() => void>>();
-let wakeupInstalled = false;
+let waker: object | undefined;
 
-function installWakeup(b: NativeBinding): void {
-  if (wakeupInstalled) return;
-  b.setWakeup((id) => {
+function wakerFor(b: NativeBinding): object {
+  return (waker ??= b.createWaker((id) => {
     for (const wake of waiters.get(id) ?? []) wake();
-  });
-  wakeupInstalled = true;
+  }));
 }
 
 export class NativeBackend implements Backend {
@@ -27,7 +25,6 @@ export class NativeBackend implements Backend {
     this.handle = h.handle;
     this.id = h.id;
     this.config = b.poolConfig(h.handle); // the default pool keeps the config of whoever made it first
-    installWakeup(b);
   }
 
   static create(config: NativeConfig, shared: boolean): NativeBackend | undefined {
@@ -79,7 +76,7 @@ export class NativeBackend implements Backend {
       set?.delete(wake);
       if (set?.size === 0) waiters.delete(this.id);
     }
-    this.b.watch(this.handle, (set?.size ?? 0) > 0);
+    this.b.watch(wakerFor(this.b), this.handle, (set?.size ?? 0) > 0);
   }
 
   collected(): void {
