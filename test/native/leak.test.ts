@@ -7,6 +7,8 @@ const MiB = 1 << 20;
 const gc = requireGc();
 const rss = () => process.memoryUsage().rss;
 const turn = () => new Promise((r) => setImmediate(r));
+// AddressSanitizer's quarantine keeps freed memory on purpose: RSS bounds mean nothing under it.
+const underAsan = (process.env.LD_PRELOAD ?? '').includes('libasan');
 
 describe.each([
   ['native', 'auto'],
@@ -30,7 +32,7 @@ describe.each([
     const growth = rss() - start;
     expect(pool.stats().taken).toBe(120_000);
     expect(pool.stats().fresh).toBeLessThan(50);
-    expect(growth).toBeLessThan(24 * MiB);
+    if (!underAsan) expect(growth).toBeLessThan(24 * MiB);
   });
 
   it('buffers dropped without release do not pile up', async () => {

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs the pool and native tests against an AddressSanitizer build of the addon, then removes that
+# build (a local build/ wins over prebuilds, so it must not stay). Usage: scripts/asan.sh [vitest args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+trap 'rm -rf build' EXIT
+CXXFLAGS="-fsanitize=address -fno-omit-frame-pointer -g" LDFLAGS="-fsanitize=address" npx node-gyp rebuild >/dev/null
+# Node itself is not instrumented: preload the runtime; V8's own allocations make leak reports noise.
+export LD_PRELOAD="$(gcc -print-file-name=libasan.so)" ASAN_OPTIONS=detect_leaks=0
+if [ $# -eq 0 ]; then set -- test/pool.test.ts test/native; fi
+npx vitest run "$@"
