@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "crc32c.h"
 #include "registry.h"
 
 #ifndef RANGEPOOL_SOURCE_HASH
@@ -269,6 +270,48 @@ Napi::Value ExternalBuffersAllowed(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), status == napi_ok);
 }
 
+// crc32c(view, init): continues `init` over the bytes of a TypedArray/DataView/ArrayBuffer.
+Napi::Value Crc32cJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint32_t init = info[1].IsUndefined() ? 0 : info[1].As<Napi::Number>().Uint32Value();
+  const void* data = nullptr;
+  size_t len = 0;
+  if (info[0].IsArrayBuffer()) {
+    auto ab = info[0].As<Napi::ArrayBuffer>();
+    data = ab.Data();
+    len = ab.ByteLength();
+  } else if (info[0].IsTypedArray() || info[0].IsDataView()) {
+    napi_value ab;
+    size_t offset = 0;
+    void* base = nullptr;
+    if (info[0].IsTypedArray()) {
+      auto ta = info[0].As<Napi::TypedArray>();
+      len = ta.ByteLength();
+      offset = ta.ByteOffset();
+      ab = ta.ArrayBuffer();
+    } else {
+      auto dv = info[0].As<Napi::DataView>();
+      len = dv.ByteLength();
+      offset = dv.ByteOffset();
+      ab = dv.ArrayBuffer();
+    }
+    size_t ab_len = 0;
+    napi_get_arraybuffer_info(env, ab, &base, &ab_len);
+    data = static_cast<const char*>(base) + offset;
+  } else {
+    throw Napi::TypeError::New(env, "expected a Buffer, TypedArray, DataView or ArrayBuffer");
+  }
+  return Napi::Number::New(env, Crc32c(init, data, len));
+}
+
+Napi::Value Crc32cCombineJs(const Napi::CallbackInfo& info) {
+  const uint32_t a = info[0].As<Napi::Number>().Uint32Value();
+  const uint32_t b = info[1].As<Napi::Number>().Uint32Value();
+  const double len_b = info[2].As<Napi::Number>().DoubleValue();
+  if (!(len_b >= 0)) throw Napi::RangeError::New(info.Env(), "length must be >= 0");
+  return Napi::Number::New(info.Env(), Crc32cCombine(a, b, static_cast<uint64_t>(len_b)));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sourceHash", RANGEPOOL_SOURCE_HASH);
   exports.Set("poisonByte", static_cast<double>(kPoisonByte));
@@ -285,6 +328,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("noteWait", Napi::Function::New(env, NoteWait));
   exports.Set("createWaker", Napi::Function::New(env, CreateWaker));
   exports.Set("watch", Napi::Function::New(env, Watch));
+  exports.Set("crc32c", Napi::Function::New(env, Crc32cJs));
+  exports.Set("crc32cCombine", Napi::Function::New(env, Crc32cCombineJs));
+  exports.Set("crc32cHardware", Crc32cHardware());
   exports.Set("externalBuffersAllowed", Napi::Function::New(env, ExternalBuffersAllowed));
   return exports;
 }

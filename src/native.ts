@@ -48,6 +48,9 @@ export interface NativeBinding {
   createWaker(fn: (poolId: number) => void): object;
   watch(waker: object, handle: object, on: boolean): void;
   externalBuffersAllowed(): boolean;
+  crc32c(data: ArrayBufferView | ArrayBuffer, init: number): number;
+  crc32cCombine(crcA: number, crcB: number, lenB: number): number;
+  readonly crc32cHardware: boolean;
 }
 
 /** The package root: dist/ and src/ both sit one level below it. */
