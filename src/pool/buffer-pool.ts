@@ -45,8 +45,9 @@ export class BufferPool implements Pool {
   private readonly wake = () => this.drain();
   private trimTimer: NodeJS.Timeout | undefined;
   private collectedCount = 0;
-  // Diagnostic only: counts buffers that were collected without release. It never returns memory
-  // itself: a wrapper can be collected while a view over the same memory is still alive.
+  // Counts buffers collected without release. It never returns a native block (the addon's finalizer
+  // does, once no view can reach the memory); the JS backend only corrects its accounting here, for
+  // memory the collector has already freed.
   private readonly finalization = new FinalizationRegistry<number>((capacity) => {
     this.collectedCount++;
     this.backend.collected(capacity);
