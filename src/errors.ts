@@ -17,15 +17,20 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['Unavailable', 'Timeout']);
+
 export class RangepoolError extends Error {
   override readonly name = 'RangepoolError';
   readonly code: ErrorCode;
   readonly uri: string | undefined;
+  /** Whether another attempt may succeed (the engine retries these). */
+  readonly retryable: boolean;
 
-  constructor(code: ErrorCode, message: string, opts: { uri?: string; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, opts: { uri?: string; cause?: unknown; retryable?: boolean } = {}) {
     super(opts.uri ? `${message} (${opts.uri})` : message, { cause: opts.cause });
     this.code = code;
     this.uri = opts.uri;
+    this.retryable = opts.retryable ?? RETRYABLE.has(code);
   }
 }
 

@@ -1,0 +1,94 @@
+// The drop-in API: get(), getRange(), getObject(), stat(), list(). Policy that spans a whole call
+// (the object-size cache, the one restart on a changed object) lives here; the engine does the ranges.
+import { MetaCache } from './cache.js';
+import { RangeEngine, type DownloadOptions, type DownloadStats } from './engine/engine.js';
+import { RangepoolError, isRangepoolError } from './errors.js';
+import { release } from './pool/index.js';
+import { storeFor, type StoreOptions } from './stores/registry.js';
+import type { ListEntry, ObjectMeta, Store } from './stores/store.js';
+import { parseUri } from './uri.js';
+
+export interface GetOptions extends DownloadOptions {
+  /** A store to use instead of the one storeFor(uri, storeOptions) gives. */
+  store?: Store;
+  storeOptions?: StoreOptions;
+  /** Default: the shared engine (its in-flight limit is shared by every call). */
+  engine?: RangeEngine;
+  /** Fail with PreconditionFailed unless the object's ETag is this one. */
+  ifMatch?: string;
+  /** When the object changes during the download, start once more against the new version. Default false. */
+  restartOnChange?: boolean;
+  /** Use the object-size cache (default true). */
+  cache?: boolean;
+}
+
+/** What getObject() returns: `using obj = await getObject(uri)` releases the buffer at scope end. */
+export interface RangepoolObject extends Disposable {
+  readonly buffer: Buffer;
+  readonly meta: ObjectMeta;
+  readonly stats: DownloadStats;
+}
+
+let sharedEngine: RangeEngine | undefined;
+/** The engine every call shares unless given another (8 MiB parts, 8 per object, 64 in flight). */
+export function defaultEngine(): RangeEngine {
+  return (sharedEngine ??= new RangeEngine());
+}
+
+export const metaCache = new MetaCache();
+
+async function resolve(uri: string, opts: GetOptions) {
+  const loc = parseUri(uri);
+  const store = opts.store ?? (await storeFor(loc, opts.storeOptions));
+  return { loc, store, cacheKey: `${loc.uri}|${JSON.stringify(opts.storeOptions ?? {})}` };
+}
+
+export async function getObject(uri: string, opts: GetOptions = {}): Promise<RangepoolObject> {
+  const { loc, store, cacheKey } = await resolve(uri, opts);
+  const engine = opts.engine ?? defaultEngine();
+  const useCache = opts.cache ?? true;
+  let restarts = 0;
+  for (;;) {
+    const cached = useCache ? metaCache.get(cacheKey) : undefined;
+    const meta = cached ?? (await store.stat(loc, opts.signal));
+    if (!cached && useCache) metaCache.set(cacheKey, meta);
+    try {
+      if (opts.ifMatch !== undefined && meta.etag !== opts.ifMatch) {
+        throw new RangepoolError('PreconditionFailed', `ETag is ${meta.etag}, not ${opts.ifMatch}`, { uri });
+      }
+      const { buffer, stats } = await engine.download(store, loc, meta, opts);
+      return { buffer, meta, stats, [Symbol.dispose]: () => release(buffer) };
+    } catch (e) {
+      if (!isRangepoolError(e, 'PreconditionFailed')) throw e;
+      metaCache.delete(cacheKey);
+      // A stale cache entry is ours to fix; a change during the download restarts only if asked to.
+      if (cached || (opts.restartOnChange && restarts++ === 0)) continue;
+      throw e;
+    }
+  }
+}
+
+/** The object's bytes in a pooled Buffer of exactly its size. */
+export async function get(uri: string, opts: GetOptions = {}): Promise<Buffer> {
+  return (await getObject(uri, opts)).buffer;
+}
+
+/** `length` bytes from `offset` (to the end when length is omitted), in a pooled Buffer. */
+export async function getRange(uri: string, offset: number, length?: number, opts: GetOptions = {}): Promise<Buffer> {
+  return (await getObject(uri, { ...opts, offset, length })).buffer;
+}
+
+/** Size, ETag/generation, checksums and last-modified, fresh from the service. */
+export async function stat(uri: string, opts: Pick<GetOptions, 'store' | 'storeOptions' | 'signal'> = {}): Promise<ObjectMeta> {
+  const { loc, store, cacheKey } = await resolve(uri, opts);
+  const meta = await store.stat(loc, opts.signal);
+  metaCache.set(cacheKey, meta);
+  return meta;
+}
+
+/** Objects under a prefix URI (s3://bucket/prefix, file:///dir/). */
+export async function list(prefixUri: string, opts: Pick<GetOptions, 'store' | 'storeOptions'> = {}): Promise<ListEntry[]> {
+  const loc = parseUri(prefixUri, { prefix: true });
+  const store = opts.store ?? (await storeFor(loc, opts.storeOptions));
+  return store.list(loc);
+}

@@ -1,0 +1,36 @@
+import { RangepoolError } from '../errors.js';
+
+export interface RetryOptions {
+  /** Attempts after the first. */
+  retries: number;
+  /** First backoff ceiling; doubles each attempt up to maxDelayMs (full jitter below it). */
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryOptions = { retries: 5, baseDelayMs: 100, maxDelayMs: 5_000 };
+
+/** Full-jitter exponential backoff: a random delay in [0, min(max, base * 2^attempt)). */
+export function backoffMs(attempt: number, opts: RetryOptions, random = Math.random): number {
+  return Math.floor(random() * Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** attempt));
+}
+
+export function isRetryable(e: unknown): boolean {
+  return e instanceof RangepoolError && e.retryable;
+}
+
+/** Waits `ms`, or rejects at once with the signal's reason when it fires. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,135 @@
+// file:///abs/path: positional reads straight into the pooled buffer. direct:///abs/path: the same
+// with O_DIRECT (no page cache); pooled blocks are page aligned, and the unaligned tail of a read goes
+// through a small aligned bounce block.
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { RangepoolError } from '../errors.js';
+import { defaultPool } from '../pool/index.js';
+import type { Location } from '../uri.js';
+import type { ListEntry, ObjectMeta, ReadOptions, Store } from './store.js';
+
+const ALIGN = 4096;
+
+export function fsError(e: unknown, uri: string): RangepoolError {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (e instanceof RangepoolError) return e;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new RangepoolError('NotFound', 'no such file', { uri, cause: e });
+  if (code === 'EACCES' || code === 'EPERM') return new RangepoolError('AccessDenied', 'permission denied', { uri, cause: e });
+  if (code === 'EISDIR') return new RangepoolError('InvalidArgument', 'is a directory', { uri, cause: e });
+  if (code === 'EAGAIN' || code === 'EINTR' || code === 'EIO') return new RangepoolError('Unavailable', `read failed (${code})`, { uri, cause: e });
+  return new RangepoolError('Internal', `file error ${code ?? ''}: ${(e as Error)?.message}`, { uri, cause: e });
+}
+
+export class FileStore implements Store {
+  readonly alignment: number | undefined;
+
+  constructor(readonly direct = false) {
+    this.alignment = direct ? ALIGN : undefined;
+  }
+
+  async stat(loc: Location): Promise<ObjectMeta> {
+    const s = await stat(loc.key).catch((e) => {
+      throw fsError(e, loc.uri);
+    });
+    if (!s.isFile()) throw new RangepoolError('InvalidArgument', 'not a regular file', { uri: loc.uri });
+    // mtime+size stands in for an ETag: a file rewritten mid-download shows as a changed size/mtime.
+    return { size: s.size, etag: `${s.mtimeMs}-${s.size}`, lastModified: s.mtime };
+  }
+
+  async readRange(loc: Location, start: number, target: Buffer, opts: ReadOptions): Promise<void> {
+    const fh = await this.open(loc);
+    try {
+      if (this.direct) await this.readDirect(fh, loc, start, target, opts);
+      else await readFully(fh, start, target, opts, loc.uri);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async open(loc: Location): Promise<FileHandle> {
+    try {
+      return await open(loc.key, this.direct ? constants.O_RDONLY | constants.O_DIRECT : constants.O_RDONLY);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EINVAL' && this.direct) {
+        throw new RangepoolError('Unsupported', 'this filesystem refuses O_DIRECT; use file:// instead', { uri: loc.uri, cause: e });
+      }
+      throw fsError(e, loc.uri);
+    }
+  }
+
+  // O_DIRECT needs offset, length and memory aligned. The engine plans aligned parts into a page-aligned
+  // pooled buffer, so the body goes straight in; an unaligned start or tail goes through a bounce block.
+  private async readDirect(fh: FileHandle, loc: Location, start: number, target: Buffer, opts: ReadOptions): Promise<void> {
+    let body = start % ALIGN === 0 ? Math.floor(target.length / ALIGN) * ALIGN : 0;
+    try {
+      if (body > 0) {
+        // EINVAL here means the memory is not aligned (a span that starts mid-block): bounce it all.
+        await readFully(fh, start, target.subarray(0, body), opts, loc.uri).catch((e) => {
+          if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+          body = 0;
+        });
+      }
+      if (body === target.length) return;
+      const pool = defaultPool();
+      if (!pool.native) throw new RangepoolError('Unsupported', 'direct:// needs the native pool (page-aligned memory)', { uri: loc.uri });
+      const from = start + body;
+      const alignedFrom = from - (from % ALIGN);
+      const span = Math.ceil((start + target.length - alignedFrom) / ALIGN) * ALIGN;
+      const bounce = await pool.acquire(span, { signal: opts.signal });
+      try {
+        const { bytesRead } = await fh.read(bounce, 0, span, alignedFrom);
+        const want = target.length - body;
+        const skip = from - alignedFrom;
+        if (bytesRead < skip + want) throw new RangepoolError('PreconditionFailed', 'the file became shorter during the read', { uri: loc.uri });
+        bounce.copy(target, body, skip, skip + want);
+        opts.onData(want);
+      } finally {
+        pool.release(bounce);
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EINVAL') {
+        throw new RangepoolError('Unsupported', 'O_DIRECT read refused (alignment or filesystem)', { uri: loc.uri, cause: e });
+      }
+      throw fsError(e, loc.uri);
+    }
+  }
+
+  async put(loc: Location, data: Uint8Array): Promise<void> {
+    await mkdir(dirname(loc.key), { recursive: true });
+    const tmp = `${loc.key}.${process.pid}.tmp`;
+    await writeFile(tmp, data);
+    await rename(tmp, loc.key);
+  }
+
+  async list(prefix: Location): Promise<ListEntry[]> {
+    const dir = prefix.key.endsWith('/') ? prefix.key : dirname(prefix.key);
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch((e) => {
+      throw fsError(e, prefix.uri);
+    });
+    const out: ListEntry[] = [];
+    for (const e of entries) {
+      const path = join(e.parentPath ?? (e as unknown as { path: string }).path, e.name);
+      if (!e.isFile() || !path.startsWith(prefix.key)) continue;
+      const s = await stat(path);
+      out.push({ key: path, size: s.size, lastModified: s.mtime });
+    }
+    return out.sort((a, b) => (a.key < b.key ? -1 : 1));
+  }
+
+  async delete(loc: Location): Promise<void> {
+    await rm(loc.key, { force: true });
+  }
+}
+
+/** Positional reads until `target` is full; a file that ends early has changed under us. */
+async function readFully(fh: FileHandle, start: number, target: Buffer, opts: ReadOptions, uri: string): Promise<void> {
+  let at = 0;
+  while (at < target.length) {
+    if (opts.signal.aborted) throw opts.signal.reason;
+    const { bytesRead } = await fh.read(target, at, Math.min(target.length - at, 8 * 1024 * 1024), start + at);
+    if (bytesRead === 0) throw new RangepoolError('PreconditionFailed', 'the file became shorter during the read', { uri });
+    at += bytesRead;
+    opts.onData(bytesRead);
+  }
+}

@@ -1,0 +1,22 @@
+import { RangepoolError, type ErrorCode } from '../errors.js';
+
+const NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/** Maps what an SDK or HTTP client reports (status, service code, socket errno) to a RangepoolError. */
+export function httpError(uri: string, cause: unknown, status: number | undefined, serviceCode?: string): RangepoolError {
+  if (cause instanceof RangepoolError) return cause;
+  const errno = (cause as NodeJS.ErrnoException)?.code;
+  const say = (code: ErrorCode, what: string, retryable?: boolean) =>
+    new RangepoolError(code, `${what}${serviceCode ? ` (${serviceCode})` : status ? ` (HTTP ${status})` : ''}`, { uri, cause, retryable });
+  if (status === 404) return say('NotFound', 'no such object, bucket or container');
+  if (status === 401 || status === 403) return say('AccessDenied', 'access denied: check the credentials and permissions');
+  if (status === 412 || status === 409) return say('PreconditionFailed', 'the object changed since it was first read');
+  if (status === 416) return say('InvalidArgument', 'the range is past the end of the object');
+  if (status === 400) return say('InvalidArgument', 'the service rejected the request');
+  if (status === 429 || status === 503) return say('Unavailable', 'the service is throttling requests');
+  if (status !== undefined && status >= 500) return say('Unavailable', 'the service failed');
+  if (status === undefined && (errno === undefined || NETWORK.has(errno) || /socket|network|reset|closed/i.test(String((cause as Error)?.message)))) {
+    return say('Unavailable', `network error${errno ? ` ${errno}` : ''}: ${(cause as Error)?.message ?? cause}`);
+  }
+  return say('Internal', `unexpected response: ${(cause as Error)?.message ?? cause}`);
+}

@@ -1,0 +1,140 @@
+// s3://bucket/key on @aws-sdk/client-s3. Only translation: retries, pinning policy and checks are the
+// engine's. The SDK's own retries are off (maxAttempts 1) so one policy decides.
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { isIP } from 'node:net';
+import type { Readable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Location } from '../uri.js';
+import { checkContentRange, pipeInto } from './body.js';
+import { httpError } from './http-errors.js';
+import { loadSdk } from './load-sdk.js';
+import type { ListEntry, ObjectMeta, ReadOptions, Store } from './store.js';
+
+export interface S3StoreOptions {
+  /** Default: AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL, else AWS itself. */
+  endpoint?: string;
+  /** Default: AWS_REGION, then AWS_DEFAULT_REGION, else us-east-1. */
+  region?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Path-style URLs; default true when the endpoint is an IP address or localhost. */
+  forcePathStyle?: boolean;
+  /** Sockets per host; at least the engine's in-flight limit (the SDK's default of 50 throttles silently). */
+  maxSockets?: number;
+}
+
+type Sdk = typeof import('@aws-sdk/client-s3');
+
+function pathStyleFor(endpoint: string | undefined): boolean {
+  if (!endpoint) return false;
+  const host = new URL(endpoint).hostname.replace(/^\[|\]$/g, '');
+  return isIP(host) !== 0 || host === 'localhost' || host.endsWith('.localhost');
+}
+
+/** S3 publishes CRC32C as base64 big-endian; a multipart object's "composite" value is not whole-object. */
+function crcFromHeader(value: string | undefined, type: string | undefined): number | undefined {
+  if (!value || value.includes('-') || (type && type !== 'FULL_OBJECT')) return undefined;
+  const bytes = Buffer.from(value, 'base64');
+  return bytes.length === 4 ? bytes.readUInt32BE() : undefined;
+}
+
+export class S3Store implements Store {
+  readonly endpoint: string | undefined;
+  readonly maxSockets: number;
+  private client?: Promise<{ sdk: Sdk; client: S3Client }>;
+
+  constructor(readonly opts: S3StoreOptions = {}) {
+    this.endpoint = opts.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+    this.maxSockets = opts.maxSockets ?? 64;
+  }
+
+  /** One client (and one keep-alive agent) per store; the registry keeps one store per configuration. */
+  private sdk(): Promise<{ sdk: Sdk; client: S3Client }> {
+    return (this.client ??= (async () => {
+      const sdk = await loadSdk<Sdk>('@aws-sdk/client-s3');
+      const { NodeHttpHandler } = await loadSdk<typeof import('@smithy/node-http-handler')>('@smithy/node-http-handler');
+      const agentOpts = { keepAlive: true, maxSockets: this.maxSockets };
+      const client = new sdk.S3Client({
+        endpoint: this.endpoint,
+        region: this.opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+        credentials: this.opts.credentials,
+        forcePathStyle: this.opts.forcePathStyle ?? pathStyleFor(this.endpoint),
+        maxAttempts: 1,
+        // Whole-response checksums are wrong for ranges and cost a pass; aws-chunked uploads corrupt
+        // objects on servers that do not speak it. The engine verifies whole objects itself.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+        requestHandler: new NodeHttpHandler({ httpAgent: new HttpAgent(agentOpts), httpsAgent: new HttpsAgent(agentOpts) }),
+      });
+      return { sdk, client };
+    })());
+  }
+
+  private fail(loc: Location, e: unknown): never {
+    const err = e as { $metadata?: { httpStatusCode?: number }; name?: string };
+    throw httpError(loc.uri, e, err?.$metadata?.httpStatusCode, err?.$metadata ? err.name : undefined);
+  }
+
+  async stat(loc: Location, signal?: AbortSignal): Promise<ObjectMeta> {
+    const { sdk, client } = await this.sdk();
+    try {
+      const h = await client.send(new sdk.HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key, ChecksumMode: 'ENABLED' }), { abortSignal: signal });
+      const crc32c = crcFromHeader(h.ChecksumCRC32C, h.ChecksumType);
+      return {
+        size: h.ContentLength ?? 0,
+        etag: h.ETag,
+        lastModified: h.LastModified,
+        checksums: crc32c !== undefined || h.ChecksumCRC64NVME ? { crc32c, crc64nvme: h.ChecksumCRC64NVME } : undefined,
+      };
+    } catch (e) {
+      this.fail(loc, e);
+    }
+  }
+
+  async readRange(loc: Location, start: number, target: Buffer, opts: ReadOptions): Promise<void> {
+    const { sdk, client } = await this.sdk();
+    const end = start + target.length - 1;
+    let body: Readable | undefined;
+    const onAbort = () => body?.destroy(opts.signal.reason);
+    opts.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const res = await client.send(
+        new sdk.GetObjectCommand({ Bucket: loc.bucket, Key: loc.key, Range: `bytes=${start}-${end}`, IfMatch: opts.version.etag }),
+        { abortSignal: opts.signal },
+      );
+      body = res.Body as Readable;
+      if (opts.signal.aborted) body.destroy();
+      checkContentRange(res.ContentRange, start, end, opts.version.size, loc.uri);
+      await pipeInto(body, target, opts.onData, loc.uri);
+    } catch (e) {
+      this.fail(loc, e);
+    } finally {
+      opts.signal.removeEventListener('abort', onAbort);
+      body?.destroy();
+    }
+  }
+
+  async put(loc: Location, data: Uint8Array): Promise<void> {
+    const { sdk, client } = await this.sdk();
+    await client.send(new sdk.PutObjectCommand({ Bucket: loc.bucket, Key: loc.key, Body: data })).catch((e) => this.fail(loc, e));
+  }
+
+  async list(prefix: Location): Promise<ListEntry[]> {
+    const { sdk, client } = await this.sdk();
+    const out: ListEntry[] = [];
+    let token: string | undefined;
+    do {
+      const page = await client
+        .send(new sdk.ListObjectsV2Command({ Bucket: prefix.bucket, Prefix: prefix.key, ContinuationToken: token }))
+        .catch((e) => this.fail(prefix, e));
+      for (const c of page.Contents ?? []) out.push({ key: c.Key!, size: c.Size ?? 0, etag: c.ETag, lastModified: c.LastModified });
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
+
+  async delete(loc: Location): Promise<void> {
+    const { sdk, client } = await this.sdk();
+    await client.send(new sdk.DeleteObjectCommand({ Bucket: loc.bucket, Key: loc.key })).catch((e) => this.fail(loc, e));
+  }
+}

@@ -1,0 +1,35 @@
+import { invalidArgument } from './errors.js';
+
+export type Scheme = 's3' | 'gs' | 'az' | 'file' | 'direct';
+const SCHEMES: readonly string[] = ['s3', 'gs', 'az', 'file', 'direct'];
+
+/** Where an object lives. For file:// and direct://, `key` is the absolute path and `bucket` is ''. */
+export interface Location {
+  readonly uri: string;
+  readonly scheme: Scheme;
+  readonly bucket: string;
+  readonly key: string;
+}
+
+/**
+ * s3://bucket/key, gs://bucket/key, az://container/blob, file:///abs/path, direct:///abs/path.
+ * With `prefix`, an empty key is allowed (for listing).
+ */
+export function parseUri(uri: string, { prefix = false } = {}): Location {
+  if (typeof uri !== 'string') throw invalidArgument(`expected a URI string, got ${typeof uri}`);
+  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/]*)(\/.*)?$/i.exec(uri);
+  if (!m) throw invalidArgument('malformed URI: expected scheme://bucket/key or file:///path', uri);
+  const scheme = m[1]!.toLowerCase();
+  if (!SCHEMES.includes(scheme)) throw invalidArgument(`unknown scheme ${scheme}://; use one of ${SCHEMES.join(', ')}`, uri);
+  const host = m[2]!;
+  const rest = m[3] ?? '';
+  if (scheme === 'file' || scheme === 'direct') {
+    if (host !== '' && host !== 'localhost') throw invalidArgument(`${scheme}:// takes an absolute path: ${scheme}:///abs/path`, uri);
+    if (!rest.startsWith('/') || (!prefix && rest.endsWith('/'))) throw invalidArgument('expected an absolute file path', uri);
+    return { uri, scheme, bucket: '', key: decodeURIComponent(rest) };
+  }
+  if (host === '') throw invalidArgument(`missing ${scheme === 'az' ? 'container' : 'bucket'} name`, uri);
+  const key = rest.slice(1);
+  if (key === '' && !prefix) throw invalidArgument('missing object key', uri);
+  return { uri, scheme: scheme as Scheme, bucket: host, key };
+}
