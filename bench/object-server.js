@@ -14,7 +14,7 @@ import { createServer } from 'node:http';
  *   | { kind: 'wrongRange', shift?: number }
  *   | { kind: 'stall', afterBytes?: number, ms?: number }
  *   | { kind: 'overwrite', afterRequests: number, data: Buffer }
- * ) & { probability?: number, count?: number, match?: Match }} FaultRule
+ * ) & { probability?: number, count?: number, match?: Match, on?: 'range' | 'head' }} FaultRule
  * @typedef {{ data: Buffer, etag: string, lastModified: Date, crc32c?: string, crc64nvme?: string }} StoredObject
  */
 
@@ -120,9 +120,10 @@ export async function startObjectServer(opts = {}) {
     return { 'x-amz-checksum-crc32c': obj.crc32c, 'x-amz-checksum-crc64nvme': obj.crc64nvme, 'x-amz-checksum-type': 'FULL_OBJECT' };
   }
 
-  /** The first rule that applies to this ranged request and fires (probability, count). */
-  function pickFault(bucket, key) {
+  /** The first rule that applies to this request (ranged GETs, or HEADs with on: 'head') and fires. */
+  function pickFault(on, bucket, key) {
     for (const rule of rules) {
+      if ((rule.on ?? 'range') !== on) continue;
       if (rule.match?.bucket && rule.match.bucket !== bucket) continue;
       if (rule.match?.key && rule.match.key !== key) continue;
       if (rule.count !== undefined && rule.fired >= rule.count) continue;
@@ -186,7 +187,8 @@ export async function startObjectServer(opts = {}) {
     }
     const ranged = req.headers.range !== undefined;
     if (ranged) rangeRequests++;
-    const fault = ranged || req.method === 'HEAD' ? pickFault(bucket, key) : undefined;
+    const on = req.method === 'HEAD' ? 'head' : ranged ? 'range' : undefined;
+    const fault = on && pickFault(on, bucket, key);
     if (fault?.kind === 'overwrite') put(bucket, key, fault.data);
     const obj = objects.get(key);
     if (!obj) return sendError(res, 404, 'NoSuchKey', 'The specified key does not exist.');

@@ -50,7 +50,7 @@ export async function getObject(uri: string, opts: GetOptions = {}): Promise<Ran
   let restarts = 0;
   for (;;) {
     const cached = useCache ? metaCache.get(cacheKey) : undefined;
-    const meta = cached ?? (await store.stat(loc, opts.signal));
+    const meta = cached ?? (await engine.stat(store, loc, opts.signal));
     if (!cached && useCache) metaCache.set(cacheKey, meta);
     try {
       if (opts.ifMatch !== undefined && meta.etag !== opts.ifMatch) {
@@ -79,9 +79,9 @@ export async function getRange(uri: string, offset: number, length?: number, opt
 }
 
 /** Size, ETag/generation, checksums and last-modified, fresh from the service. */
-export async function stat(uri: string, opts: Pick<GetOptions, 'store' | 'storeOptions' | 'signal'> = {}): Promise<ObjectMeta> {
+export async function stat(uri: string, opts: Pick<GetOptions, 'store' | 'storeOptions' | 'signal' | 'engine'> = {}): Promise<ObjectMeta> {
   const { loc, store, cacheKey } = await resolve(uri, opts);
-  const meta = await store.stat(loc, opts.signal);
+  const meta = await (opts.engine ?? defaultEngine()).stat(store, loc, opts.signal);
   metaCache.set(cacheKey, meta);
   return meta;
 }

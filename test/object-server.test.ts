@@ -212,6 +212,15 @@ describe('faults', () => {
     expect(await run()).toEqual(first);
   });
 
+  it("faults hit ranged GETs unless a rule says on: 'head'", async () => {
+    server.setFaults([{ kind: 'status', status: 500 }]);
+    expect((await raw('/b/dir/obj', {}, 'HEAD')).status).toBe(200);
+    expect((await raw('/b/dir/obj')).status).toBe(200);
+    server.setFaults([{ kind: 'status', status: 503, on: 'head' }]);
+    expect((await raw('/b/dir/obj', {}, 'HEAD')).status).toBe(503);
+    expect((await raw('/b/dir/obj', range)).status).toBe(206);
+  });
+
   it('match limits a rule to one key', async () => {
     server.put('b', 'other', data);
     server.setFaults([{ kind: 'status', status: 500, match: { key: 'other' } }]);

@@ -7,7 +7,7 @@ import type { ObjectMeta, Store } from '../stores/store.js';
 import type { Location } from '../uri.js';
 import { Limiter, abortedError } from './limiter.js';
 import { planParts, type Part } from './plan.js';
-import { DEFAULT_RETRY, backoffMs, isRetryable, sleep, type RetryOptions } from './retry.js';
+import { DEFAULT_RETRY, backoffMs, isRetryable, sleep, withRetries, type RetryOptions } from './retry.js';
 
 const MiB = 1024 * 1024;
 
@@ -89,6 +89,13 @@ export class RangeEngine {
       positiveInt(this.options[k], k, '');
     }
     this.limiter = new Limiter(this.options.maxInFlight);
+  }
+
+  /** The store's stat, under the same retry policy as ranges. */
+  stat(store: Store, loc: Location, signal?: AbortSignal): Promise<ObjectMeta> {
+    return withRetries(() => store.stat(loc, signal), this.options.retry, signal).catch((e) => {
+      throw signal?.aborted ? abortedError(signal, loc.uri) : e;
+    });
   }
 
   async download(store: Store, loc: Location, meta: ObjectMeta, opts: DownloadOptions = {}): Promise<Download> {

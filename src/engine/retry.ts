@@ -34,3 +34,15 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/** Runs `fn` until it succeeds, fails for good, or the retries run out (for whole calls such as stat). */
+export async function withRetries<T>(fn: () => Promise<T>, opts: RetryOptions, signal: AbortSignal = new AbortController().signal): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isRetryable(e) || attempt >= opts.retries || signal.aborted) throw e;
+    }
+    await sleep(backoffMs(attempt, opts), signal);
+  }
+}
