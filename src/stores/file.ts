@@ -33,6 +33,7 @@ export class FileStore implements Store {
       throw fsError(e, loc.uri);
     });
     if (!s.isFile()) throw new RangepoolError('InvalidArgument', 'not a regular file', { uri: loc.uri });
+    if (this.direct) await (await this.open(loc)).close(); // say now, whatever the size, if O_DIRECT is refused
     // mtime+size stands in for an ETag: a file rewritten mid-download shows as a changed size/mtime.
     return { size: s.size, etag: `${s.mtimeMs}-${s.size}`, lastModified: s.mtime };
   }

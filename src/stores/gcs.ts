@@ -2,6 +2,7 @@
 // overwrite mid-download fails instead of mixing versions.
 import type { Readable } from 'node:stream';
 import type { Storage } from '@google-cloud/storage';
+import { RangepoolError } from '../errors.js';
 import type { Location } from '../uri.js';
 import { checkContentRange, pipeInto } from './body.js';
 import { httpError } from './http-errors.js';
@@ -61,7 +62,12 @@ export class GcsStore implements Store {
     let rangeError: unknown;
     stream.once('response', (res: { headers?: Record<string, string> }) => {
       const header = res.headers?.['content-range'];
+      const served = res.headers?.['x-goog-generation'];
       try {
+        // The pin is the request's generation; checking what was served also catches a server that ignores it.
+        if (served !== undefined && generation !== undefined && served !== String(generation)) {
+          throw new RangepoolError('PreconditionFailed', `generation ${served} was served, not ${generation}`, { uri: loc.uri });
+        }
         // A whole-object 200 (no Content-Range) is fine when the range is the whole object.
         if (header !== undefined || start !== 0 || end !== opts.version.size - 1) checkContentRange(header, start, end, opts.version.size, loc.uri);
       } catch (e) {

@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { defaultEngine, get, parseUri, storeFor } from '../../src/index.js';
+import { startAzurite } from '../support/azurite.js';
+import { storeSuite } from '../support/store-suite.js';
+
+let server: Awaited<ReturnType<typeof startAzurite>>;
+beforeAll(async () => {
+  server = await startAzurite();
+  await BlobServiceClient.fromConnectionString(server.connectionString).getContainerClient('suite').create();
+});
+afterAll(() => server?.stop());
+
+storeSuite('az on azurite', () => ({
+  uri: (key) => `az://suite/${key}`,
+  missingBucketUri: (key) => `az://no-such-container/${key}`,
+  storeOptions: { connectionString: server.connectionString },
+}));
+
+describe('az on azurite: credentials and consistency', () => {
+  it('wrong credentials are AccessDenied', async () => {
+    const err = await get('az://suite/anything', { storeOptions: { connectionString: server.wrongCredentials } }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'AccessDenied', uri: 'az://suite/anything' });
+  });
+
+  it('every range carries If-Match: an overwrite after stat is PreconditionFailed', async () => {
+    const storeOptions = { connectionString: server.connectionString };
+    const store = await storeFor('az://suite/x', storeOptions);
+    const loc = parseUri('az://suite/changing');
+    await store.put(loc, randomBytes(1000));
+    const meta = await store.stat(loc);
+    await store.put(loc, randomBytes(1000));
+    await expect(defaultEngine().download(store, loc, meta)).rejects.toMatchObject({ code: 'PreconditionFailed' });
+  });
+
+  it('a missing connection string is a clear InvalidArgument', async () => {
+    const saved = process.env.AZURE_STORAGE_CONNECTION_STRING;
+    delete process.env.AZURE_STORAGE_CONNECTION_STRING;
+    try {
+      await expect(get('az://c/b', { storeOptions: { projectId: 'force-a-fresh-store' } })).rejects.toMatchObject({ code: 'InvalidArgument' });
+    } finally {
+      if (saved !== undefined) process.env.AZURE_STORAGE_CONNECTION_STRING = saved;
+    }
+  });
+});

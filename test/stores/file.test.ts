@@ -1,0 +1,45 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BufferPool, get, getRange, release } from '../../src/index.js';
+import { storeSuite } from '../support/store-suite.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rangepool-files-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+for (const scheme of ['file', 'direct']) {
+  storeSuite(`${scheme}://`, () => ({
+    uri: (key) => `${scheme}://${dir}/${scheme}/${key}`,
+    missingBucketUri: (key) => `${scheme}:///no/such/dir/${key}`,
+    storeOptions: {},
+  }));
+}
+
+describe('direct://', () => {
+  it('reads unaligned spans and tails exactly (through an aligned bounce block)', async () => {
+    const data = randomBytes(3 * 4096 + 123);
+    writeFileSync(join(dir, 'unaligned'), data);
+    for (const [offset, length] of [[1, 5000], [4095, 4098], [8192, 4096 + 123], [0, data.length]] as const) {
+      const buf = await getRange(`direct://${dir}/unaligned`, offset, length, { cache: false });
+      expect(buf.equals(data.subarray(offset, offset + length))).toBe(true);
+      release(buf);
+    }
+  });
+
+  it('is Unsupported on a filesystem that refuses O_DIRECT (sysfs, procfs), whatever the size', async () => {
+    for (const path of ['/sys/kernel/mm/transparent_hugepage/enabled', '/proc/self/status']) {
+      await expect(get(`direct://${path}`, { cache: false })).rejects.toMatchObject({ code: 'Unsupported', uri: `direct://${path}` });
+    }
+  });
+
+  it('still works when the result buffer comes from the JS fallback pool (memory not aligned)', async () => {
+    const data = randomBytes(2 * 4096 + 9);
+    writeFileSync(join(dir, 'js-pool'), data);
+    const pool = new BufferPool({ implementation: 'js' });
+    const buf = await get(`direct://${dir}/js-pool`, { cache: false, pool });
+    expect(buf.equals(data)).toBe(true);
+    pool.release(buf);
+  });
+});

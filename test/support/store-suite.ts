@@ -1,0 +1,80 @@
+// The conformance suite every store runs against its real server: exact bytes at the edge sizes,
+// 32 concurrent gets, typed errors for what is missing, and the pool back where it started.
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RangeEngine, defaultPool, get, getRange, list, metaCache, parseUri, release, stat, storeFor, type GetOptions, type StoreOptions } from '../../src/index.js';
+import { until } from './wait.js';
+
+const MiB = 1 << 20;
+export const PART = MiB;
+export const engine = new RangeEngine({ partSize: PART, concurrency: 8, retry: { baseDelayMs: 5, maxDelayMs: 50 } });
+
+export interface Target {
+  /** URI of `key` in the suite's bucket/container/directory. */
+  uri(key: string): string;
+  /** URI of `key` in a bucket/container that does not exist. */
+  missingBucketUri(key: string): string;
+  storeOptions: StoreOptions;
+}
+
+export function storeSuite(name: string, target: () => Target, { largest = 64 * MiB + 7 } = {}) {
+  describe(`${name}: conformance`, () => {
+    let startInUse = 0;
+    const opts = (): GetOptions => ({ storeOptions: target().storeOptions, engine, cache: false });
+    const put = async (key: string, data: Buffer) =>
+      (await storeFor(target().uri(key), target().storeOptions)).put(parseUri(target().uri(key)), data);
+
+    beforeEach(() => {
+      metaCache.clear();
+      startInUse = defaultPool().stats().inUseBytes;
+    });
+    afterEach(async () => {
+      await until(() => defaultPool().stats().inUseBytes === startInUse, 'the pool back to where the test started');
+    });
+
+    it.each([0, 1, PART - 1, PART, PART + 1, 3 * PART + 7, largest])('%d bytes come back exact', async (size) => {
+      const data = randomBytes(size);
+      await put(`sizes/${size}`, data);
+      expect((await stat(target().uri(`sizes/${size}`), opts())).size).toBe(size);
+      const buf = await get(target().uri(`sizes/${size}`), opts());
+      expect(buf.length).toBe(size);
+      expect(buf.equals(data)).toBe(true);
+      release(buf);
+    });
+
+    it('32 concurrent get()s of one object are all exact', async () => {
+      const data = randomBytes(4 * PART + 11);
+      await put('concurrent', data);
+      const bufs = await Promise.all(Array.from({ length: 32 }, () => get(target().uri('concurrent'), opts())));
+      expect(bufs.every((b) => b.equals(data))).toBe(true);
+      bufs.forEach(release);
+    });
+
+    it('getRange returns the span asked for', async () => {
+      const data = randomBytes(3 * PART);
+      await put('span', data);
+      const buf = await getRange(target().uri('span'), PART - 5, PART + 10, opts());
+      expect(buf.equals(data.subarray(PART - 5, 2 * PART + 5))).toBe(true);
+      release(buf);
+      await expect(getRange(target().uri('span'), 3 * PART - 1, 2, opts())).rejects.toMatchObject({ code: 'InvalidArgument' });
+      await expect(getRange(target().uri('span'), -1, 2, opts())).rejects.toMatchObject({ code: 'InvalidArgument' });
+    });
+
+    it('lists what was put', async () => {
+      await put('listed/a', randomBytes(3));
+      await put('listed/b', randomBytes(5));
+      const entries = await list(target().uri('listed/'), { storeOptions: target().storeOptions });
+      expect(entries.map((e) => [e.key.slice(e.key.indexOf('listed/')), e.size])).toEqual([
+        ['listed/a', 3],
+        ['listed/b', 5],
+      ]);
+    });
+
+    it('a missing object or bucket is NotFound, with the URI', async () => {
+      for (const uri of [target().uri('no/such/key'), target().missingBucketUri('key')]) {
+        const err = await get(uri, opts()).catch((e) => e);
+        expect(err).toMatchObject({ name: 'RangepoolError', code: 'NotFound', uri });
+      }
+    });
+  });
+}
