@@ -200,8 +200,15 @@ describe('limits', () => {
     expect(server.stats.peakInFlight).toBe(64);
   });
 
-  it('the S3 client keeps as many sockets as the limit (the SDK default of 50 would cap it)', () => {
-    expect(store.maxSockets).toBeGreaterThanOrEqual(engine.limiter.limit);
+  it('a socket limit below the engine limit throttles silently: the S3 store sizes its agent to the limit', async () => {
+    const limited = new RangeEngine({ partSize: 64 * 1024, concurrency: 100, maxInFlight: 64, retry: { baseDelayMs: 1, maxDelayMs: 5 } });
+    const narrow = new S3Store({ endpoint: server.url, credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, maxSockets: 50 });
+    server.put('b', 'n', randomBytes(64 * 1024 * 80));
+    server.setFaults([{ kind: 'stall', afterBytes: 0, ms: 300 }]);
+    server.stats.peakInFlight = 0;
+    release(await get('s3://b/n', opts({ engine: limited, store: narrow })));
+    expect(server.stats.peakInFlight).toBe(50); // what the SDK's default agent would allow
+    expect(store.maxSockets).toBeGreaterThanOrEqual(limited.limiter.limit); // ours by default
   });
 });
 

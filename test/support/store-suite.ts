@@ -70,6 +70,13 @@ export function storeSuite(name: string, target: () => Target, { largest = 64 * 
       ]);
     });
 
+    it('deletes', async () => {
+      await put('deleted', randomBytes(3));
+      const store = await storeFor(target().uri('deleted'), target().storeOptions);
+      await store.delete(parseUri(target().uri('deleted')));
+      await expect(stat(target().uri('deleted'), opts())).rejects.toMatchObject({ code: 'NotFound' });
+    });
+
     it('a missing object or bucket is NotFound, with the URI', async () => {
       for (const uri of [target().uri('no/such/key'), target().missingBucketUri('key')]) {
         const err = await get(uri, opts()).catch((e) => e);
