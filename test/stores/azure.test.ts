@@ -34,6 +34,18 @@ describe('az on azurite: credentials and consistency', () => {
     await expect(defaultEngine().download(store, loc, meta)).rejects.toMatchObject({ code: 'PreconditionFailed' });
   });
 
+  it('verify checks the Content-MD5 the service keeps', async () => {
+    const storeOptions = { connectionString: server.connectionString };
+    const store = await storeFor('az://suite/x', storeOptions);
+    const data = randomBytes(3 << 20);
+    await store.put(parseUri('az://suite/md5'), data);
+    const { getObject, release } = await import('../../src/index.js');
+    const obj = await getObject('az://suite/md5', { storeOptions, verify: 'require', cache: false });
+    expect(obj.stats.verified).toBe('md5');
+    expect(obj.buffer.equals(data)).toBe(true);
+    release(obj.buffer);
+  });
+
   it('a missing connection string is a clear InvalidArgument', async () => {
     const saved = process.env.AZURE_STORAGE_CONNECTION_STRING;
     delete process.env.AZURE_STORAGE_CONNECTION_STRING;
