@@ -15,7 +15,7 @@ import { createServer } from 'node:http';
  *   | { kind: 'stall', afterBytes?: number, ms?: number }
  *   | { kind: 'overwrite', afterRequests: number, data: Buffer }
  * ) & { probability?: number, count?: number, match?: Match, on?: 'range' | 'head' }} FaultRule
- * @typedef {{ data: Buffer, etag: string, lastModified: Date, crc32c?: string, crc64nvme?: string }} StoredObject
+ * @typedef {{ data: Buffer, etag: string, lastModified: Date, crc32c?: string, crc64nvme?: string, serveChecksums?: string[] }} StoredObject
  */
 
 const CRC32C_POLY = 0x82f63b78;
@@ -114,10 +114,13 @@ export async function startObjectServer(opts = {}) {
     return obj;
   }
 
+  // Which checksums an object has; real S3 keeps CRC64NVME by default and CRC32C only when asked.
   function checksums(obj) {
-    obj.crc32c ??= b64(crc32c(obj.data), 4);
-    obj.crc64nvme ??= b64(crc64nvme(obj.data), 8);
-    return { 'x-amz-checksum-crc32c': obj.crc32c, 'x-amz-checksum-crc64nvme': obj.crc64nvme, 'x-amz-checksum-type': 'FULL_OBJECT' };
+    const serve = obj.serveChecksums ?? ['crc32c', 'crc64nvme'];
+    const headers = { 'x-amz-checksum-type': 'FULL_OBJECT' };
+    if (serve.includes('crc32c')) headers['x-amz-checksum-crc32c'] = obj.crc32c ??= b64(crc32c(obj.data), 4);
+    if (serve.includes('crc64nvme')) headers['x-amz-checksum-crc64nvme'] = obj.crc64nvme ??= b64(crc64nvme(obj.data), 8);
+    return headers;
   }
 
   /** The first rule that applies to this request (ranged GETs, or HEADs with on: 'head') and fires. */

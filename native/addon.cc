@@ -5,6 +5,7 @@
 #include <map>
 
 #include "crc32c.h"
+#include "crc64nvme.h"
 #include "registry.h"
 
 #ifndef RANGEPOOL_SOURCE_HASH
@@ -270,46 +271,54 @@ Napi::Value ExternalBuffersAllowed(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), status == napi_ok);
 }
 
-// crc32c(view, init): continues `init` over the bytes of a TypedArray/DataView/ArrayBuffer.
-Napi::Value Crc32cJs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const uint32_t init = info[1].IsUndefined() ? 0 : info[1].As<Napi::Number>().Uint32Value();
-  const void* data = nullptr;
-  size_t len = 0;
-  if (info[0].IsArrayBuffer()) {
-    auto ab = info[0].As<Napi::ArrayBuffer>();
-    data = ab.Data();
-    len = ab.ByteLength();
-  } else if (info[0].IsTypedArray() || info[0].IsDataView()) {
-    napi_value ab;
-    size_t offset = 0;
-    void* base = nullptr;
-    if (info[0].IsTypedArray()) {
-      auto ta = info[0].As<Napi::TypedArray>();
-      len = ta.ByteLength();
-      offset = ta.ByteOffset();
-      ab = ta.ArrayBuffer();
-    } else {
-      auto dv = info[0].As<Napi::DataView>();
-      len = dv.ByteLength();
-      offset = dv.ByteOffset();
-      ab = dv.ArrayBuffer();
-    }
-    size_t ab_len = 0;
-    napi_get_arraybuffer_info(env, ab, &base, &ab_len);
-    data = static_cast<const char*>(base) + offset;
-  } else {
-    throw Napi::TypeError::New(env, "expected a Buffer, TypedArray, DataView or ArrayBuffer");
+// The bytes of a TypedArray, DataView or ArrayBuffer.
+std::pair<const void*, size_t> BytesOf(const Napi::Value& v) {
+  if (v.IsArrayBuffer()) {
+    auto ab = v.As<Napi::ArrayBuffer>();
+    return {ab.Data(), ab.ByteLength()};
   }
-  return Napi::Number::New(env, Crc32c(init, data, len));
+  if (v.IsTypedArray()) {
+    auto ta = v.As<Napi::TypedArray>();
+    return {static_cast<const char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset(), ta.ByteLength()};
+  }
+  if (v.IsDataView()) {
+    auto dv = v.As<Napi::DataView>();
+    return {static_cast<const char*>(dv.ArrayBuffer().Data()) + dv.ByteOffset(), dv.ByteLength()};
+  }
+  throw Napi::TypeError::New(v.Env(), "expected a Buffer, TypedArray, DataView or ArrayBuffer");
+}
+
+uint64_t LengthArg(const Napi::Value& v) {
+  const double len = v.As<Napi::Number>().DoubleValue();
+  if (!(len >= 0)) throw Napi::RangeError::New(v.Env(), "length must be >= 0");
+  return static_cast<uint64_t>(len);
+}
+
+uint64_t BigIntArg(const Napi::Value& v) {
+  bool lossless = false;
+  return v.IsUndefined() ? 0 : v.As<Napi::BigInt>().Uint64Value(&lossless);
+}
+
+// crc32c(view, init): continues `init` over the bytes of the view.
+Napi::Value Crc32cJs(const Napi::CallbackInfo& info) {
+  const uint32_t init = info[1].IsUndefined() ? 0 : info[1].As<Napi::Number>().Uint32Value();
+  auto [data, len] = BytesOf(info[0]);
+  return Napi::Number::New(info.Env(), Crc32c(init, data, len));
+}
+
+Napi::Value Crc64NvmeJs(const Napi::CallbackInfo& info) {
+  auto [data, len] = BytesOf(info[0]);
+  return Napi::BigInt::New(info.Env(), Crc64Nvme(BigIntArg(info[1]), data, len));
+}
+
+Napi::Value Crc64NvmeCombineJs(const Napi::CallbackInfo& info) {
+  return Napi::BigInt::New(info.Env(), Crc64NvmeCombine(BigIntArg(info[0]), BigIntArg(info[1]), LengthArg(info[2])));
 }
 
 Napi::Value Crc32cCombineJs(const Napi::CallbackInfo& info) {
   const uint32_t a = info[0].As<Napi::Number>().Uint32Value();
   const uint32_t b = info[1].As<Napi::Number>().Uint32Value();
-  const double len_b = info[2].As<Napi::Number>().DoubleValue();
-  if (!(len_b >= 0)) throw Napi::RangeError::New(info.Env(), "length must be >= 0");
-  return Napi::Number::New(info.Env(), Crc32cCombine(a, b, static_cast<uint64_t>(len_b)));
+  return Napi::Number::New(info.Env(), Crc32cCombine(a, b, LengthArg(info[2])));
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -331,6 +340,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("crc32c", Napi::Function::New(env, Crc32cJs));
   exports.Set("crc32cCombine", Napi::Function::New(env, Crc32cCombineJs));
   exports.Set("crc32cHardware", Crc32cHardware());
+  exports.Set("crc64nvme", Napi::Function::New(env, Crc64NvmeJs));
+  exports.Set("crc64nvmeCombine", Napi::Function::New(env, Crc64NvmeCombineJs));
   exports.Set("externalBuffersAllowed", Napi::Function::New(env, ExternalBuffersAllowed));
   return exports;
 }

@@ -1,7 +1,7 @@
 export { get, getRange, getObject, stat, list, defaultEngine, metaCache } from './api.js';
 export type { GetOptions, RangepoolObject } from './api.js';
 export { RangeEngine } from './engine/engine.js';
-export type { EngineOptions, DownloadOptions, DownloadStats, Progress } from './engine/engine.js';
+export type { Checksum, EngineOptions, DownloadOptions, DownloadStats, Progress } from './engine/engine.js';
 export { storeFor } from './stores/registry.js';
 export type { StoreOptions } from './stores/registry.js';
 export type { Store, ObjectMeta, ReadOptions, ListEntry } from './stores/store.js';
@@ -12,3 +12,4 @@ export type { ErrorCode } from './errors.js';
 export { BufferPool, defaultPool, release } from './pool/index.js';
 export type { AcquireOptions, BufferPoolOptions, Lease, Pool, PoolOptions, PoolStats } from './pool/index.js';
 export { crc32c, crc32cCombine, crc32cBase64 } from './crc32c.js';
+export { crc64nvme, crc64nvmeCombine } from './crc64nvme.js';

@@ -51,6 +51,8 @@ export interface NativeBinding {
   crc32c(data: ArrayBufferView | ArrayBuffer, init: number): number;
   crc32cCombine(crcA: number, crcB: number, lenB: number): number;
   readonly crc32cHardware: boolean;
+  crc64nvme(data: ArrayBufferView | ArrayBuffer, init: bigint): bigint;
+  crc64nvmeCombine(crcA: bigint, crcB: bigint, lenB: number): bigint;
 }
 
 /** The package root: dist/ and src/ both sit one level below it. */

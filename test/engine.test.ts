@@ -220,6 +220,23 @@ describe('verify', () => {
     expect(stats.verified).toBe('crc32c');
   });
 
+  it('checks CRC64NVME where that is all the service keeps (S3\'s default for new objects)', async () => {
+    const data = randomBytes(3 * part + 5);
+    server.put('b', 'v64', data).serveChecksums = ['crc64nvme'];
+    const stats = await expectExact('s3://b/v64', data, { verify: 'require' });
+    expect(stats.verified).toBe('crc64nvme');
+    server.put('b', 'bad64', data).serveChecksums = ['crc64nvme'];
+    server.get('b', 'bad64')!.crc64nvme = Buffer.alloc(8, 1).toString('base64');
+    await expect(get('s3://b/bad64', opts({ verify: true }))).rejects.toMatchObject({ code: 'IntegrityError' });
+  });
+
+  it('verify: require with no checksum kept is Unsupported; verify: true then skips', async () => {
+    const data = randomBytes(10);
+    server.put('b', 'none', data).serveChecksums = [];
+    await expect(get('s3://b/none', opts({ verify: 'require' }))).rejects.toMatchObject({ code: 'Unsupported' });
+    expect((await expectExact('s3://b/none', data, { verify: true })).verified).toBe(false);
+  });
+
   it('a mismatch is an IntegrityError and the buffer goes back', async () => {
     server.put('b', 'bad', randomBytes(2 * part));
     server.get('b', 'bad')!.crc32c = Buffer.from([1, 2, 3, 4]).toString('base64');

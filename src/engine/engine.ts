@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { crc32c, crc32cCombine } from '../crc32c.js';
+import { crc64nvme, crc64nvmeCombine } from '../crc64nvme.js';
 import { RangepoolError, invalidArgument } from '../errors.js';
 import { defaultPool } from '../pool/index.js';
 import type { Pool } from '../pool/types.js';
@@ -10,6 +11,9 @@ import { planParts, type Part } from './plan.js';
 import { DEFAULT_RETRY, backoffMs, isRetryable, sleep, withRetries, type RetryOptions } from './retry.js';
 
 const MiB = 1024 * 1024;
+
+/** Whole-object checksums the engine can check, cheapest first. */
+export type Checksum = 'crc32c' | 'crc64nvme' | 'md5';
 
 export interface EngineOptions {
   /** Bytes per ranged request. Default 8 MiB. */
@@ -51,7 +55,7 @@ export interface DownloadStats {
   elapsedMs: number;
   bytesPerSecond: number;
   /** Which whole-object checksum was checked, if any. */
-  verified: 'crc32c' | 'md5' | false;
+  verified: Checksum | false;
 }
 
 export interface Download {
@@ -123,7 +127,7 @@ export class RangeEngine {
     const align = store.alignment ?? 1;
     const parts = planParts(offset, length, Math.ceil(partSize / align) * align, this.options.singleRequestBelow);
     const stats: DownloadStats = { bytes: length, ranges: parts.length, requests: 0, retries: 0, elapsedMs: 0, bytesPerSecond: 0, verified: false };
-    const crcs = new Array<number>(parts.length).fill(0);
+    const crcs = new Array<number | bigint>(parts.length).fill(0);
     // One controller for the whole download: the caller's abort, or the first failure, stops every range.
     const stop = new AbortController();
     const onCallerAbort = () => stop.abort(abortedError(signal!, uri));
@@ -137,7 +141,7 @@ export class RangeEngine {
       const queue = [...parts];
       const worker = async () => {
         for (let part = queue.shift(); part && !stop.signal.aborted; part = queue.shift()) {
-          crcs[part.index] = await this.fetchPart(store, loc, meta, buffer, part, stop.signal, stats, progress, verify === 'crc32c');
+          crcs[part.index] = await this.fetchPart(store, loc, meta, buffer, part, stop.signal, stats, progress, verify);
         }
       };
       const results = await Promise.allSettled(Array.from({ length: Math.min(concurrency, parts.length) }, worker).map((p) =>
@@ -163,7 +167,7 @@ export class RangeEngine {
 
   private verification(meta: ObjectMeta, asked: DownloadOptions['verify'], whole: boolean, uri: string): DownloadStats['verified'] {
     if (!asked) return false;
-    const kind = meta.checksums?.crc32c !== undefined ? 'crc32c' : meta.checksums?.md5 !== undefined ? 'md5' : undefined;
+    const kind = (['crc32c', 'crc64nvme', 'md5'] as const).find((k) => meta.checksums?.[k] !== undefined);
     if (kind && whole) return kind;
     if (asked === 'require') {
       throw new RangepoolError('Unsupported', whole ? 'the service keeps no whole-object checksum for this object' : 'a partial range cannot be checked against a whole-object checksum', { uri });
@@ -171,12 +175,15 @@ export class RangeEngine {
     return false;
   }
 
-  private check(kind: 'crc32c' | 'md5', meta: ObjectMeta, buffer: Buffer, parts: Part[], crcs: number[], uri: string): void {
+  private check(kind: Checksum, meta: ObjectMeta, buffer: Buffer, parts: Part[], crcs: Array<number | bigint>, uri: string): void {
     let ok: boolean;
+    // Per-range CRCs were computed as bytes landed; combining them costs no pass over memory.
     if (kind === 'crc32c') {
-      // Per-range CRCs were computed as bytes landed; combining them costs no pass over memory.
-      const whole = parts.reduce((acc, p) => crc32cCombine(acc, crcs[p.index]!, p.end - p.start + 1), 0);
+      const whole = parts.reduce((acc, p) => crc32cCombine(acc, crcs[p.index] as number, p.end - p.start + 1), 0);
       ok = whole === meta.checksums!.crc32c;
+    } else if (kind === 'crc64nvme') {
+      const whole = parts.reduce((acc, p) => crc64nvmeCombine(acc, crcs[p.index] as bigint, p.end - p.start + 1), 0n);
+      ok = whole === meta.checksums!.crc64nvme;
     } else {
       // MD5 cannot be combined: this is a second pass, used only where the service has nothing else.
       ok = md5Base64(buffer) === meta.checksums!.md5;
@@ -184,7 +191,7 @@ export class RangeEngine {
     if (!ok) throw new RangepoolError('IntegrityError', `the object's ${kind} does not match the bytes received`, { uri });
   }
 
-  /** One part, with retries that resume from the last byte received. Returns the part's CRC32C. */
+  /** One part, with retries that resume from the last byte received. Returns the part's CRC, if one is kept. */
   private async fetchPart(
     store: Store,
     loc: Location,
@@ -194,13 +201,13 @@ export class RangeEngine {
     signal: AbortSignal,
     stats: DownloadStats,
     progress: (n: number) => void,
-    withCrc: boolean,
-  ): Promise<number> {
+    checksum: Checksum | false,
+  ): Promise<number | bigint> {
     const length = part.end - part.start + 1;
     const target = buffer.subarray(part.offset, part.offset + length);
     const { retry, stallTimeoutMs } = this.options;
     let written = 0;
-    let crc = 0;
+    let crc: number | bigint = checksum === 'crc64nvme' ? 0n : 0;
     for (let attempt = 0; ; attempt++) {
       const giveSlot = await this.limiter.take(signal);
       const attemptAbort = new AbortController();
@@ -221,7 +228,8 @@ export class RangeEngine {
           version: meta,
           signal: attemptAbort.signal,
           onData: (n) => {
-            if (withCrc) crc = crc32c(target.subarray(written, written + n), crc);
+            if (checksum === 'crc32c') crc = crc32c(target.subarray(written, written + n), crc as number);
+            else if (checksum === 'crc64nvme') crc = crc64nvme(target.subarray(written, written + n), crc as bigint);
             written += n;
             progress(n);
             armStall();

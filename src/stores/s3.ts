@@ -31,11 +31,11 @@ function pathStyleFor(endpoint: string | undefined): boolean {
   return isIP(host) !== 0 || host === 'localhost' || host.endsWith('.localhost');
 }
 
-/** S3 publishes CRC32C as base64 big-endian; a multipart object's "composite" value is not whole-object. */
-function crcFromHeader(value: string | undefined, type: string | undefined): number | undefined {
+/** S3 publishes checksums as base64 big-endian; a multipart object's "composite" value is not whole-object. */
+function checksumBytes(value: string | undefined, type: string | undefined, length: number): Buffer | undefined {
   if (!value || value.includes('-') || (type && type !== 'FULL_OBJECT')) return undefined;
   const bytes = Buffer.from(value, 'base64');
-  return bytes.length === 4 ? bytes.readUInt32BE() : undefined;
+  return bytes.length === length ? bytes : undefined;
 }
 
 export class S3Store implements Store {
@@ -79,12 +79,14 @@ export class S3Store implements Store {
     const { sdk, client } = await this.sdk();
     try {
       const h = await client.send(new sdk.HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key, ChecksumMode: 'ENABLED' }), { abortSignal: signal });
-      const crc32c = crcFromHeader(h.ChecksumCRC32C, h.ChecksumType);
+      const crc32c = checksumBytes(h.ChecksumCRC32C, h.ChecksumType, 4)?.readUInt32BE();
+      // CRC64NVME is always a full-object checksum, whatever ChecksumType says.
+      const crc64nvme = checksumBytes(h.ChecksumCRC64NVME, undefined, 8)?.readBigUInt64BE();
       return {
         size: h.ContentLength ?? 0,
         etag: h.ETag,
         lastModified: h.LastModified,
-        checksums: crc32c !== undefined || h.ChecksumCRC64NVME ? { crc32c, crc64nvme: h.ChecksumCRC64NVME } : undefined,
+        checksums: crc32c !== undefined || crc64nvme !== undefined ? { crc32c, crc64nvme } : undefined,
       };
     } catch (e) {
       this.fail(loc, e);

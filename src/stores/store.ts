@@ -8,7 +8,7 @@ export interface ObjectMeta {
   generation?: string;
   lastModified?: Date;
   /** Whole-object checksums the service keeps, when it has them. */
-  checksums?: { crc32c?: number; md5?: string; crc64nvme?: string };
+  checksums?: { crc32c?: number; crc64nvme?: bigint; md5?: string };
 }
 
 export interface ReadOptions {

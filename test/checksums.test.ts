@@ -2,11 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { crc32c, crc32cBase64, crc32cCombine } from '../src/crc32c.js';
+import { crc64nvme, crc64nvmeCombine } from '../src/crc64nvme.js';
 import { binding } from '../src/native.js';
 
 const vector = Buffer.from('123456789');
 
-describe('crc32c', () => {
+describe('checksums', () => {
   it('matches the published check values', () => {
     expect(crc32c(vector)).toBe(0xe3069283);
     expect(crc32c(Buffer.alloc(0))).toBe(0);
@@ -47,11 +48,13 @@ describe('crc32c', () => {
 
   it('the JavaScript fallback agrees with the addon', () => {
     const data = randomBytes(70001);
-    const script = `import('${new URL('../dist/crc32c.js', import.meta.url).href}').then((m) => {
+    const script = `import('${new URL('../dist/crc32c.js', import.meta.url).href}').then(async (m) => {
       const d = Buffer.from(${JSON.stringify(data.toString('base64'))}, 'base64');
-      console.log(JSON.stringify([m.crc32c(d), m.crc32cCombine(m.crc32c(d.subarray(0, 100)), m.crc32c(d.subarray(100)), d.length - 100)]));
+      const c = await import('${new URL('../dist/crc64nvme.js', import.meta.url).href}');
+      console.log(JSON.stringify([m.crc32c(d), m.crc32cCombine(m.crc32c(d.subarray(0, 100)), m.crc32c(d.subarray(100)), d.length - 100),
+        String(c.crc64nvme(d)), String(c.crc64nvmeCombine(c.crc64nvme(d.subarray(0, 100)), c.crc64nvme(d.subarray(100)), d.length - 100))]));
     })`;
     const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, RANGEPOOL_NO_NATIVE: '1' }, encoding: 'utf8' }));
-    expect(out).toEqual([crc32c(data), crc32c(data)]);
+    expect(out).toEqual([crc32c(data), crc32c(data), String(crc64nvme(data)), String(crc64nvme(data))]);
   });
 });
