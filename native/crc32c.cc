@@ -1,5 +1,7 @@
 #include "crc32c.h"
 
+#include "reflected_crc.h"
+
 #include <cstdlib>
 #include <cstring>
 
@@ -14,60 +16,10 @@
 namespace rangepool {
 namespace {
 
-constexpr uint32_t kPoly = 0x82F63B78u;  // Castagnoli, reflected
-
-struct Tables {
-  uint32_t slice[8][256];
-  uint32_t x2n[32];  // x^(2^n) mod P, for Combine
-};
-
-uint32_t MultModP(uint32_t a, uint32_t b) {
-  uint32_t m = 1u << 31, p = 0;
-  for (;;) {
-    if (a & m) {
-      p ^= b;
-      if ((a & (m - 1)) == 0) break;
-    }
-    m >>= 1;
-    b = (b & 1) ? (b >> 1) ^ kPoly : b >> 1;
-  }
-  return p;
-}
-
-const Tables& T() {
-  static const Tables t = [] {
-    Tables t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ kPoly : c >> 1;
-      t.slice[0][i] = c;
-    }
-    for (int s = 1; s < 8; ++s)
-      for (int i = 0; i < 256; ++i) t.slice[s][i] = (t.slice[s - 1][i] >> 8) ^ t.slice[0][t.slice[s - 1][i] & 0xFF];
-    uint32_t p = 1u << 30;  // x^1
-    t.x2n[0] = p;
-    for (int n = 1; n < 32; ++n) t.x2n[n] = p = MultModP(p, p);
-    return t;
-  }();
-  return t;
-}
+using Crc32 = ReflectedCrc<uint32_t, 0x82F63B78u>;  // Castagnoli, reflected
 
 // Works on the inverted register; callers invert on entry and exit.
-uint32_t Software(uint32_t c, const unsigned char* p, size_t len) {
-  const Tables& t = T();
-  while (len >= 8) {
-    uint64_t v;
-    std::memcpy(&v, p, 8);  // little-endian hosts only: every platform we build for
-    v ^= c;
-    c = t.slice[7][v & 0xFF] ^ t.slice[6][(v >> 8) & 0xFF] ^ t.slice[5][(v >> 16) & 0xFF] ^
-        t.slice[4][(v >> 24) & 0xFF] ^ t.slice[3][(v >> 32) & 0xFF] ^ t.slice[2][(v >> 40) & 0xFF] ^
-        t.slice[1][(v >> 48) & 0xFF] ^ t.slice[0][v >> 56];
-    p += 8;
-    len -= 8;
-  }
-  while (len--) c = (c >> 8) ^ t.slice[0][(c ^ *p++) & 0xFF];
-  return c;
-}
+uint32_t Software(uint32_t c, const unsigned char* p, size_t len) { return Crc32::Get().Update(c, p, len); }
 
 #if defined(__x86_64__)
 __attribute__((target("sse4.2"))) uint32_t Hardware(uint32_t c, const unsigned char* p, size_t len) {
@@ -112,14 +64,7 @@ uint32_t Crc32c(uint32_t crc, const void* data, size_t len) {
   return ~(kHardware ? Hardware(~crc, p, len) : Software(~crc, p, len));
 }
 
-uint32_t Crc32cCombine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b) {
-  // crc(A||B) = crc(A) * x^(8*len_b) mod P, xor crc(B) (the inversions cancel out).
-  const Tables& t = T();
-  uint32_t shift = 1u << 31;  // x^0
-  for (unsigned k = 3; len_b != 0; len_b >>= 1, ++k)
-    if (len_b & 1) shift = MultModP(t.x2n[k & 31], shift);
-  return MultModP(shift, crc_a) ^ crc_b;
-}
+uint32_t Crc32cCombine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b) { return Crc32::Get().Combine(crc_a, crc_b, len_b); }
 
 bool Crc32cHardware() { return kHardware; }
 
