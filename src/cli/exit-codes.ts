@@ -1,0 +1,37 @@
+import { RangepoolError } from '../errors.js';
+
+/** Exit codes by error class (documented in the README and `rangepool --help`). */
+export const EXIT = { ok: 0, other: 1, usage: 2, notFound: 3, accessDenied: 4, integrity: 5 } as const;
+
+const HINTS: Partial<Record<RangepoolError['code'], string>> = {
+  NotFound: 'check the bucket/container and key, and the endpoint',
+  AccessDenied: 'check the credentials (AWS_*, AZURE_STORAGE_CONNECTION_STRING, Application Default Credentials)',
+  InvalidArgument: 'see rangepool --help',
+  PreconditionFailed: 'the object changed while it was read: run again',
+  IntegrityError: 'the bytes did not match the service checksum: run again, and report it if it persists',
+  Unavailable: 'the service kept failing: try again later or lower --concurrency',
+  Timeout: 'the service stopped sending data: try again later',
+  Unsupported: 'see the message for what to use instead',
+};
+
+export function exitCodeFor(e: unknown): number {
+  if (!(e instanceof RangepoolError)) return EXIT.other;
+  switch (e.code) {
+    case 'InvalidArgument':
+      return EXIT.usage;
+    case 'NotFound':
+      return EXIT.notFound;
+    case 'AccessDenied':
+      return EXIT.accessDenied;
+    case 'IntegrityError':
+      return EXIT.integrity;
+    default:
+      return EXIT.other;
+  }
+}
+
+/** One line: what went wrong, on which URI, and what to do. */
+export function describe(e: unknown): string {
+  if (e instanceof RangepoolError) return `${e.code}: ${e.message}${HINTS[e.code] ? ` — ${HINTS[e.code]}` : ''}`;
+  return `error: ${(e as Error)?.message ?? e}`;
+}

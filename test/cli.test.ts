@@ -1,0 +1,156 @@
+// The built `rangepool` command, run as a child process against the loopback server and azurite.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { startObjectServer } from '../bench/object-server.js';
+import { startAzurite } from './support/azurite.js';
+
+const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'rangepool-cli-'));
+const data = randomBytes(5 * 1024 * 1024 + 3);
+let server: Awaited<ReturnType<typeof startObjectServer>>;
+let azurite: Awaited<ReturnType<typeof startAzurite>>;
+
+interface Run {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [cli, ...args],
+      { encoding: 'buffer', maxBuffer: 64 << 20, env: { ...process.env, AWS_ENDPOINT_URL: server.url, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', ...env } },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr: stderr.toString() }),
+    );
+  });
+}
+
+beforeAll(async () => {
+  server = await startObjectServer();
+  server.put('b', 'dir/data.bin', data);
+  server.put('b', 'dir/small', Buffer.from('small'));
+  azurite = await startAzurite();
+  const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('cli');
+  await container.create();
+  await container.getBlockBlobClient('blob').uploadData(data);
+});
+afterAll(async () => {
+  await server.close();
+  await azurite.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('rangepool get', () => {
+  it('-o - writes exactly the object to stdout', async () => {
+    const r = await run(['get', 's3://b/dir/data.bin', '-o', '-', '-q']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.equals(data)).toBe(true);
+  });
+
+  it('-o FILE writes the file atomically and leaves no temp file', async () => {
+    const out = join(dir, 'out.bin');
+    const r = await run(['get', 's3://b/dir/data.bin', '-o', out, '--part-size', '1MiB', '--concurrency', '3']);
+    expect(r.code).toBe(0);
+    expect(readFileSync(out).equals(data)).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
+    expect(r.stderr).toMatch(/s3:\/\/b\/dir\/data\.bin → .*out\.bin: 5\.0 MiB in .* 6 ranges/);
+  });
+
+  it('--json reports the download and the pool, with the right numbers', async () => {
+    const out = join(dir, 'json.bin');
+    const r = await run(['get', 's3://b/dir/data.bin', '-o', out, '--json', '--part-size', '2MiB', '--verify']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout.toString());
+    expect(report.meta.size).toBe(data.length);
+    expect(report.stats).toMatchObject({ bytes: data.length, ranges: 3, retries: 0, verified: 'crc32c' });
+    expect(report.pool).toMatchObject({ native: true, taken: 1, fresh: 1 });
+    expect(report.pool.inUseBytes).toBe(0); // released after the file was written
+  });
+
+  it('--no-buffer-pool keeps nothing idle; --buffer-pool-size sets what is kept', async () => {
+    const off = JSON.parse((await run(['get', 's3://b/dir/small', '-o', join(dir, 's1'), '--json', '--no-buffer-pool'])).stdout.toString());
+    expect(off.pool.idleBytes).toBe(0);
+    const on = JSON.parse((await run(['get', 's3://b/dir/small', '-o', join(dir, 's2'), '--json', '--buffer-pool-size', '4'])).stdout.toString());
+    expect(on.pool.idleBytes).toBeGreaterThan(0);
+  });
+
+  it('downloads from azurite with AZURE_STORAGE_CONNECTION_STRING', async () => {
+    const r = await run(['get', 'az://cli/blob', '-o', '-', '-q'], { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString });
+    expect(r.code).toBe(0);
+    expect(r.stdout.equals(data)).toBe(true);
+  });
+});
+
+describe('rangepool stat and ls', () => {
+  it('stat prints size, ETag and checksums; --json parses', async () => {
+    const text = await run(['stat', 's3://b/dir/data.bin']);
+    expect(text.stdout.toString()).toContain(`size:      ${data.length}`);
+    expect(text.stdout.toString()).toMatch(/crc32c:\s+[0-9a-f]{8}/);
+    const json = JSON.parse((await run(['stat', 's3://b/dir/data.bin', '--json'])).stdout.toString());
+    expect(json).toMatchObject({ uri: 's3://b/dir/data.bin', size: data.length, etag: server.get('b', 'dir/data.bin')!.etag });
+  });
+
+  it('ls lists keys and sizes', async () => {
+    const text = (await run(['ls', 's3://b/dir/'])).stdout.toString().trim().split('\n');
+    expect(text.map((l) => l.split(/\s+/).slice(-2))).toEqual([
+      [String(data.length), 'dir/data.bin'],
+      ['5', 'dir/small'],
+    ]);
+    const json = JSON.parse((await run(['ls', 's3://b/dir/', '--json'])).stdout.toString());
+    expect(json.map((e: { key: string; size: number }) => [e.key, e.size])).toEqual([
+      ['dir/data.bin', data.length],
+      ['dir/small', 5],
+    ]);
+  });
+});
+
+describe('errors and exit codes', () => {
+  it.each([
+    [['get'], 2, /missing required argument 'uri'/],
+    [['get', 's3://b/dir/data.bin', '--part-size', 'lots'], 2, /--part-size must be a positive size/],
+    [['get', 'ftp://x/y', '-o', '-'], 2, /unknown scheme ftp:\/\/.*ftp:\/\/x\/y/],
+    [['frobnicate'], 2, /unknown command/],
+    [['get', 's3://b/missing', '-o', '-'], 3, /NotFound.*s3:\/\/b\/missing.*check the bucket/],
+  ] as const)('%j exits %d with a useful one-line message', async (args, code, message) => {
+    const r = await run([...args]);
+    expect(r.code).toBe(code);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace unless --debug
+  });
+
+  it('wrong credentials exit 4', async () => {
+    const r = await run(['get', 'az://cli/blob', '-o', '-'], { AZURE_STORAGE_CONNECTION_STRING: azurite.wrongCredentials });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/AccessDenied.*az:\/\/cli\/blob.*credentials/);
+  });
+
+  it('a checksum mismatch exits 5, and --debug adds the stack', async () => {
+    server.put('b', 'corrupt', randomBytes(1000));
+    server.get('b', 'corrupt')!.crc32c = Buffer.alloc(4).toString('base64');
+    const r = await run(['get', 's3://b/corrupt', '-o', '-', '--verify', '--debug']);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/IntegrityError/);
+    expect(r.stderr).toMatch(/\n\s+at /);
+  });
+});
+
+describe('progress', () => {
+  it('shows a bar on a terminal, and none on a pipe or with -q', async () => {
+    const cmd = `${process.execPath} ${cli} get s3://b/dir/data.bin -o ${join(dir, 'tty.bin')}`;
+    const pty = await new Promise<string>((resolve) =>
+      execFile('script', ['-qec', cmd, '/dev/null'], { env: { ...process.env, AWS_ENDPOINT_URL: server.url, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' } }, (_e, out) => resolve(out)),
+    );
+    expect(pty).toMatch(/100%.*5\.0 MiB \/ 5\.0 MiB.*ETA/);
+    const piped = await run(['get', 's3://b/dir/data.bin', '-o', join(dir, 'pipe.bin')]);
+    expect(piped.stderr).not.toMatch(/ETA|%/);
+    const quiet = await run(['get', 's3://b/dir/data.bin', '-o', join(dir, 'q.bin'), '-q']);
+    expect(quiet.stderr).not.toMatch(/→/);
+  });
+});
