@@ -121,19 +121,23 @@ Napi::Value AttachPoolJs(const Napi::CallbackInfo& info) {
 
 Napi::Value PoolConfigJs(const Napi::CallbackInfo& info) { return ConfigTo(info.Env(), HandleOf(info[0]).pool->config()); }
 
-// An ArrayBuffer of exactly `size` bytes over a block; null when the cap would be exceeded.
+// An ArrayBuffer of exactly `size` bytes over a block; null when the cap would be exceeded; with
+// waitForReturning, false when a released block of the class will be back at the next turn.
 Napi::Value Acquire(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   PoolHandle& h = HandleOf(info[0]);
   const double size = info[1].As<Napi::Number>().DoubleValue();
+  const bool wait_for_returning = info[2].ToBoolean();
   if (!(size >= 1) || size > 9007199254740991.0 || size != static_cast<double>(static_cast<uint64_t>(size)))
     throw Napi::RangeError::New(env, "size must be a positive integer");
   Block block;
-  switch (h.pool->Take(static_cast<size_t>(size), &block)) {
+  switch (h.pool->Take(static_cast<size_t>(size), &block, wait_for_returning)) {
     case TakeStatus::kOk:
       break;
     case TakeStatus::kOverCap:
       return env.Null();
+    case TakeStatus::kReturning:
+      return Napi::Boolean::New(env, false);
     case TakeStatus::kTooLarge:
       throw Napi::RangeError::New(env, "size is larger than the pool's cap");
     case TakeStatus::kNoMemory: {
@@ -168,13 +172,16 @@ Napi::Value Release(const Napi::CallbackInfo& info) {
   if (detached) return Napi::Boolean::New(env, false);
   const void* data = info[0].As<Napi::ArrayBuffer>().Data();
   uint32_t owner_id = 0;
-  bool owned = false;
-  if (info.Length() > 1 && !info[1].IsUndefined())
-    owned = data != nullptr && HandleOf(info[1]).pool->IsOut(data);
-  else
-    owned = data != nullptr && FindOwner(data, &owner_id) != nullptr;
-  if (!owned) throw Napi::TypeError::New(env, "not a buffer handed out by this pool");
+  std::shared_ptr<Pool> owner;
+  if (info.Length() > 1 && !info[1].IsUndefined()) {
+    PoolHandle& h = HandleOf(info[1]);
+    if (data != nullptr && h.pool->IsOut(data)) owner = h.pool;
+  } else if (data != nullptr) {
+    owner = FindOwner(data, &owner_id);
+  }
+  if (!owner) throw Napi::TypeError::New(env, "not a buffer handed out by this pool");
   if (napi_detach_arraybuffer(env, ab) != napi_ok) throw Napi::Error::New(env, "could not detach the buffer");
+  owner->MarkReleased(data);
   return Napi::Boolean::New(env, true);
 }
 

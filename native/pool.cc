@@ -36,7 +36,8 @@ void UnmapBlock(void* p, size_t capacity) { munmap(p, capacity); }
 
 }  // namespace
 
-Pool::Pool(PoolConfig config) : config_(std::move(config)), idle_(config_.size_classes.size()) {}
+Pool::Pool(PoolConfig config)
+    : config_(std::move(config)), idle_(config_.size_classes.size()), returning_(config_.size_classes.size()) {}
 
 Pool::~Pool() {
   for (size_t c = 0; c < idle_.size(); ++c)
@@ -56,7 +57,7 @@ size_t Pool::CapacityFor(size_t size) const {
   return c < 0 ? RoundToPage(size) : config_.size_classes[c];
 }
 
-TakeStatus Pool::Take(size_t size, Block* out) {
+TakeStatus Pool::Take(size_t size, Block* out, bool wait_for_returning) {
   const int size_class = ClassFor(size);
   const size_t capacity = CapacityFor(size);
   if (capacity > config_.max_bytes) return TakeStatus::kTooLarge;
@@ -74,6 +75,7 @@ TakeStatus Pool::Take(size_t size, Block* out) {
       out_[idle.data] = *out;
       return TakeStatus::kOk;
     }
+    if (wait_for_returning && size_class >= 0 && returning_[size_class] > 0) return TakeStatus::kReturning;
     if (!EvictIdleLocked(capacity)) return TakeStatus::kOverCap;
     // Reserve the bytes now so other threads see them while we map outside the lock.
     stats_.in_use_bytes += capacity;
@@ -100,6 +102,7 @@ bool Pool::Give(void* data) {
     if (it == out_.end()) return false;
     block = it->second;
     out_.erase(it);
+    if (block.released && block.size_class >= 0) returning_[block.size_class]--;
   }
   // The block is ours alone now (still counted in use until it is filed below).
   if (config_.poison) std::memset(block.data, kPoisonByte, block.capacity);
@@ -116,6 +119,15 @@ bool Pool::Give(void* data) {
   }
   if (!keep) UnmapBlock(block.data, block.capacity);
   Notify();
+  return true;
+}
+
+bool Pool::MarkReleased(const void* data) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = out_.find(data);
+  if (it == out_.end()) return false;
+  if (!it->second.released && it->second.size_class >= 0) returning_[it->second.size_class]++;
+  it->second.released = true;
   return true;
 }
 

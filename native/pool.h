@@ -37,11 +37,14 @@ struct PoolStats {
 
 struct Block {
   void* data = nullptr;
-  size_t capacity = 0;  // mapped bytes, >= the size asked for
-  int size_class = -1;  // index into size_classes, -1 for an oversize block
+  size_t capacity = 0;    // mapped bytes, >= the size asked for
+  int size_class = -1;    // index into size_classes, -1 for an oversize block
+  bool released = false;  // detached by release(), its finalizer not yet run
 };
 
-enum class TakeStatus { kOk, kOverCap, kTooLarge, kNoMemory };
+// kReturning: no idle block of the class, but a released one is on its way back (its finalizer runs
+// at the next turn of the event loop); a caller that can wait should, rather than map a fresh block.
+enum class TakeStatus { kOk, kOverCap, kTooLarge, kNoMemory, kReturning };
 
 constexpr unsigned char kPoisonByte = 0xDB;
 
@@ -55,7 +58,10 @@ class Pool {
   Pool& operator=(const Pool&) = delete;
 
   // A block of at least `size` bytes (size > 0), or why not. Never blocks: waiting is the caller's job.
-  TakeStatus Take(size_t size, Block* out);
+  // With `wait_for_returning`, answers kReturning instead of mapping fresh when a block is on its way back.
+  TakeStatus Take(size_t size, Block* out, bool wait_for_returning = false);
+  // Notes that a block was detached: it comes back when its finalizer runs. False if not out.
+  bool MarkReleased(const void* data);
   // Returns a block handed out by Take. False if `data` is not a block of this pool that is out.
   bool Give(void* data);
   bool IsOut(const void* data) const;
@@ -87,6 +93,7 @@ class Pool {
   const PoolConfig config_;
   mutable std::mutex mu_;
   std::vector<std::vector<IdleBlock>> idle_;  // per class; back() is the most recently returned
+  std::vector<size_t> returning_;             // per class: released blocks whose finalizer has not run
   std::unordered_map<const void*, Block> out_;
   PoolStats stats_;
 

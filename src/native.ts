@@ -35,8 +35,11 @@ export interface NativeBinding {
   defaultPool(config: NativeConfig): NativeHandle;
   attachPool(id: number): NativeHandle | undefined;
   poolConfig(handle: object): NativeConfig;
-  /** An ArrayBuffer of exactly `size` bytes, or null when the cap would be exceeded. */
-  acquire(handle: object, size: number): ArrayBuffer | null;
+  /**
+   * An ArrayBuffer of exactly `size` bytes, or null when the cap would be exceeded; with
+   * waitForReturning, false when a released block of that class comes back at the next turn.
+   */
+  acquire(handle: object, size: number, waitForReturning?: boolean): ArrayBuffer | null | false;
   /** True when detached now, false when already detached; TypeError when not ours. */
   release(ab: ArrayBuffer, handle?: object): boolean;
   ownership(ab: ArrayBuffer): { poolId: number; capacity: number } | undefined;

@@ -40,6 +40,13 @@ describe.each([
     await until(() => pool.stats().idleBytes === MiB, 'the block to go idle');
   });
 
+  it('an acquire right after a release waits the turn for that block instead of mapping a fresh one', async () => {
+    const pool = make();
+    for (let i = 0; i < 20; i++) pool.release(await pool.acquire(1000));
+    expect(pool.stats()).toMatchObject({ taken: 20, fresh: 1, reused: 19 });
+    expect(pool.tryAcquire(1000)).toBeDefined(); // the synchronous form never waits
+  });
+
   it('release detaches every view at once, and twice is a no-op', async () => {
     const pool = make();
     const buf = await pool.acquire(4096);

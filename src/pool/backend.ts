@@ -9,8 +9,11 @@ export interface Backend {
   /** Shared by every thread that attaches to the same native pool; unique per JS pool. */
   readonly id: number;
   readonly config: NativeConfig;
-  /** Exactly `size` bytes (size >= 1), or null when the cap would be exceeded. */
-  tryAcquire(size: number): ArrayBuffer | null;
+  /**
+   * Exactly `size` bytes (size >= 1), or null when the cap would be exceeded. With waitForReturning,
+   * false instead of a fresh block when a released block of that size is back at the next turn.
+   */
+  tryAcquire(size: number, waitForReturning?: boolean): ArrayBuffer | null | false;
   /** True when given back now, false when it was already released; TypeError when not ours. */
   release(ab: ArrayBuffer): boolean;
   /** Bytes a request of `size` occupies against the cap. */

@@ -90,17 +90,21 @@ export class BufferPool implements Pool {
     return fallbackReason;
   }
 
-  acquire(size: number, opts: AcquireOptions = {}): Promise<Buffer> {
+  async acquire(size: number, opts: AcquireOptions = {}): Promise<Buffer> {
     const { signal } = opts;
-    try {
-      this.checkSize(size);
-      if (signal?.aborted) throw abortError(signal);
-      if (this.waiters.length === 0) {
-        const buf = this.tryAcquire(size);
-        if (buf) return Promise.resolve(buf);
+    this.checkSize(size);
+    if (signal?.aborted) throw abortError(signal);
+    // A block released just now comes back at the next turn: wait for it (a turn or two) rather than
+    // map a fresh one, so back-to-back downloads reuse memory.
+    for (let turns = 0; this.waiters.length === 0; turns++) {
+      const buf = this.take(size, turns < 3);
+      if (buf === false) {
+        await new Promise((r) => setImmediate(r));
+        if (signal?.aborted) throw abortError(signal);
+        continue;
       }
-    } catch (e) {
-      return Promise.reject(e);
+      if (buf) return buf;
+      break;
     }
     return new Promise<Buffer>((resolve, reject) => {
       const waiter: Waiter = { size, resolve, reject, signal, onAbort: undefined };
@@ -120,16 +124,20 @@ export class BufferPool implements Pool {
     });
   }
 
-  /** A buffer now, or undefined when the cap would be exceeded (or others are already waiting). */
+  /** A buffer now, or undefined when the cap would be exceeded. */
   tryAcquire(size: number): Buffer | undefined {
     this.checkSize(size);
+    return this.take(size, false) || undefined;
+  }
+
+  private take(size: number, waitForReturning: boolean): Buffer | null | false {
     if (size === 0) {
       const ab = new ArrayBuffer(0);
       empties.add(ab);
       return Buffer.from(ab);
     }
-    const ab = this.backend.tryAcquire(size);
-    if (!ab) return undefined;
+    const ab = this.backend.tryAcquire(size, waitForReturning);
+    if (!ab) return ab;
     owners.set(ab, this);
     this.finalization.register(ab, this.backend.capacityFor(size), ab);
     this.startTrimTimer();

@@ -38,8 +38,8 @@ export class NativeBackend implements Backend {
     return h && new NativeBackend(nativeBinding!, h);
   }
 
-  tryAcquire(size: number): ArrayBuffer | null {
-    return this.b.acquire(this.handle, size);
+  tryAcquire(size: number, waitForReturning = false): ArrayBuffer | null | false {
+    return this.b.acquire(this.handle, size, waitForReturning);
   }
 
   release(ab: ArrayBuffer): boolean {
