@@ -1,0 +1,159 @@
+// `npm run bench`: the seed's scenario (32 concurrent downloads of 64 MiB) on the loopback object server,
+// which runs in its own process so the client's CPU is measured apart. Variants a–e alternate across
+// repeats; the table shows medians. Full runs also sweep part size × concurrency, compare against the
+// Azure and GCS SDKs on their emulators, and write bench/results/ (Markdown, SVG chart, README table).
+// Usage: npm run bench [-- --quick] [--repeats N] [--variants abcde] [--no-sweep] [--no-clouds]
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { SingleBar } from 'cli-progress';
+import { VARIANTS } from './variants.js';
+import { chartSvg } from './chart.js';
+import { cloudComparisons } from './clouds.js';
+
+const MiB = 1 << 20;
+const GiB = 1 << 30;
+const here = new URL('.', import.meta.url);
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    repeats: { type: 'string' },
+    variants: { type: 'string', default: 'abcde' },
+    sweep: { type: 'boolean', default: true },
+    clouds: { type: 'boolean', default: true },
+  },
+  allowNegative: true,
+});
+const quick = args.quick;
+const size = 64 * MiB;
+const parallel = quick ? 8 : 32;
+const downloads = quick ? 8 : 32;
+const repeats = Number(args.repeats ?? (quick ? 1 : 3));
+const variants = [...args.variants];
+const defaults = { partSize: 8 * MiB, concurrency: 8 };
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function startServer() {
+  const child = spawn(process.execPath, [new URL('object-server-main.js', here).pathname], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const line = await new Promise((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
+  return { ...JSON.parse(line), stop: () => child.kill('SIGTERM') };
+}
+
+function runVariant(opts) {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--expose-gc', '--no-warnings', new URL('run-variant.js', here).pathname, JSON.stringify(opts)], { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`variant ${opts.variant} failed: ${stderr || err.message}`));
+      else resolve(JSON.parse(stdout.trim().split('\n').pop()));
+    });
+  });
+}
+
+function progress(total) {
+  if (!process.stderr.isTTY) {
+    let done = 0;
+    return { tick: (what) => process.stderr.write(`[${++done}/${total}] ${what}\n`), stop() {} };
+  }
+  const bar = new SingleBar({ stream: process.stderr, format: ' {bar} {value}/{total} runs | {what}', hideCursor: true });
+  bar.start(total, 0, { what: 'starting' });
+  return { tick: (what) => bar.increment(1, { what }), stop: () => bar.stop() };
+}
+
+function summarize(runs) {
+  const gib = runs[0].bytes / GiB;
+  const pick = (f) => median(runs.map(f));
+  return {
+    throughput: pick((r) => r.bytes / GiB / (r.wallMs / 1000)),
+    cpuPerGiB: pick((r) => r.cpuMs / 1000 / gib),
+    peakRssMiB: pick((r) => r.peakRss / MiB),
+    freshPerMin: pick((r) => r.freshLarge / (r.wallMs / 60_000)),
+    faultsPerGiB: pick((r) => r.minorFaults / gib),
+    p50: pick((r) => r.p50),
+    p99: pick((r) => r.p99),
+    // The run whose throughput is the median, for the chart.
+    sample: [...runs].sort((x, y) => x.bytes / x.wallMs - y.bytes / y.wallMs)[Math.floor(runs.length / 2)],
+  };
+}
+
+const fmt = (n, d = 2) => (n === undefined ? '–' : n.toFixed(d));
+
+function table(results) {
+  const rows = [
+    '| variant | GiB/s | CPU s/GiB | peak RSS MiB | fresh ≥1 MiB allocations/min | minor faults/GiB | p50 ms | p99 ms |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const v of variants) {
+    const r = results[v];
+    rows.push(`| ${VARIANTS[v].label} | ${fmt(r.throughput)} | ${fmt(r.cpuPerGiB)} | ${fmt(r.peakRssMiB, 0)} | ${fmt(r.freshPerMin, 0)} | ${fmt(r.faultsPerGiB, 0)} | ${fmt(r.p50, 0)} | ${fmt(r.p99, 0)} |`);
+  }
+  return rows.join('\n');
+}
+
+function ratios(results) {
+  const { a, c, e } = results;
+  const lines = [];
+  if (a && c) lines.push(`c/a throughput ${fmt(c.throughput / a.throughput)}× (target ≥ 1.5×), c/a CPU per GiB ${fmt(c.cpuPerGiB / a.cpuPerGiB)}× (target ≤ 0.6×)`);
+  if (c && e) lines.push(`c/e throughput ${fmt((100 * c.throughput) / e.throughput, 0)} % of the raw node:http ceiling (target ≥ 95 %)`);
+  if (c) lines.push(`c fresh large allocations after warm-up: ${fmt(c.freshPerMin, 0)}/min (target 0)`);
+  return lines;
+}
+
+async function sweep(server, bar) {
+  const points = [];
+  for (const partMiB of [4, 8, 16, 32]) {
+    for (const concurrency of [4, 8, 16]) {
+      const r = await runVariant({ variant: 'c', url: server.url, key: 'obj', size, parallel, downloads: parallel, partSize: partMiB * MiB, concurrency });
+      points.push({ partMiB, concurrency, throughput: r.bytes / GiB / (r.wallMs / 1000), cpuPerGiB: r.cpuMs / 1000 / (r.bytes / GiB) });
+      bar.tick(`sweep ${partMiB} MiB × ${concurrency}`);
+    }
+  }
+  return points;
+}
+
+const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(totalmem() / GiB)} GiB, Node ${process.versions.node}, ${process.platform}-${process.arch}`;
+const server = await startServer();
+try {
+  await fetch(`${server.url}/bench/obj`, { method: 'PUT', body: randomBytes(size) });
+  const sweepRuns = !quick && args.sweep ? 12 : 0;
+  const bar = progress(repeats * variants.length + sweepRuns);
+  const runs = Object.fromEntries(variants.map((v) => [v, []]));
+  for (let r = 0; r < repeats; r++) {
+    // Alternate the order so no variant always runs first (or last) on a warming machine.
+    const order = r % 2 === 0 ? variants : [...variants].reverse();
+    for (const v of order) {
+      runs[v].push(await runVariant({ variant: v, url: server.url, key: 'obj', size, parallel, downloads, ...defaults }));
+      bar.tick(`${VARIANTS[v].label} (repeat ${r + 1})`);
+    }
+  }
+  const points = sweepRuns ? await sweep(server, bar) : [];
+  bar.stop();
+  const results = Object.fromEntries(variants.map((v) => [v, summarize(runs[v])]));
+  const heading = `${parallel} concurrent downloads of 64 MiB, ${downloads} per run after ${parallel} warm-up, ${repeats} repeat(s), medians; ${machine}; client and server on the same cores`;
+  const out = [`## rangepool benchmark${quick ? ' (quick)' : ''}`, '', heading, '', table(results), '', ...ratios(results).map((l) => `- ${l}`)];
+  if (points.length) {
+    const best = points.reduce((a, b) => (b.throughput > a.throughput ? b : a));
+    out.push('', `Sweep (variant c): best ${best.partMiB} MiB parts × ${best.concurrency} per object at ${fmt(best.throughput)} GiB/s`, '', '| part MiB | concurrency | GiB/s | CPU s/GiB |', '| ---: | ---: | ---: | ---: |');
+    for (const p of points) out.push(`| ${p.partMiB} | ${p.concurrency} | ${fmt(p.throughput)} | ${fmt(p.cpuPerGiB)} |`);
+  }
+  if (!quick && args.clouds) out.push('', ...(await cloudComparisons()));
+  const report = out.join('\n');
+  console.log(report);
+  if (!quick) {
+    const dir = new URL('results/', here);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(new URL('latest.md', dir), report + '\n');
+    if (results.a && results.c) writeFileSync(new URL('throughput-rss.svg', dir), chartSvg(results, VARIANTS));
+    const readme = new URL('../README.md', here);
+    const text = readFileSync(readme, 'utf8');
+    const block = `<!-- bench:start -->\n${[heading, '', table(results), '', ...ratios(results).map((l) => `- ${l}`)].join('\n')}\n\n![throughput and RSS over time, a vs c](bench/results/throughput-rss.svg)\n<!-- bench:end -->`;
+    writeFileSync(readme, text.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, block));
+  }
+} finally {
+  server.stop();
+}

@@ -1,0 +1,59 @@
+// One variant in its own process, so its CPU time, RSS and page faults are its own. Prints one JSON line.
+// Usage: node --expose-gc bench/run-variant.js '{"variant":"c","url":...,"key":...,"size":...,"parallel":32,"downloads":64,"partSize":...,"concurrency":8}'
+import { VARIANTS } from './variants.js';
+
+const o = JSON.parse(process.argv[2]);
+const client = await VARIANTS[o.variant].make(o.url, o);
+
+async function round(count, onDone) {
+  let next = 0;
+  const worker = async () => {
+    while (next++ < count) {
+      const t0 = performance.now();
+      const bytes = await client.download(o.key);
+      if (bytes !== o.size) throw new Error(`got ${bytes} bytes, expected ${o.size}`);
+      onDone(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: o.parallel }, worker));
+}
+
+await round(o.parallel, () => {}); // warm-up: pools fill, sockets open, JIT settles
+globalThis.gc?.();
+const freshBefore = client.freshLarge();
+const latencies = [];
+const rss = [];
+let peakRss = 0;
+const t0 = performance.now();
+const sampleRss = () => {
+  const r = process.memoryUsage.rss();
+  peakRss = Math.max(peakRss, r);
+  rss.push([Math.round(performance.now() - t0), r]);
+};
+sampleRss();
+const sampler = setInterval(sampleRss, 25);
+const cpu0 = process.cpuUsage();
+const ru0 = process.resourceUsage();
+await round(o.downloads, (ms) => latencies.push(ms));
+const wallMs = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
+const ru = process.resourceUsage();
+clearInterval(sampler);
+sampleRss();
+latencies.sort((a, b) => a - b);
+const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
+console.log(
+  JSON.stringify({
+    variant: o.variant,
+    bytes: o.size * o.downloads,
+    wallMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    peakRss,
+    minorFaults: ru.minorPageFault - ru0.minorPageFault,
+    freshLarge: client.freshLarge() - freshBefore,
+    p50: pct(50),
+    p99: pct(99),
+    rss,
+  }),
+);
+process.exit(0);

@@ -1,0 +1,89 @@
+// The download paths the benchmark compares. Each returns { download(key), freshLarge() } where
+// download resolves once the object's bytes are in memory and released; freshLarge counts fresh
+// allocations of at least 1 MiB made for results (measured for the pools, by construction elsewhere).
+import { Agent, request } from 'node:http';
+import { BufferPool, RangeEngine, getObject, release } from 'rangepool';
+
+const MiB = 1 << 20;
+const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
+
+function rangepool(url, pool, { partSize, concurrency }) {
+  const engine = new RangeEngine({ partSize, concurrency, maxInFlight: 256 });
+  const storeOptions = { endpoint: url, credentials, maxSockets: 256 };
+  return {
+    async download(key) {
+      const { buffer } = await getObject(`s3://bench/${key}`, { pool, engine, storeOptions });
+      const length = buffer.byteLength;
+      release(buffer);
+      return length;
+    },
+    freshLarge: () => pool.stats().fresh,
+  };
+}
+
+/** a. What a user writes today: GetObject, then transformToByteArray (chunks, then one big copy). */
+async function sdk(url) {
+  const { S3Client, GetObjectCommand } = await import('@aws-sdk/client-s3');
+  const { NodeHttpHandler } = await import('@smithy/node-http-handler');
+  const client = new S3Client({
+    endpoint: url,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 256 }) }),
+  });
+  let downloads = 0;
+  return {
+    async download(key) {
+      const res = await client.send(new GetObjectCommand({ Bucket: 'bench', Key: key }));
+      const bytes = await res.Body.transformToByteArray();
+      downloads++;
+      return bytes.byteLength;
+    },
+    freshLarge: () => downloads, // one result array of the object's size per download
+  };
+}
+
+/** e. The ceiling of Node's HTTP stack here: ranged GETs on node:http into buffers reused forever. */
+function rawHttp(url, { partSize, concurrency, size, parallel }) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const free = Array.from({ length: parallel }, () => Buffer.allocUnsafeSlow(size));
+  const range = (key, target, start, end) =>
+    new Promise((resolve, reject) => {
+      const req = request(`${url}/bench/${key}`, { agent, headers: { range: `bytes=${start}-${end}` } }, (res) => {
+        let at = start;
+        res.on('data', (chunk) => {
+          chunk.copy(target, at);
+          at += chunk.length;
+        });
+        res.on('end', () => (at === end + 1 ? resolve() : reject(new Error(`short range ${at}/${end + 1}`))));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  return {
+    async download(key) {
+      const target = free.pop();
+      const parts = [];
+      for (let s = 0; s < size; s += partSize) parts.push([s, Math.min(size, s + partSize) - 1]);
+      const worker = async () => {
+        for (let p = parts.shift(); p; p = parts.shift()) await range(key, target, p[0], p[1]);
+      };
+      await Promise.all(Array.from({ length: concurrency }, worker));
+      free.push(target);
+      return size;
+    },
+    freshLarge: () => parallel, // allocated once, up front
+  };
+}
+
+export const VARIANTS = {
+  a: { label: 'a. AWS SDK GetObject + transformToByteArray', make: (url) => sdk(url) },
+  b: { label: 'b. rangepool get(), fresh unpooled buffers', make: (url, o) => rangepool(url, new BufferPool({ idlePerClass: 0, maxBytes: 64 * 1024 * MiB }), o) },
+  c: { label: 'c. rangepool get(), native pool', make: (url, o) => rangepool(url, new BufferPool({ maxBytes: 64 * 1024 * MiB, idlePerClass: o.parallel }), o) },
+  d: { label: 'd. rangepool get(), JS fallback pool', make: (url, o) => rangepool(url, new BufferPool({ implementation: 'js', maxBytes: 64 * 1024 * MiB, idlePerClass: o.parallel }), o) },
+  e: { label: 'e. raw node:http ranges into reused buffers', make: (url, o) => rawHttp(url, o) },
+};

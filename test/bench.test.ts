@@ -1,0 +1,32 @@
+// The benchmark's measuring child, at a tiny size: it must report what it measured, not just run.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startObjectServer } from '../bench/object-server.js';
+
+const MiB = 1 << 20;
+let server: Awaited<ReturnType<typeof startObjectServer>>;
+beforeAll(async () => {
+  server = await startObjectServer();
+  server.put('bench', 'obj', Buffer.alloc(4 * MiB, 7));
+});
+afterAll(() => server.close());
+
+// Asynchronous: the server lives in this process and must keep answering.
+async function measure(variant: string) {
+  const opts = { variant, url: server.url, key: 'obj', size: 4 * MiB, parallel: 2, downloads: 4, partSize: MiB, concurrency: 2 };
+  const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--no-warnings', new URL('../bench/run-variant.js', import.meta.url).pathname, JSON.stringify(opts)]);
+  return JSON.parse(stdout.trim().split('\n').pop()!);
+}
+
+describe('bench/run-variant.js', () => {
+  it.each(['a', 'b', 'c', 'd', 'e'])('variant %s reports bytes, CPU, RSS and latencies', async (variant) => {
+    const r = await measure(variant);
+    expect(r.bytes).toBe(16 * MiB);
+    expect(r.cpuMs).toBeGreaterThan(0);
+    expect(r.peakRss).toBeGreaterThan(10 * MiB);
+    expect(r.p99).toBeGreaterThanOrEqual(r.p50);
+    if (variant === 'c' || variant === 'd') expect(r.freshLarge).toBe(0); // pooled: nothing fresh after warm-up
+    if (variant === 'b') expect(r.freshLarge).toBe(4); // unpooled: one fresh block per download
+  });
+});
