@@ -2,6 +2,7 @@
 // node-gyp-build and says why when it cannot; the pool then falls back to JavaScript.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import type { PoolStats } from './pool/types.js';
 
 export interface NativeHandle {
   readonly handle: object;
@@ -16,17 +17,8 @@ export interface NativeConfig {
   poison: boolean;
 }
 
-export interface NativeStats {
-  taken: number;
-  returned: number;
-  fresh: number;
-  reused: number;
-  waits: number;
-  inUseBytes: number;
-  idleBytes: number;
-  peakInUseBytes: number;
-  trimmedBytes: number;
-}
+/** The pool's counters as the addon keeps them (the facade adds its own diagnostic count). */
+export type NativeStats = Omit<PoolStats, 'collectedWithoutRelease'>;
 
 export interface NativeBinding {
   readonly sourceHash: string;
