@@ -7,10 +7,6 @@ export class Limiter {
 
   constructor(readonly limit: number) {}
 
-  get inFlight(): number {
-    return this.active;
-  }
-
   /** Resolves with a function that gives the slot back (call it exactly once). */
   async take(signal?: AbortSignal): Promise<() => void> {
     if (signal?.aborted) throw abortedError(signal);
