@@ -2,7 +2,7 @@
 // which runs in its own process so the client's CPU is measured apart. Variants a–e alternate across
 // repeats; the table shows medians. Full runs also sweep part size × concurrency, compare against the
 // Azure and GCS SDKs on their emulators, and write bench/results/ (Markdown, SVG chart, README table).
-// Usage: npm run bench [-- --quick] [--repeats N] [--variants abcde] [--no-sweep] [--no-clouds]
+// Usage: npm run bench [-- --quick] [--repeats N] [--variants abcde] [--no-sweep] [--no-clouds] [--sweep-only]
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { cpus, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
+import { RangeEngine } from 'rangepool';
 import { VARIANTS } from './variants.js';
 import { chartSvg } from './chart.js';
 import { cloudComparisons } from './clouds.js';
@@ -23,6 +24,7 @@ const { values: args } = parseArgs({
     repeats: { type: 'string' },
     variants: { type: 'string', default: 'abcde' },
     sweep: { type: 'boolean', default: true },
+    'sweep-only': { type: 'boolean', default: false },
     clouds: { type: 'boolean', default: true },
   },
   allowNegative: true,
@@ -33,7 +35,9 @@ const parallel = quick ? 8 : 32;
 const downloads = quick ? 8 : 32;
 const repeats = Number(args.repeats ?? (quick ? 1 : 3));
 const variants = [...args.variants];
-const defaults = { partSize: 8 * MiB, concurrency: 8 };
+// The engine's own defaults, so the table shows what users get.
+const { partSize, concurrency } = new RangeEngine().options;
+const defaults = { partSize, concurrency };
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -104,23 +108,62 @@ function ratios(results) {
   return lines;
 }
 
+const SWEEP = [4, 8, 16, 32].flatMap((partMiB) => [4, 8, 16].map((concurrency) => ({ partMiB, concurrency })));
+const SWEEP_REPEATS = 3;
+
+/** Variant c over part size × per-object concurrency; each point the median of 3, in alternating order. */
 async function sweep(server, bar) {
-  const points = [];
-  for (const partMiB of [4, 8, 16, 32]) {
-    for (const concurrency of [4, 8, 16]) {
-      const r = await runVariant({ variant: 'c', url: server.url, key: 'obj', size, parallel, downloads: parallel, partSize: partMiB * MiB, concurrency });
-      points.push({ partMiB, concurrency, throughput: r.bytes / GiB / (r.wallMs / 1000), cpuPerGiB: r.cpuMs / 1000 / (r.bytes / GiB) });
-      bar.tick(`sweep ${partMiB} MiB × ${concurrency}`);
+  const samples = SWEEP.map(() => []);
+  for (let r = 0; r < SWEEP_REPEATS; r++) {
+    const order = SWEEP.map((_, i) => i);
+    if (r % 2) order.reverse();
+    for (const i of order) {
+      const { partMiB, concurrency } = SWEEP[i];
+      const run = await runVariant({ variant: 'c', url: server.url, key: 'obj', size, parallel, downloads: parallel, partSize: partMiB * MiB, concurrency });
+      samples[i].push(run);
+      bar.tick(`sweep ${partMiB} MiB × ${concurrency} (repeat ${r + 1})`);
     }
   }
-  return points;
+  return SWEEP.map((p, i) => ({
+    ...p,
+    throughput: median(samples[i].map((r) => r.bytes / GiB / (r.wallMs / 1000))),
+    cpuPerGiB: median(samples[i].map((r) => r.cpuMs / 1000 / (r.bytes / GiB))),
+  }));
+}
+
+function sweepTable(points) {
+  const best = points.reduce((a, b) => (b.throughput > a.throughput ? b : a));
+  return [
+    `Sweep (variant c, median of ${SWEEP_REPEATS} per point): best ${best.partMiB} MiB parts × ${best.concurrency} per object at ${fmt(best.throughput)} GiB/s`,
+    '',
+    '| part MiB | concurrency | GiB/s | CPU s/GiB |',
+    '| ---: | ---: | ---: | ---: |',
+    ...points.map((p) => `| ${p.partMiB} | ${p.concurrency} | ${fmt(p.throughput)} | ${fmt(p.cpuPerGiB)} |`),
+  ];
 }
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(totalmem() / GiB)} GiB, Node ${process.versions.node}, ${process.platform}-${process.arch}`;
 const server = await startServer();
 try {
   await fetch(`${server.url}/bench/obj`, { method: 'PUT', body: randomBytes(size) });
-  const sweepRuns = !quick && args.sweep ? 12 : 0;
+  if (args['sweep-only']) await sweepOnly(server);
+  else await fullRun(server);
+} finally {
+  server.stop();
+}
+
+async function sweepOnly(server) {
+  const bar = progress(SWEEP.length * SWEEP_REPEATS);
+  const points = await sweep(server, bar);
+  bar.stop();
+  const report = [...sweepTable(points), '', ...(args.clouds ? await cloudComparisons() : [])].join('\n');
+  console.log(report);
+  mkdirSync(new URL('results/', here), { recursive: true });
+  writeFileSync(new URL('results/sweep.md', here), `${report}\n`);
+}
+
+async function fullRun(server) {
+  const sweepRuns = !quick && args.sweep ? SWEEP.length * SWEEP_REPEATS : 0;
   const bar = progress(repeats * variants.length + sweepRuns);
   const runs = Object.fromEntries(variants.map((v) => [v, []]));
   for (let r = 0; r < repeats; r++) {
@@ -136,11 +179,7 @@ try {
   const results = Object.fromEntries(variants.map((v) => [v, summarize(runs[v])]));
   const heading = `${parallel} concurrent downloads of 64 MiB, ${downloads} per run after ${parallel} warm-up, ${repeats} repeat(s), medians; ${machine}; client and server on the same cores`;
   const out = [`## rangepool benchmark${quick ? ' (quick)' : ''}`, '', heading, '', table(results), '', ...ratios(results).map((l) => `- ${l}`)];
-  if (points.length) {
-    const best = points.reduce((a, b) => (b.throughput > a.throughput ? b : a));
-    out.push('', `Sweep (variant c): best ${best.partMiB} MiB parts × ${best.concurrency} per object at ${fmt(best.throughput)} GiB/s`, '', '| part MiB | concurrency | GiB/s | CPU s/GiB |', '| ---: | ---: | ---: | ---: |');
-    for (const p of points) out.push(`| ${p.partMiB} | ${p.concurrency} | ${fmt(p.throughput)} | ${fmt(p.cpuPerGiB)} |`);
-  }
+  if (points.length) out.push('', ...sweepTable(points));
   if (!quick && args.clouds) out.push('', ...(await cloudComparisons()));
   const report = out.join('\n');
   console.log(report);
@@ -154,6 +193,4 @@ try {
     const block = `<!-- bench:start -->\n${[heading, '', table(results), '', ...ratios(results).map((l) => `- ${l}`)].join('\n')}\n\n![throughput and RSS over time, a vs c](bench/results/throughput-rss.svg)\n<!-- bench:end -->`;
     writeFileSync(readme, text.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, block));
   }
-} finally {
-  server.stop();
 }

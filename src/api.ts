@@ -30,7 +30,7 @@ export interface RangepoolObject extends Disposable {
 }
 
 let sharedEngine: RangeEngine | undefined;
-/** The engine every call shares unless given another (8 MiB parts, 8 per object, 64 in flight). */
+/** The engine every call shares unless given another (16 MiB parts, 8 per object, 64 in flight). */
 export function defaultEngine(): RangeEngine {
   return (sharedEngine ??= new RangeEngine());
 }

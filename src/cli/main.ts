@@ -43,7 +43,7 @@ function withCommon(cmd: Command): Command {
     .option('--buffer-pool', 'reuse pooled off-heap buffers (default)')
     .option('--no-buffer-pool', 'allocate a fresh buffer for every download')
     .option('--buffer-pool-size <n>', 'idle buffers kept per size class (default 16)', positiveInt('--buffer-pool-size'))
-    .option('--part-size <size>', 'bytes per ranged request, e.g. 8MiB (default 8MiB)', (t) => parseSize(t, '--part-size'))
+    .option('--part-size <size>', 'bytes per ranged request, e.g. 8MiB (default 16MiB)', (t) => parseSize(t, '--part-size'))
     .option('--concurrency <n>', 'ranges of one object in flight (default 8)', positiveInt('--concurrency'))
     .option('--endpoint <url>', 'S3 or GCS endpoint (default: AWS_ENDPOINT_URL, STORAGE_EMULATOR_HOST)')
     .option('--region <region>', 'S3 region (default: AWS_REGION, else us-east-1)')

@@ -16,7 +16,7 @@ const MiB = 1024 * 1024;
 export type Checksum = 'crc32c' | 'crc64nvme' | 'md5';
 
 export interface EngineOptions {
-  /** Bytes per ranged request. Default 8 MiB. */
+  /** Bytes per ranged request. Default 16 MiB (the best point of the benchmark's sweep, bench/results/sweep.md). */
   partSize?: number;
   /** Ranges of one object in flight at once. Default 8. */
   concurrency?: number;
@@ -80,7 +80,7 @@ export class RangeEngine {
   readonly limiter: Limiter;
 
   constructor(opts: EngineOptions = {}) {
-    const partSize = opts.partSize ?? 8 * MiB;
+    const partSize = opts.partSize ?? 16 * MiB;
     this.options = {
       partSize,
       concurrency: opts.concurrency ?? 8,
