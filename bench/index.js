@@ -177,7 +177,7 @@ async function fullRun(server) {
   const points = sweepRuns ? await sweep(server, bar) : [];
   bar.stop();
   const results = Object.fromEntries(variants.map((v) => [v, summarize(runs[v])]));
-  const heading = `${parallel} concurrent downloads of 64 MiB, ${downloads} per run after ${parallel} warm-up, ${repeats} repeat(s), medians; ${machine}; client and server on the same cores`;
+  const heading = `${parallel} concurrent downloads of 64 MiB (${defaults.partSize / MiB} MiB parts, ${defaults.concurrency} per object), ${downloads} per run after ${parallel} warm-up, ${repeats} repeat(s), medians; ${machine}; client and server on the same cores`;
   const out = [`## rangepool benchmark${quick ? ' (quick)' : ''}`, '', heading, '', table(results), '', ...ratios(results).map((l) => `- ${l}`)];
   if (points.length) out.push('', ...sweepTable(points));
   if (!quick && args.clouds) out.push('', ...(await cloudComparisons()));
