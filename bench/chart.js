@@ -1,7 +1,7 @@
 // A small SVG chart: throughput per variant (bars) and RSS over time for a vs c (lines). Hand-written:
 // the chart libraries for Node need a native canvas or a browser, which this step should not.
 const W = 900;
-const H = 360;
+const H = 400;
 const esc = (s) => s.replace(/[<>&]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function chartSvg(results, variants) {
@@ -27,7 +27,14 @@ export function chartSvg(results, variants) {
     })
     .join('\n');
   const legend = series
-    .map(({ k }, i) => `<text x="410" y="${70 + i * 16}" font-size="12" fill="${k === 'c' ? '#2b7' : '#d54'}">${esc(variants[k].label)}</text>`)
+    .map(({ k }, i) => `<text x="400" y="${322 + i * 16}" font-size="12" fill="${k === 'c' ? '#2b7' : '#d54'}">${esc(variants[k].label)}</text>`)
+    .join('\n');
+  const axes = `<text x="395" y="54" text-anchor="end" font-size="11">${(maxY / 2 ** 20).toFixed(0)} MiB</text>
+<text x="395" y="294" text-anchor="end" font-size="11">0</text>
+<text x="860" y="306" text-anchor="end" font-size="11">${(maxX / 1000).toFixed(1)} s</text>`;
+  const names = Object.keys(results).map((k) => esc(variants[k].label));
+  const footnote = [names.slice(0, 3), names.slice(3)]
+    .map((row, i) => `<text x="40" y="${368 + i * 16}" font-size="11">${row.join(' · ')}</text>`)
     .join('\n');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">
 <rect width="${W}" height="${H}" fill="white"/>
@@ -36,8 +43,9 @@ export function chartSvg(results, variants) {
 <line x1="400" y1="290" x2="860" y2="290" stroke="#333"/><line x1="400" y1="50" x2="400" y2="290" stroke="#333"/>
 ${bars}
 ${lines}
+${axes}
 ${legend}
-<text x="40" y="340" font-size="11">${esc(Object.keys(results).map((k) => variants[k].label).join('   '))}</text>
+${footnote}
 </svg>
 `;
 }

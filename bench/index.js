@@ -187,6 +187,7 @@ async function fullRun(server) {
     const dir = new URL('results/', here);
     mkdirSync(dir, { recursive: true });
     writeFileSync(new URL('latest.md', dir), report + '\n');
+    writeFileSync(new URL('latest.json', dir), JSON.stringify({ heading, results }) + '\n');
     if (results.a && results.c) writeFileSync(new URL('throughput-rss.svg', dir), chartSvg(results, VARIANTS));
     const readme = new URL('../README.md', here);
     const text = readFileSync(readme, 'utf8');
