@@ -213,16 +213,15 @@ export class RangeEngine {
       const attemptAbort = new AbortController();
       const onStop = () => attemptAbort.abort(signal.reason);
       signal.addEventListener('abort', onStop, { once: true });
-      let stall: NodeJS.Timeout | undefined;
-      const armStall = () => {
-        clearTimeout(stall);
-        stall = setTimeout(() => {
-          attemptAbort.abort(new RangepoolError('Timeout', `no data for ${stallTimeoutMs} ms on bytes ${part.start + written}-${part.end}`, { uri: loc.uri }));
-        }, stallTimeoutMs);
-      };
+      // One check per quarter of the timeout, against the time of the last byte: re-arming a timer on
+      // every 64 KiB chunk would cost thousands of timers per GiB.
+      let lastData = performance.now();
+      const stall = setInterval(() => {
+        if (performance.now() - lastData < stallTimeoutMs) return;
+        attemptAbort.abort(new RangepoolError('Timeout', `no data for ${stallTimeoutMs} ms on bytes ${part.start + written}-${part.end}`, { uri: loc.uri }));
+      }, Math.max(10, stallTimeoutMs / 4));
       stats.requests++;
       try {
-        armStall();
         const from = written;
         await store.readRange(loc, part.start + from, target.subarray(from), {
           version: meta,
@@ -232,7 +231,7 @@ export class RangeEngine {
             else if (checksum === 'crc64nvme') crc = crc64nvme(target.subarray(written, written + n), crc as bigint);
             written += n;
             progress(n);
-            armStall();
+            lastData = performance.now();
           },
         });
         return crc;
@@ -243,7 +242,7 @@ export class RangeEngine {
         if (!isRetryable(err) || attempt >= retry.retries) throw err;
         stats.retries++;
       } finally {
-        clearTimeout(stall);
+        clearInterval(stall);
         signal.removeEventListener('abort', onStop);
         giveSlot();
       }
