@@ -49,14 +49,14 @@ export async function getObject(uri: string, opts: GetOptions = {}): Promise<Ran
   const useCache = opts.cache ?? true;
   let restarts = 0;
   for (;;) {
+    // Without a cached meta, the engine learns it from the first ranged response (or a stat, where the store needs one).
     const cached = useCache ? metaCache.get(cacheKey) : undefined;
-    const meta = cached ?? (await engine.stat(store, loc, opts.signal));
-    if (!cached && useCache) metaCache.set(cacheKey, meta);
     try {
-      if (opts.ifMatch !== undefined && meta.etag !== opts.ifMatch) {
-        throw new RangepoolError('PreconditionFailed', `ETag is ${meta.etag}, not ${opts.ifMatch}`, { uri });
+      if (cached && opts.ifMatch !== undefined && cached.etag !== opts.ifMatch) {
+        throw new RangepoolError('PreconditionFailed', `ETag is ${cached.etag}, not ${opts.ifMatch}`, { uri });
       }
-      const { buffer, stats } = await engine.download(store, loc, meta, opts);
+      const { buffer, meta, stats } = await engine.download(store, loc, cached, opts);
+      if (!cached && useCache) metaCache.set(cacheKey, meta);
       return { buffer, meta, stats, [Symbol.dispose]: () => release(buffer) };
     } catch (e) {
       if (!isRangepoolError(e, 'PreconditionFailed')) throw e;

@@ -38,6 +38,16 @@ export function isRangepoolError(e: unknown, code?: ErrorCode): e is RangepoolEr
   return e instanceof RangepoolError && (code === undefined || e.code === code);
 }
 
+/** The one error every abort becomes: `Aborted`, with the signal's reason as the cause. */
+export function abortedError(signal: AbortSignal, uri?: string, what = 'the operation'): RangepoolError {
+  return new RangepoolError('Aborted', `${what} was aborted`, { uri, cause: signal.reason });
+}
+
 export function invalidArgument(message: string, uri?: string): RangepoolError {
   return new RangepoolError('InvalidArgument', message, { uri });
+}
+
+/** Text from a server, safe to print: control characters (ESC, CR, ...) shown as \xNN escapes. */
+export function printable(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

@@ -1,4 +1,4 @@
-import { RangepoolError } from '../errors.js';
+import { abortedError } from '../errors.js';
 
 /** A FIFO counting semaphore: at most `limit` holders at once; waiting is abortable. */
 export class Limiter {
@@ -39,8 +39,4 @@ export class Limiter {
       else this.active--;
     };
   }
-}
-
-export function abortedError(signal: AbortSignal, uri?: string): RangepoolError {
-  return new RangepoolError('Aborted', 'the operation was aborted', { uri, cause: signal.reason });
 }

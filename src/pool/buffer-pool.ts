@@ -1,4 +1,4 @@
-import { RangepoolError, invalidArgument } from '../errors.js';
+import { RangepoolError, abortedError, invalidArgument } from '../errors.js';
 import { binding as nativeBinding, fallbackReason } from '../native.js';
 import { isDetached, type Backend } from './backend.js';
 import { JsBackend } from './js-backend.js';
@@ -29,9 +29,6 @@ const owners = new WeakMap<ArrayBuffer, BufferPool>();
 // Zero-length buffers are plain ArrayBuffers, never pooled; releasing one is a no-op.
 const empties = new WeakSet<ArrayBuffer>();
 
-function abortError(signal: AbortSignal): RangepoolError {
-  return new RangepoolError('Aborted', 'acquire was aborted', { cause: signal.reason });
-}
 
 /**
  * Memory for large objects, outside the V8 heap, reused across downloads. `acquire` returns a Buffer
@@ -93,14 +90,14 @@ export class BufferPool implements Pool {
   async acquire(size: number, opts: AcquireOptions = {}): Promise<Buffer> {
     const { signal } = opts;
     this.checkSize(size);
-    if (signal?.aborted) throw abortError(signal);
+    if (signal?.aborted) throw abortedError(signal, undefined, 'acquire');
     // A block released just now comes back at the next turn: wait for it (a turn or two) rather than
     // map a fresh one, so back-to-back downloads reuse memory.
     for (let turns = 0; this.waiters.length === 0; turns++) {
       const buf = this.take(size, turns < 3);
       if (buf === false) {
         await new Promise((r) => setImmediate(r));
-        if (signal?.aborted) throw abortError(signal);
+        if (signal?.aborted) throw abortedError(signal, undefined, 'acquire');
         continue;
       }
       if (buf) return buf;
@@ -113,7 +110,7 @@ export class BufferPool implements Pool {
           const i = this.waiters.indexOf(waiter);
           if (i < 0) return;
           this.waiters.splice(i, 1);
-          reject(abortError(signal));
+          reject(abortedError(signal, undefined, 'acquire'));
           this.drain(); // the aborted one may have been blocking smaller requests behind it
         };
         signal.addEventListener('abort', waiter.onAbort, { once: true });

@@ -5,15 +5,20 @@ import type { Location } from '../uri.js';
 import { checkContentRange, pipeInto } from './body.js';
 import { httpError } from './http-errors.js';
 import { loadSdk } from './load-sdk.js';
-import type { StoreOptions } from './registry.js';
+import type { HttpStoreOptions } from './http-options.js';
 import type { ListEntry, ObjectMeta, ReadOptions, Store } from './store.js';
+
+export interface AzureStoreOptions extends HttpStoreOptions {
+  /** Azure connection string (default AZURE_STORAGE_CONNECTION_STRING). */
+  connectionString?: string;
+}
 
 type Sdk = typeof import('@azure/storage-blob');
 
 export class AzureStore implements Store {
   private service?: Promise<BlobServiceClient>;
 
-  constructor(readonly opts: StoreOptions = {}) {}
+  constructor(readonly opts: AzureStoreOptions = {}) {}
 
   private client(uri: string): Promise<BlobServiceClient> {
     return (this.service ??= loadSdk<Sdk>('@azure/storage-blob').then((sdk) => {

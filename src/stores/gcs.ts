@@ -7,15 +7,22 @@ import type { Location } from '../uri.js';
 import { checkContentRange, pipeInto } from './body.js';
 import { httpError } from './http-errors.js';
 import { loadSdk } from './load-sdk.js';
-import type { StoreOptions } from './registry.js';
+import type { HttpStoreOptions } from './http-options.js';
 import type { ListEntry, ObjectMeta, ReadOptions, Store } from './store.js';
+
+export interface GcsStoreOptions extends HttpStoreOptions {
+  /** API endpoint (default STORAGE_EMULATOR_HOST, else Google's). */
+  endpoint?: string;
+  /** GCS project id. */
+  projectId?: string;
+}
 
 type Sdk = typeof import('@google-cloud/storage');
 
 export class GcsStore implements Store {
   private storage?: Promise<Storage>;
 
-  constructor(readonly opts: StoreOptions = {}) {}
+  constructor(readonly opts: GcsStoreOptions = {}) {}
 
   private client(): Promise<Storage> {
     return (this.storage ??= loadSdk<Sdk>('@google-cloud/storage').then((sdk) => {

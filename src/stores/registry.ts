@@ -1,24 +1,12 @@
 import { parseUri, type Location, type Scheme } from '../uri.js';
+import type { AzureStoreOptions } from './azure.js';
 import { FileStore } from './file.js';
+import type { GcsStoreOptions } from './gcs.js';
+import type { S3StoreOptions } from './s3.js';
 import type { Store } from './store.js';
 
-/** Connection settings for the cloud stores; each store reads the fields it knows. */
-export interface StoreOptions {
-  /** S3: endpoint URL (default AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL); GCS: API endpoint (default STORAGE_EMULATOR_HOST). */
-  endpoint?: string;
-  /** S3 region (default AWS_REGION, else us-east-1). */
-  region?: string;
-  /** S3 static credentials (default: the SDK's provider chain). */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /** S3 path-style addressing (default: on for IP and localhost endpoints). */
-  forcePathStyle?: boolean;
-  /** Sockets per host for HTTP stores; at least the engine's in-flight limit. */
-  maxSockets?: number;
-  /** Azure connection string (default AZURE_STORAGE_CONNECTION_STRING). */
-  connectionString?: string;
-  /** GCS project id. */
-  projectId?: string;
-}
+/** Connection settings for the cloud stores: each store reads the fields it knows. */
+export type StoreOptions = S3StoreOptions & GcsStoreOptions & AzureStoreOptions;
 
 const stores = new Map<string, Promise<Store>>();
 

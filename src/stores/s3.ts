@@ -7,11 +7,14 @@ import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Location } from '../uri.js';
 import { checkContentRange, pipeInto } from './body.js';
+import type { HttpRequest } from '../http/client.js';
+import { DirectRanges } from './direct.js';
 import { httpError } from './http-errors.js';
+import { chooseTransport, httpClientFor, type HttpStoreOptions } from './http-options.js';
 import { loadSdk } from './load-sdk.js';
-import type { ListEntry, ObjectMeta, ReadOptions, Store } from './store.js';
+import type { FirstReadOptions, ListEntry, ObjectMeta, ReadOptions, Store, Transport } from './store.js';
 
-export interface S3StoreOptions {
+export interface S3StoreOptions extends HttpStoreOptions {
   /** Default: AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL, else AWS itself. */
   endpoint?: string;
   /** Default: AWS_REGION, then AWS_DEFAULT_REGION, else us-east-1. */
@@ -19,8 +22,6 @@ export interface S3StoreOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Path-style URLs; default true when the endpoint is an IP address or localhost. */
   forcePathStyle?: boolean;
-  /** Sockets per host; at least the engine's in-flight limit (the SDK's default of 50 throttles silently). */
-  maxSockets?: number;
 }
 
 type Sdk = typeof import('@aws-sdk/client-s3');
@@ -38,14 +39,53 @@ function checksumBytes(value: string | undefined, type: string | undefined, leng
   return bytes.length === length ? bytes : undefined;
 }
 
+/** A presigned GET is reused for this long per object (it is valid for PRESIGN_SECONDS). */
+const PRESIGN_REUSE_MS = 5 * 60_000;
+const PRESIGN_SECONDS = 15 * 60;
+
 export class S3Store implements Store {
   readonly endpoint: string | undefined;
   readonly maxSockets: number;
+  readonly transport: Transport;
+  readonly readFirst?: (loc: Location, start: number, length: number, opts: FirstReadOptions) => Promise<ObjectMeta>;
   private client?: Promise<{ sdk: Sdk; client: S3Client }>;
+  private ranges?: DirectRanges;
+  private readonly presigned = new Map<string, { url: string; until: number }>();
 
   constructor(readonly opts: S3StoreOptions = {}) {
     this.endpoint = opts.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
     this.maxSockets = opts.maxSockets ?? 64;
+    this.transport = chooseTransport(opts, this.endpoint);
+    if (this.transport === 'direct') {
+      this.ranges = new DirectRanges(
+        {
+          request: (loc, start, end, pin) => this.signedGet(loc, start, end, pin.version?.etag ?? pin.ifMatch),
+          describe: (h) => ({ etag: h.get('etag'), lastModified: h.has('last-modified') ? new Date(h.get('last-modified')!) : undefined }),
+          stat: (loc, signal) => this.stat(loc, signal),
+        },
+        httpClientFor(opts, this.maxSockets),
+      );
+      this.readFirst = (loc, start, length, o) => this.ranges!.readFirst(loc, start, length, o);
+    }
+  }
+
+  /**
+   * A GET presigned by the SDK itself (its endpoint rules, region and credential chain), with Range and
+   * If-Match added as unsigned headers, which S3 allows. One signature serves an object for a few minutes.
+   */
+  private async signedGet(loc: Location, start: number, end: number, etag: string | undefined): Promise<HttpRequest> {
+    const key = `${loc.bucket}/${loc.key}`;
+    let hit = this.presigned.get(key);
+    if (!hit || hit.until < Date.now()) {
+      const { sdk, client } = await this.sdk();
+      const { getSignedUrl } = await loadSdk<typeof import('@aws-sdk/s3-request-presigner')>('@aws-sdk/s3-request-presigner');
+      const url = await getSignedUrl(client, new sdk.GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { expiresIn: PRESIGN_SECONDS }).catch((e) => this.fail(loc, e));
+      if (this.presigned.size >= 1024) this.presigned.delete(this.presigned.keys().next().value!);
+      this.presigned.set(key, (hit = { url, until: Date.now() + PRESIGN_REUSE_MS }));
+    }
+    const headers: Record<string, string> = { range: `bytes=${start}-${end}` };
+    if (etag !== undefined) headers['if-match'] = etag;
+    return { url: new URL(hit.url), headers };
   }
 
   /** One client (and one keep-alive agent) per store; the registry keeps one store per configuration. */
@@ -94,6 +134,7 @@ export class S3Store implements Store {
   }
 
   async readRange(loc: Location, start: number, target: Buffer, opts: ReadOptions): Promise<void> {
+    if (this.ranges) return this.ranges.readRange(loc, start, target, opts);
     const { sdk, client } = await this.sdk();
     const end = start + target.length - 1;
     let body: Readable | undefined;

@@ -1,6 +1,6 @@
 import type { Location } from '../uri.js';
 
-/** What `stat` learns about an object; the engine pins every range to `etag`/`generation`. */
+/** What `stat` (or the first ranged response) learns about an object; the engine pins every range to `etag`/`generation`. */
 export interface ObjectMeta {
   size: number;
   etag?: string;
@@ -12,11 +12,22 @@ export interface ObjectMeta {
 }
 
 export interface ReadOptions {
-  /** The version every range must come from (from stat): a store sends If-Match or the generation. */
+  /** The version every range must come from: a store sends If-Match or the generation, and checks what was served. */
   version: ObjectMeta;
   signal: AbortSignal;
   /** Called as bytes land in the target, with how many (the engine resumes from there after a failure). */
   onData: (bytes: number) => void;
+}
+
+export interface FirstReadOptions extends Omit<ReadOptions, 'version'> {
+  /** Only this ETag will do (If-Match on the request, and checked against the response). */
+  ifMatch?: string;
+  /**
+   * Called once, when the response head says what the object is and which bytes the response carries
+   * (fewer than asked at the end of the object; from 0 to the end when the server ignores ranges).
+   * Returns where those `span.length` bytes go.
+   */
+  target: (meta: ObjectMeta, span: { start: number; length: number }) => Promise<Buffer>;
 }
 
 export interface ListEntry {
@@ -25,6 +36,9 @@ export interface ListEntry {
   etag?: string;
   lastModified?: Date;
 }
+
+/** How an HTTP store fetches ranges: its own HTTP/1.1 reader straight into pooled memory, or the cloud's SDK. */
+export type Transport = 'direct' | 'sdk';
 
 /**
  * A store only translates: "how big is this object" and "write bytes [start, start + target.length)
@@ -35,8 +49,15 @@ export interface ListEntry {
 export interface Store {
   stat(loc: Location, signal?: AbortSignal): Promise<ObjectMeta>;
   readRange(loc: Location, start: number, target: Buffer, opts: ReadOptions): Promise<void>;
+  /**
+   * Optional: bytes [start, start + length) and the object's meta from one request, so a download needs
+   * no stat in front of it (an object that fits in one part costs one request).
+   */
+  readFirst?(loc: Location, start: number, length: number, opts: FirstReadOptions): Promise<ObjectMeta>;
   /** The block alignment readRange needs for offset, length and memory (O_DIRECT), if any. */
   readonly alignment?: number;
+  /** For HTTP stores, which transport reads ranges. */
+  readonly transport?: Transport;
   put(loc: Location, data: Uint8Array): Promise<void>;
   list(prefix: Location): Promise<ListEntry[]>;
   delete(loc: Location): Promise<void>;

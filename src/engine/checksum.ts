@@ -1,0 +1,39 @@
+// Whole-object checksums computed per part as bytes land, then combined: verification needs no second
+// pass over memory (except MD5, which cannot be combined and is used only where nothing else exists).
+import { createHash } from 'node:crypto';
+import { crc32c, crc32cCombine } from '../crc32c.js';
+import { crc64nvme, crc64nvmeCombine } from '../crc64nvme.js';
+import type { ObjectMeta } from '../stores/store.js';
+
+/** Whole-object checksums the engine can check, cheapest first. */
+export type Checksum = 'crc32c' | 'crc64nvme' | 'md5';
+export const CHECKSUMS: readonly Checksum[] = ['crc32c', 'crc64nvme', 'md5'];
+
+/** The running CRC of one part's bytes, in order. */
+export class PartCrc {
+  private c32 = 0;
+  private c64 = 0n;
+
+  constructor(readonly kind: Checksum | false) {}
+
+  update(bytes: Uint8Array): void {
+    if (this.kind === 'crc32c') this.c32 = crc32c(bytes, this.c32);
+    else if (this.kind === 'crc64nvme') this.c64 = crc64nvme(bytes, this.c64);
+  }
+
+  /** Combines the parts' CRCs in order (lengths in bytes) into the whole object's. */
+  static combine32(parts: Array<{ crc: PartCrc; length: number }>): number {
+    return parts.reduce((acc, p) => crc32cCombine(acc, p.crc.c32, p.length), 0);
+  }
+
+  static combine64(parts: Array<{ crc: PartCrc; length: number }>): bigint {
+    return parts.reduce((acc, p) => crc64nvmeCombine(acc, p.crc.c64, p.length), 0n);
+  }
+}
+
+/** Whether the bytes received match the checksum the service keeps. */
+export function checksumMatches(kind: Checksum, meta: ObjectMeta, buffer: Buffer, parts: Array<{ crc: PartCrc; length: number }>): boolean {
+  if (kind === 'crc32c') return PartCrc.combine32(parts) === meta.checksums!.crc32c;
+  if (kind === 'crc64nvme') return PartCrc.combine64(parts) === meta.checksums!.crc64nvme;
+  return createHash('md5').update(buffer).digest('base64') === meta.checksums!.md5;
+}

@@ -1,0 +1,215 @@
+// One download: its buffer, parts, running checksums, stats, stop signal and progress. When the object's
+// meta is not known yet, the first part's response supplies it (a store's readFirst): the buffer is
+// acquired once that response's head is read, and the other parts start at once, pinned to what it said.
+import { setMaxListeners } from 'node:events';
+import { RangepoolError, abortedError, invalidArgument, printable } from '../errors.js';
+import type { Pool } from '../pool/types.js';
+import type { ObjectMeta, Store } from '../stores/store.js';
+import type { Location } from '../uri.js';
+import { CHECKSUMS, PartCrc, checksumMatches, type Checksum } from './checksum.js';
+import type { DownloadOptions, DownloadStats, RangeEngine } from './engine.js';
+import { planParts, type Part } from './plan.js';
+import { backoffMs, isRetryable, sleep } from './retry.js';
+
+interface PartState extends Part {
+  length: number;
+  target: Buffer;
+  crc: PartCrc;
+}
+
+export class Download {
+  readonly stats: DownloadStats;
+  private meta: ObjectMeta | undefined;
+  private buffer: Buffer | undefined;
+  private parts: PartState[] = [];
+  private readonly queue: PartState[] = [];
+  private readonly workers: Array<Promise<void>> = [];
+  /** Aborted by the caller's signal or the first failure; every range, wait and sleep listens to it. */
+  private readonly stop = new AbortController();
+  private verify: Checksum | false = false;
+  private received = 0;
+  private length = 0;
+  private readonly offset: number;
+
+  constructor(
+    private readonly engine: RangeEngine,
+    private readonly store: Store,
+    private readonly loc: Location,
+    private readonly pool: Pool,
+    private readonly opts: DownloadOptions & { partSize: number; concurrency: number },
+    meta: ObjectMeta | undefined,
+  ) {
+    this.meta = meta;
+    this.offset = opts.offset ?? 0;
+    setMaxListeners(0, this.stop.signal); // one listener per range in flight or waiting: many, by design
+    this.stats = { bytes: 0, ranges: 0, requests: 0, retries: 0, elapsedMs: 0, bytesPerSecond: 0, verified: false, transport: store.transport };
+  }
+
+  async run(): Promise<{ buffer: Buffer; meta: ObjectMeta; stats: DownloadStats }> {
+    const { signal } = this.opts;
+    const uri = this.loc.uri;
+    if (signal?.aborted) throw abortedError(signal, uri);
+    const started = performance.now();
+    const onCallerAbort = () => this.fail(abortedError(signal!, uri));
+    signal?.addEventListener('abort', onCallerAbort, { once: true });
+    try {
+      if (!this.meta && (!this.store.readFirst || this.opts.verify || this.opts.length === 0)) {
+        this.meta = await this.engine.stat(this.store, this.loc, this.stop.signal);
+      }
+      // With meta known, every part is planned now; else the first part's response says what the object is.
+      const main = this.meta ? this.begin(this.meta) : this.fetchPart(undefined);
+      await main.catch((e) => this.fail(e));
+      await Promise.allSettled(this.workers);
+      // Every range has stopped writing by now: only then may the buffer go back.
+      if (this.stop.signal.aborted) throw this.stop.signal.reason;
+      if (this.verify && !checksumMatches(this.verify, this.meta!, this.buffer!, this.parts)) {
+        throw new RangepoolError('IntegrityError', `the object's ${this.verify} does not match the bytes received`, { uri });
+      }
+      this.stats.verified = this.verify;
+    } catch (e) {
+      if (this.buffer) this.pool.release(this.buffer);
+      throw e instanceof RangepoolError ? e : new RangepoolError('Internal', `unexpected error: ${(e as Error)?.message}`, { uri, cause: e });
+    } finally {
+      signal?.removeEventListener('abort', onCallerAbort);
+    }
+    this.stats.elapsedMs = performance.now() - started;
+    this.stats.bytesPerSecond = this.stats.elapsedMs > 0 ? (this.length / this.stats.elapsedMs) * 1000 : 0;
+    return { buffer: this.buffer!, meta: this.meta!, stats: this.stats };
+  }
+
+  /** The first failure stops every range. */
+  private fail(e: unknown): void {
+    if (!this.stop.signal.aborted) this.stop.abort(e);
+  }
+
+  /**
+   * Meta is known: check the span asked for, acquire the buffer, plan the parts and start them. With
+   * `first`, the bytes [offset, offset + first.length) are already on their way in the first response.
+   */
+  private async begin(meta: ObjectMeta, first?: { start: number; length: number }): Promise<PartState | undefined> {
+    const uri = this.loc.uri;
+    this.meta = meta;
+    const { offset } = this;
+    if (this.opts.ifMatch !== undefined && meta.etag !== this.opts.ifMatch) {
+      throw new RangepoolError('PreconditionFailed', `ETag is ${printable(meta.etag ?? 'missing')}, not ${this.opts.ifMatch}`, { uri });
+    }
+    if (offset > meta.size) throw invalidArgument(`offset ${offset} is past the end of the object (${meta.size} bytes)`, uri);
+    const length = this.opts.length ?? meta.size - offset;
+    if (offset + length > meta.size) throw invalidArgument(`range ${offset}+${length} runs past the end of the object (${meta.size} bytes)`, uri);
+    if (first && (first.start !== offset || first.length > length)) {
+      throw new RangepoolError('IntegrityError', `the server sent bytes ${first.start}-${first.start + first.length - 1}, more than the ${length} asked for from ${offset}: it ignores ranges`, { uri });
+    }
+    this.verify = this.verification(meta, offset === 0 && length === meta.size);
+    this.length = this.stats.bytes = length;
+    const buffer = await this.pool.acquire(length, { signal: this.stop.signal }).catch((e) => {
+      throw e instanceof RangepoolError ? new RangepoolError(e.code, e.message, { uri, cause: e.cause }) : e;
+    });
+    this.buffer = buffer;
+    const done = first?.length ?? 0;
+    const align = this.store.alignment ?? 1;
+    const size = Math.ceil(this.opts.partSize / align) * align;
+    const planned = planParts(offset + done, length - done, size, this.engine.options.singleRequestBelow);
+    const base = first ? 1 : 0;
+    const part = (p: Part): PartState => {
+      const offsetInBuffer = p.offset + done;
+      const len = p.end - p.start + 1;
+      return { ...p, index: p.index + base, offset: offsetInBuffer, length: len, target: buffer.subarray(offsetInBuffer, offsetInBuffer + len), crc: new PartCrc(this.verify) };
+    };
+    const head: PartState | undefined = first && { index: 0, start: offset, end: offset + done - 1, offset: 0, length: done, target: buffer.subarray(0, done), crc: new PartCrc(this.verify) };
+    const rest = planned.map(part);
+    this.parts = head && done > 0 ? [head, ...rest] : rest;
+    this.stats.ranges = this.parts.length;
+    this.queue.push(...rest);
+    const workers = Math.min(rest.length, Math.max(1, this.opts.concurrency - base));
+    for (let i = 0; i < workers; i++) this.workers.push(this.worker());
+    return head;
+  }
+
+  private async worker(): Promise<void> {
+    try {
+      for (let part = this.queue.shift(); part && !this.stop.signal.aborted; part = this.queue.shift()) await this.fetchPart(part);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private verification(meta: ObjectMeta, whole: boolean): Checksum | false {
+    const asked = this.opts.verify;
+    if (!asked) return false;
+    const kind = CHECKSUMS.find((k) => meta.checksums?.[k] !== undefined);
+    if (kind && whole) return kind;
+    if (asked === 'require') {
+      throw new RangepoolError('Unsupported', whole ? 'the service keeps no whole-object checksum for this object' : 'a partial range cannot be checked against a whole-object checksum', { uri: this.loc.uri });
+    }
+    return false;
+  }
+
+  private progress(n: number): void {
+    this.received += n;
+    this.opts.onProgress?.({ bytes: this.received, total: this.length });
+  }
+
+  /**
+   * One part, with retries that resume from the last byte received; `part` undefined is the first part
+   * of an object whose meta comes with it. A part whose bytes have all arrived is complete, whatever
+   * happened to its connection afterwards.
+   */
+  private async fetchPart(part: PartState | undefined): Promise<void> {
+    const signal = this.stop.signal;
+    const { retry, stallTimeoutMs } = this.engine.options;
+    const uri = this.loc.uri;
+    let written = 0;
+    for (let attempt = 0; ; attempt++) {
+      const giveSlot = await this.engine.limiter.take(signal);
+      const attemptAbort = new AbortController();
+      const onStop = () => attemptAbort.abort(signal.reason);
+      signal.addEventListener('abort', onStop, { once: true });
+      // One check per quarter of the timeout, against the time of the last byte: re-arming a timer on
+      // every read would cost thousands of timers per GiB.
+      let lastData = performance.now();
+      const stall = setInterval(() => {
+        if (performance.now() - lastData < stallTimeoutMs) return;
+        const what = part ? `bytes ${part.start + written}-${part.end}` : `the first response from ${this.offset}`;
+        attemptAbort.abort(new RangepoolError('Timeout', `no data for ${stallTimeoutMs} ms on ${what}`, { uri }));
+      }, Math.max(10, stallTimeoutMs / 4));
+      const onData = (n: number) => {
+        part!.crc.update(part!.target.subarray(written, written + n));
+        written += n;
+        this.progress(n);
+        lastData = performance.now();
+      };
+      this.stats.requests++;
+      try {
+        if (!part) {
+          const first = Math.min(this.opts.partSize, this.opts.length ?? this.opts.partSize);
+          await this.store.readFirst!(this.loc, this.offset, first, {
+            signal: attemptAbort.signal,
+            onData,
+            ifMatch: this.opts.ifMatch,
+            target: async (meta, span) => {
+              part = await this.begin(meta, span);
+              return part!.target;
+            },
+          });
+        } else if (written < part.length) {
+          await this.store.readRange(this.loc, part.start + written, part.target.subarray(written), { version: this.meta!, signal: attemptAbort.signal, onData });
+        }
+        return;
+      } catch (e) {
+        if (signal.aborted) throw signal.reason;
+        // A stall aborts the attempt: the store then fails with whatever it says; the stall is the cause.
+        const err = attemptAbort.signal.aborted ? attemptAbort.signal.reason : e;
+        if (!isRetryable(err) || attempt >= retry.retries) throw err;
+        if (part && written === part.length) return;
+        this.stats.retries++;
+      } finally {
+        clearInterval(stall);
+        signal.removeEventListener('abort', onStop);
+        giveSlot();
+      }
+      await sleep(backoffMs(attempt, retry), signal).catch(() => {
+        throw signal.reason;
+      });
+    }
+  }
+}

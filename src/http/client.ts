@@ -1,0 +1,62 @@
+// GET requests over the connection pool. A request on a kept-alive connection that the server closed
+// just as it was written goes again on a fresh one, without counting as a failure (as browsers do).
+import { ConnectionError, type Origin } from './connection.js';
+import { requestHead, type ResponseHead } from './head.js';
+import { ConnectionPool } from './pool.js';
+
+export interface HttpRequest {
+  url: URL;
+  headers?: Record<string, string>;
+}
+
+export interface HttpResponse extends ResponseHead {
+  /** Reads the whole body into dest (straight from the socket); resolves with its length. The connection then goes back. */
+  readBody(dest: Uint8Array, opts?: { signal?: AbortSignal; onData?: (n: number) => void }): Promise<number>;
+  /** At most `limit` bytes of the body as text (the rest is never read: the connection is dropped instead). */
+  readText(limit: number, signal?: AbortSignal): Promise<string>;
+  /** Closes the connection without reading the body. */
+  drop(): void;
+}
+
+export function originOf(url: URL): Origin {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`not an http(s) URL: ${url.protocol}`);
+  return { protocol: url.protocol, hostname: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80) };
+}
+
+export class HttpClient {
+  constructor(readonly pool = new ConnectionPool()) {}
+
+  async get(req: HttpRequest, signal?: AbortSignal): Promise<HttpResponse> {
+    const origin = originOf(req.url);
+    const head = requestHead('GET', `${req.url.pathname}${req.url.search}`, { host: req.url.host, ...req.headers });
+    for (let stale = 0; ; stale++) {
+      const c = await this.pool.acquire(origin, signal);
+      let res: ResponseHead;
+      try {
+        res = await c.send(head, signal);
+      } catch (e) {
+        this.pool.release(c);
+        if (e instanceof ConnectionError && e.kind === 'stale' && stale <= this.pool.maxSockets) continue;
+        throw e;
+      }
+      let given = false;
+      const giveBack = () => {
+        if (!given) this.pool.release(c);
+        given = true;
+      };
+      return {
+        ...res,
+        readBody: (dest, opts) => c.readBody(dest, opts).finally(giveBack),
+        readText: async (limit, sig) => {
+          const buf = Buffer.allocUnsafe(limit);
+          const n = await c.readBody(buf, { signal: sig, truncate: true }).finally(giveBack);
+          return buf.toString('utf8', 0, n);
+        },
+        drop: () => {
+          c.destroy();
+          giveBack();
+        },
+      };
+    }
+  }
+}

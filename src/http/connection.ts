@@ -1,0 +1,374 @@
+// One keep-alive HTTP/1.1 connection whose socket reads land where we say (net/tls `onread` with a buffer
+// function): response heads into a small scratch buffer, bodies straight into the caller's memory. There
+// is no chunk, no copy in JavaScript and nothing for the GC, except for the bytes that arrive in the same
+// read as a head (moved once). One request at a time.
+//
+// Safety rule: the socket's next read goes into the caller's memory only while a body is being read. When
+// the body is complete the next buffer is the scratch again, and on any failure the socket is destroyed
+// (which stops reading at once) before the caller hears of it, so a released pooled buffer is never written.
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { findHeadEnd, HeadSyntaxError, parseHead, type ResponseHead } from './head.js';
+
+/** Largest response head accepted: Node's own default limit for HTTP headers. */
+export const HEAD_LIMIT = 16 * 1024;
+
+export type ConnectionErrorKind =
+  | 'stale' // a reused socket closed before any byte of the response: the request can go again on a fresh one
+  | 'closed' // the connection broke or closed mid-response
+  | 'protocol' // the server sent something that is not HTTP/1.1 as asked for
+  | 'head-too-large'
+  | 'body-too-long'; // more body than the destination holds
+
+export class ConnectionError extends Error {
+  override readonly name = 'ConnectionError';
+  constructor(
+    readonly kind: ConnectionErrorKind,
+    message: string,
+    opts?: { cause?: unknown },
+  ) {
+    super(message, opts);
+  }
+}
+
+export interface Origin {
+  protocol: 'http:' | 'https:';
+  hostname: string;
+  port: number;
+}
+
+type Phase = 'idle' | 'head' | 'paused' | 'body' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'trailer' | 'done' | 'dead';
+type Framing = 'length' | 'chunked' | 'close' | 'none';
+
+interface Waiter {
+  resolve: (value: never) => void;
+  reject: (e: unknown) => void;
+}
+
+export class Connection {
+  readonly socket: net.Socket;
+  /** Whether the connection served a response before this one (a failure before any byte is then 'stale'). */
+  reused = false;
+  private readonly scratch = Buffer.allocUnsafe(HEAD_LIMIT);
+  /** Unconsumed bytes in scratch[start, end). */
+  private start = 0;
+  private end = 0;
+  private scanned = 0;
+  private phase: Phase = 'idle';
+  private framing: Framing = 'none';
+  private keepAlive = false;
+  private responseBytes = 0;
+  /** Body destination, bytes written into it, and bytes still due (of the body, or of the current chunk). */
+  private dest: Uint8Array | undefined;
+  private at = 0;
+  private due = 0;
+  private truncate = false;
+  private onData: ((n: number) => void) | undefined;
+  private intoDest = false;
+  private waiter: Waiter | undefined;
+  private connected: Promise<void>;
+
+  constructor(
+    readonly origin: Origin,
+    tlsOptions: tls.ConnectionOptions = {},
+  ) {
+    const onread = { buffer: () => this.nextBuffer(), callback: (n: number, buf: Uint8Array) => this.onRead(n, buf) };
+    this.socket =
+      origin.protocol === 'https:'
+        ? tls.connect({ ...tlsOptions, host: origin.hostname, port: origin.port, servername: net.isIP(origin.hostname) ? undefined : origin.hostname, onread } as tls.ConnectionOptions)
+        : net.connect({ host: origin.hostname, port: origin.port, onread });
+    this.socket.setNoDelay(true);
+    this.connected = new Promise<void>((resolve, reject) => {
+      this.socket.once(origin.protocol === 'https:' ? 'secureConnect' : 'connect', resolve);
+      this.socket.once('error', reject);
+    });
+    this.connected.catch(() => {});
+    this.socket.on('error', (e) => this.fail(this.brokenError(e)));
+    this.socket.on('end', () => this.onEnd());
+    this.socket.on('close', () => this.onEnd());
+  }
+
+  /** Idle and able to take another request. */
+  get reusable(): boolean {
+    return (this.phase === 'idle' || this.phase === 'done') && this.keepAlive && this.start === this.end && !this.socket.destroyed;
+  }
+
+  get alive(): boolean {
+    return this.phase !== 'dead' && !this.socket.destroyed;
+  }
+
+  /** Sends a request head and resolves with the response head; the body waits for readBody(). */
+  async send(head: string, signal?: AbortSignal): Promise<ResponseHead> {
+    if (!this.alive) throw new ConnectionError(this.reused ? 'stale' : 'closed', 'the connection is closed');
+    this.phase = 'head';
+    this.responseBytes = 0;
+    this.scanned = this.start;
+    this.keepAlive = false;
+    const result = this.wait<ResponseHead>(signal);
+    this.connected.then(
+      () => this.socket.write(head, 'latin1'),
+      () => {},
+    );
+    return result;
+  }
+
+  /**
+   * Reads the whole body into dest. Resolves with the body's length. A body longer than dest fails
+   * ('body-too-long'), unless `truncate` is set: then what fits is kept and the connection is dropped.
+   */
+  readBody(dest: Uint8Array, opts: { signal?: AbortSignal; onData?: (n: number) => void; truncate?: boolean } = {}): Promise<number> {
+    if (this.phase !== 'paused') return Promise.reject(new Error(`readBody in phase ${this.phase}`));
+    this.dest = dest;
+    this.at = 0;
+    this.onData = opts.onData;
+    this.truncate = opts.truncate ?? false;
+    const result = this.wait<number>(opts.signal);
+    this.phase = this.framing === 'chunked' ? 'chunk-size' : 'body';
+    if (this.framing === 'none') this.finish();
+    else this.guard(() => this.process());
+    // Reading stopped when the head arrived; it resumes even when the body was already in scratch, so
+    // an idle connection still notices the server closing it.
+    if (this.alive) this.socket.resume();
+    return result;
+  }
+
+  destroy(reason?: unknown): void {
+    this.fail(reason instanceof Error ? reason : new ConnectionError('closed', 'the connection was closed'));
+  }
+
+  private wait<T>(signal: AbortSignal | undefined): Promise<T> {
+    if (signal?.aborted) {
+      this.fail(signal.reason);
+      return Promise.reject(signal.reason);
+    }
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => this.fail(signal!.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = () => signal?.removeEventListener('abort', onAbort);
+      this.waiter = {
+        resolve: ((v: T) => (done(), resolve(v))) as (v: never) => void,
+        reject: (e) => (done(), reject(e)),
+      };
+    });
+  }
+
+  private settle(value: unknown): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.resolve(value as never);
+  }
+
+  /** Destroys the socket (reads stop at once), then rejects whoever waits. */
+  private fail(e: unknown): void {
+    if (this.phase === 'dead') return;
+    this.phase = 'dead';
+    this.dest = undefined;
+    this.socket.destroy();
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.reject(e);
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.fail(e instanceof HeadSyntaxError ? new ConnectionError('protocol', e.message, { cause: e }) : e);
+    }
+  }
+
+  private brokenError(cause?: unknown): ConnectionError {
+    const stale = this.reused && this.responseBytes === 0 && (this.phase === 'head' || this.phase === 'idle');
+    const what = (cause as Error | undefined)?.message;
+    return stale
+      ? new ConnectionError('stale', 'the server closed a kept-alive connection', { cause })
+      : new ConnectionError('closed', `the connection ${what ? `failed (${what})` : 'closed'} ${this.progress()}`, { cause });
+  }
+
+  private progress(): string {
+    if (this.phase === 'head' || this.phase === 'idle') return 'before the response head';
+    return this.dest ? `after ${this.at} body bytes` : 'mid-response';
+  }
+
+  private onEnd(): void {
+    if (this.phase === 'dead') return;
+    if (this.phase === 'body' && this.framing === 'close') {
+      this.keepAlive = false;
+      this.finish();
+      this.phase = 'dead';
+      return;
+    }
+    this.fail(this.brokenError());
+  }
+
+  // --- reads -------------------------------------------------------------------------------------
+
+  private nextBuffer(): Uint8Array {
+    if (this.start === this.end && this.dest) {
+      const room = this.room();
+      if (room > 0) {
+        this.intoDest = true;
+        return this.dest.subarray(this.at, this.at + room);
+      }
+    }
+    this.intoDest = false;
+    if (this.start === this.end) this.start = this.end = this.scanned = 0;
+    if (this.end === this.scratch.length) this.compact();
+    // Never hand libuv a zero-length buffer (it fails the socket with ENOBUFS); a full scratch has failed already.
+    return this.end < this.scratch.length ? this.scratch.subarray(this.end) : this.scratch;
+  }
+
+  /** How much of the body may land in dest with the next read. */
+  private room(): number {
+    if (!this.dest) return 0;
+    const free = this.dest.length - this.at;
+    if (this.phase === 'body') return this.framing === 'length' ? Math.min(this.due, free) : free;
+    if (this.phase === 'chunk-data') return Math.min(this.due, free);
+    return 0;
+  }
+
+  private onRead(n: number, buf: Uint8Array): boolean {
+    this.responseBytes += n;
+    if (this.intoDest) {
+      this.guard(() => this.landed(n));
+    } else {
+      // Bytes land where the buffer handed out last pointed; keep scratch's unconsumed bytes contiguous.
+      const pos = buf.byteOffset - this.scratch.byteOffset;
+      if (pos !== this.end) this.scratch.copyWithin(this.end, pos, pos + n);
+      this.end += n;
+      this.guard(() => this.process());
+    }
+    return this.phase !== 'paused'; // false stops reading until the caller says where the body goes
+  }
+
+  /** n body bytes landed straight in dest. */
+  private landed(n: number): void {
+    this.at += n;
+    if (this.framing !== 'close') this.due -= n;
+    this.onData?.(n);
+    if (this.phase === 'body' && this.framing === 'length' && this.due === 0) this.finish();
+    else if (this.phase === 'chunk-data' && this.due === 0) this.phase = 'chunk-end';
+  }
+
+  /** Consumes what scratch holds, as far as the phase allows. */
+  private process(): void {
+    for (;;) {
+      const avail = this.end - this.start;
+      switch (this.phase) {
+        case 'idle':
+        case 'done':
+          if (avail > 0) throw new ConnectionError('protocol', 'the server sent bytes nobody asked for');
+          return;
+        case 'paused':
+        case 'dead':
+          return;
+        case 'head': {
+          const headEnd = findHeadEnd(this.scratch, this.scanned, this.end);
+          if (headEnd < 0) {
+            this.scanned = Math.max(this.start, this.end - 3);
+            if (this.end - this.start >= this.scratch.length) throw new ConnectionError('head-too-large', `the response head is larger than ${HEAD_LIMIT} bytes`);
+            return;
+          }
+          const head = parseHead(this.scratch, this.start, headEnd);
+          this.start = this.scanned = headEnd;
+          if (head.status >= 100 && head.status < 200) continue; // 100 Continue and friends: the real head follows
+          this.frame(head);
+          this.phase = 'paused';
+          this.settle(head);
+          return;
+        }
+        case 'body': {
+          if (avail === 0) return;
+          this.move(this.framing === 'length' ? Math.min(avail, this.due) : avail);
+          if (this.phase === 'body' && this.framing === 'length' && this.due === 0) this.finish();
+          if (this.phase === 'body') return; // every byte there was is in dest: wait for more
+          continue;
+        }
+        case 'chunk-data': {
+          if (avail === 0) return;
+          this.move(Math.min(avail, this.due));
+          if (this.phase !== 'chunk-data') continue;
+          if (this.due > 0) return;
+          this.phase = 'chunk-end';
+          continue;
+        }
+        case 'chunk-size':
+        case 'chunk-end':
+        case 'trailer': {
+          const eol = this.scratch.indexOf('\r\n', this.start, 'latin1');
+          if (eol < 0 || eol >= this.end) {
+            if (avail >= this.scratch.length) throw new ConnectionError('protocol', 'a chunk line is too long');
+            return;
+          }
+          const line = this.scratch.toString('latin1', this.start, eol);
+          this.start = eol + 2;
+          if (this.phase === 'chunk-end') {
+            if (line !== '') throw new ConnectionError('protocol', 'chunk data is not followed by CRLF');
+            this.phase = 'chunk-size';
+          } else if (this.phase === 'trailer') {
+            if (line === '') this.finish();
+          } else {
+            const m = /^([0-9a-fA-F]{1,12})[ \t]*(?:;.*)?$/.exec(line);
+            if (!m) throw new ConnectionError('protocol', `bad chunk size line ${JSON.stringify(line.slice(0, 40))}`);
+            this.due = parseInt(m[1]!, 16);
+            this.phase = this.due === 0 ? 'trailer' : 'chunk-data';
+          }
+          continue;
+        }
+      }
+    }
+  }
+
+  /** Moves `take` body bytes from scratch into dest (head bytes that came with the body: moved once). */
+  private move(take: number): void {
+    const dest = this.dest!;
+    if (this.at + take > dest.length) {
+      if (!this.truncate) throw new ConnectionError('body-too-long', `the response body is longer than the ${dest.length} bytes expected`);
+      take = dest.length - this.at;
+      this.scratch.copy(dest, this.at, this.start, this.start + take);
+      this.at += take;
+      this.onData?.(take);
+      this.keepAlive = false;
+      this.finish();
+      this.fail(new ConnectionError('closed', 'dropped after a truncated body'));
+      return;
+    }
+    this.scratch.copy(dest, this.at, this.start, this.start + take);
+    this.start += take;
+    this.at += take;
+    if (this.framing !== 'close') this.due -= take;
+    if (take > 0) this.onData?.(take);
+  }
+
+  private frame(head: ResponseHead): void {
+    const h = head.headers;
+    const te = h.get('transfer-encoding');
+    const cl = h.get('content-length');
+    if (head.status === 204 || head.status === 304) this.framing = 'none';
+    else if (te !== undefined) {
+      if (!/^chunked$/i.test(te)) throw new ConnectionError('protocol', `unsupported Transfer-Encoding: ${te}`);
+      if (cl !== undefined) throw new ConnectionError('protocol', 'both Transfer-Encoding and Content-Length');
+      this.framing = 'chunked';
+    } else if (cl !== undefined) {
+      if (!/^\d{1,15}$/.test(cl)) throw new ConnectionError('protocol', `bad Content-Length: ${JSON.stringify(cl.slice(0, 40))}`);
+      this.framing = 'length';
+      this.due = Number(cl);
+    } else this.framing = 'close';
+    if (this.framing === 'length' && this.due === 0) this.framing = 'none';
+    this.keepAlive = head.version === '1.1' && this.framing !== 'close' && !/(^|,)\s*close\s*(,|$)/i.test(h.get('connection') ?? '');
+  }
+
+  private finish(): void {
+    this.phase = 'done';
+    this.dest = undefined;
+    this.onData = undefined;
+    this.settle(this.at);
+  }
+
+  private compact(): void {
+    this.scratch.copyWithin(0, this.start, this.end);
+    this.end -= this.start;
+    this.scanned -= this.start;
+    this.start = 0;
+  }
+}

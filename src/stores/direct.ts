@@ -1,0 +1,179 @@
+// The direct transport shared by the HTTP stores: a ranged GET on rangepool's own HTTP/1.1 reader, its
+// body read from the socket straight into the target. Each cloud supplies only how to sign a request
+// and how to read an object's identity from response headers; every check lives here, once.
+import { ConnectionError } from '../http/connection.js';
+import { HttpClient, type HttpRequest, type HttpResponse } from '../http/client.js';
+import { RangepoolError, printable } from '../errors.js';
+import type { Location } from '../uri.js';
+import { checkContentRange } from './body.js';
+import { httpError } from './http-errors.js';
+import type { FirstReadOptions, ObjectMeta, ReadOptions } from './store.js';
+
+/** Error bodies are read up to this many bytes; the rest is never read (an endless one cannot grow memory). */
+export const ERROR_BODY_LIMIT = 64 * 1024;
+
+export interface DirectBackend {
+  /** The signed GET for bytes [start, end] of loc, pinned to `version` (or to `ifMatch`) where given. */
+  request(loc: Location, start: number, end: number, pin: { version?: ObjectMeta; ifMatch?: string }): Promise<HttpRequest>;
+  /** The object's identity, dates and checksums as a response's headers state them. */
+  describe(headers: Map<string, string>): Omit<ObjectMeta, 'size'>;
+  /** For a first read the server refused as out of range (an empty object): what the object is. */
+  stat(loc: Location, signal?: AbortSignal): Promise<ObjectMeta>;
+}
+
+export class DirectRanges {
+  constructor(
+    private readonly backend: DirectBackend,
+    readonly http: HttpClient,
+  ) {}
+
+  async readRange(loc: Location, start: number, target: Buffer, opts: ReadOptions): Promise<void> {
+    const end = start + target.length - 1;
+    const res = await this.send(loc, start, end, { version: opts.version }, opts.signal);
+    try {
+      if (res.status !== 206 && !(res.status === 200 && start === 0 && end === opts.version.size - 1)) {
+        throw new RangepoolError('IntegrityError', `asked for bytes ${start}-${end}, got HTTP ${res.status} without a range`, { uri: loc.uri, retryable: true });
+      }
+      if (res.status === 206) checkContentRange(res.headers.get('content-range'), start, end, opts.version.size, loc.uri);
+      checkVersion(opts.version, this.backend.describe(res.headers), loc.uri);
+      checkLength(res, target.length, loc.uri);
+    } catch (e) {
+      res.drop();
+      throw e;
+    }
+    await this.body(res, target, opts, loc.uri);
+  }
+
+  async readFirst(loc: Location, start: number, length: number, opts: FirstReadOptions): Promise<ObjectMeta> {
+    const res = await this.send(loc, start, start + length - 1, { ifMatch: opts.ifMatch }, opts.signal);
+    if (res.status === 416) {
+      // Past the end, or an empty object (S3 and GCS refuse any range of 0 bytes): ask what it is.
+      res.drop();
+      const meta = await this.backend.stat(loc, opts.signal);
+      await opts.target(meta, { start, length: 0 });
+      return meta;
+    }
+    let span: { start: number; length: number };
+    let meta: ObjectMeta;
+    try {
+      const described = this.backend.describe(res.headers);
+      const m = res.status === 206 ? /^bytes (\d+)-(\d+)\/(\d+)$/.exec(res.headers.get('content-range') ?? '') : null;
+      if (m && m[3] === '0' && start === 0) {
+        // An empty object, as some servers say it ("bytes 0-0/0", which has no valid range in it).
+        meta = { size: 0, ...described };
+        span = { start: 0, length: 0 };
+      } else if (res.status === 206) {
+        if (!m || Number(m[1]) !== start || Number(m[2]) > start + length - 1 || Number(m[2]) >= Number(m[3])) {
+          throw new RangepoolError('IntegrityError', `asked for bytes ${start}-${start + length - 1}, got Content-Range ${printable(res.headers.get('content-range') ?? 'none')}`, { uri: loc.uri, retryable: true });
+        }
+        span = { start, length: Number(m[2]) - start + 1 };
+        meta = { size: Number(m[3]), ...described };
+      } else if (res.status === 200 && start === 0) {
+        // No range support (or a server that ignores it): the whole object, in this one response.
+        const cl = res.headers.get('content-length');
+        if (cl === undefined) throw new RangepoolError('IntegrityError', 'a whole-object response without Content-Length: its size is unknown', { uri: loc.uri });
+        meta = { size: Number(cl), ...described };
+        span = { start: 0, length: meta.size };
+      } else {
+        throw new RangepoolError('IntegrityError', `asked for bytes from ${start}, got HTTP ${res.status} without a range`, { uri: loc.uri, retryable: true });
+      }
+      if (meta.size > 0) checkLength(res, span.length, loc.uri);
+    } catch (e) {
+      res.drop();
+      throw e;
+    }
+    let target: Buffer;
+    try {
+      target = await opts.target(meta, span);
+    } catch (e) {
+      res.drop();
+      throw e;
+    }
+    if (meta.size === 0) res.drop(); // an empty object has no bytes to read, whatever else came with the answer
+    else await this.body(res, target, opts, loc.uri);
+    return meta;
+  }
+
+  /** Sends the request; a response that is not 2xx becomes the RangepoolError the SDK path would give. */
+  private async send(loc: Location, start: number, end: number, pin: { version?: ObjectMeta; ifMatch?: string }, signal: AbortSignal): Promise<HttpResponse> {
+    const req = await this.backend.request(loc, start, end, pin);
+    let res: HttpResponse;
+    try {
+      res = await this.http.get(req, signal);
+    } catch (e) {
+      throw connectionError(e, loc.uri, signal);
+    }
+    if ((res.status >= 200 && res.status < 300) || res.status === 416) return res;
+    let body = '';
+    try {
+      body = await res.readText(ERROR_BODY_LIMIT, signal);
+    } catch (e) {
+      if (signal.aborted) throw signal.reason;
+    }
+    throw statusError(res, body, loc.uri);
+  }
+
+  private async body(res: HttpResponse, target: Buffer, opts: { signal: AbortSignal; onData: (n: number) => void }, uri: string): Promise<void> {
+    let n: number;
+    try {
+      n = await res.readBody(target, { signal: opts.signal, onData: opts.onData });
+    } catch (e) {
+      throw connectionError(e, uri, opts.signal);
+    }
+    if (n !== target.length) throw new RangepoolError('Unavailable', `response body ended after ${n} of ${target.length} bytes`, { uri });
+  }
+}
+
+/** A response must come from the pinned version: a server that ignores If-Match or the generation is caught here. */
+function checkVersion(version: ObjectMeta, served: Omit<ObjectMeta, 'size'>, uri: string): void {
+  const [what, pinned, got] = version.generation !== undefined ? ['generation', version.generation, served.generation] : ['ETag', version.etag, served.etag];
+  if (pinned === undefined) return;
+  if (got === undefined) throw new RangepoolError('PreconditionFailed', `the response carries no ${what} to check against the pinned ${pinned}`, { uri });
+  if (got !== pinned) throw new RangepoolError('PreconditionFailed', `${what} ${printable(got)} was served, not the pinned ${pinned}: the object changed`, { uri });
+}
+
+function checkLength(res: HttpResponse, expected: number, uri: string): void {
+  const cl = res.headers.get('content-length');
+  if (cl !== undefined && Number(cl) !== expected) {
+    throw new RangepoolError('IntegrityError', `Content-Length ${printable(cl)} does not match the ${expected} bytes of the range`, { uri, retryable: true });
+  }
+}
+
+function connectionError(e: unknown, uri: string, signal: AbortSignal): unknown {
+  if (signal.aborted) return signal.reason;
+  if (e instanceof RangepoolError) return e;
+  if (!(e instanceof ConnectionError)) return httpError(uri, e, undefined);
+  switch (e.kind) {
+    case 'stale':
+    case 'closed':
+      return new RangepoolError('Unavailable', `network error: ${e.message}`, { uri, cause: e });
+    case 'head-too-large':
+      return new RangepoolError('IntegrityError', e.message, { uri, cause: e });
+    default:
+      return new RangepoolError('IntegrityError', `bad response: ${e.message}`, { uri, cause: e, retryable: true });
+  }
+}
+
+/** The service's own code and message from an S3/Azure XML or a GCS JSON error body. */
+export function serviceError(body: string): { code?: string; message?: string } {
+  const xml = (tag: string) => new RegExp(`<${tag}>([^<]{0,1024})</${tag}>`).exec(body)?.[1];
+  if (body.trimStart().startsWith('<')) return { code: xml('Code'), message: xml('Message') };
+  try {
+    const j = JSON.parse(body) as { error?: { message?: unknown; errors?: Array<{ reason?: unknown }>; code?: unknown } };
+    const reason = j.error?.errors?.[0]?.reason;
+    return { code: typeof reason === 'string' ? reason : undefined, message: typeof j.error?.message === 'string' ? j.error.message : undefined };
+  } catch {
+    return {};
+  }
+}
+
+function statusError(res: HttpResponse, body: string, uri: string): RangepoolError {
+  const { code, message } = serviceError(body);
+  const cause = new Error(`HTTP ${res.status}${code ? ` ${printable(code)}` : ''}${message ? `: ${printable(message)}` : ''}`);
+  if (res.status >= 300 && res.status < 400) {
+    const region = res.headers.get('x-amz-bucket-region');
+    const where = region ? `the bucket is in region ${printable(region)}: set AWS_REGION=${printable(region)} or storeOptions.region` : `redirected to ${printable(res.headers.get('location') ?? 'nowhere')}`;
+    return new RangepoolError('InvalidArgument', `${where} (HTTP ${res.status}${code ? ` ${printable(code)}` : ''})`, { uri, cause });
+  }
+  return httpError(uri, cause, res.status, code === undefined ? undefined : printable(code));
+}
