@@ -29,7 +29,7 @@ export class DirectRanges {
 
   async readRange(loc: Location, start: number, target: Buffer, opts: ReadOptions): Promise<void> {
     const end = start + target.length - 1;
-    const res = await this.send(loc, start, end, { version: opts.version }, opts.signal);
+    const res = await this.send(loc, start, end, { version: opts.version }, opts.signal, false);
     try {
       if (res.status !== 206 && !(res.status === 200 && start === 0 && end === opts.version.size - 1)) {
         throw new RangepoolError('IntegrityError', `asked for bytes ${start}-${end}, got HTTP ${res.status} without a range`, { uri: loc.uri, retryable: true });
@@ -45,7 +45,7 @@ export class DirectRanges {
   }
 
   async readFirst(loc: Location, start: number, length: number, opts: FirstReadOptions): Promise<ObjectMeta> {
-    const res = await this.send(loc, start, start + length - 1, { ifMatch: opts.ifMatch }, opts.signal);
+    const res = await this.send(loc, start, start + length - 1, { ifMatch: opts.ifMatch }, opts.signal, true);
     if (res.status === 416) {
       // Past the end, or an empty object (S3 and GCS refuse any range of 0 bytes): ask what it is.
       res.drop();
@@ -94,8 +94,8 @@ export class DirectRanges {
     return meta;
   }
 
-  /** Sends the request; a response that is not 2xx becomes the RangepoolError the SDK path would give. */
-  private async send(loc: Location, start: number, end: number, pin: { version?: ObjectMeta; ifMatch?: string }, signal: AbortSignal): Promise<HttpResponse> {
+  /** Sends the request; a response that is not 2xx (or an allowed 416) becomes the RangepoolError the SDK path would give. */
+  private async send(loc: Location, start: number, end: number, pin: { version?: ObjectMeta; ifMatch?: string }, signal: AbortSignal, allow416: boolean): Promise<HttpResponse> {
     const req = await this.backend.request(loc, start, end, pin);
     let res: HttpResponse;
     try {
@@ -103,7 +103,7 @@ export class DirectRanges {
     } catch (e) {
       throw connectionError(e, loc.uri, signal);
     }
-    if ((res.status >= 200 && res.status < 300) || res.status === 416) return res;
+    if ((res.status >= 200 && res.status < 300) || (res.status === 416 && allow416)) return res;
     let body = '';
     try {
       body = await res.readText(ERROR_BODY_LIMIT, signal);
@@ -143,6 +143,10 @@ function connectionError(e: unknown, uri: string, signal: AbortSignal): unknown 
   if (signal.aborted) return signal.reason;
   if (e instanceof RangepoolError) return e;
   if (!(e instanceof ConnectionError)) return httpError(uri, e, undefined);
+  const errno = (e.cause as NodeJS.ErrnoException | undefined)?.code ?? '';
+  if (/CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME/.test(errno)) {
+    return new RangepoolError('AccessDenied', `the server's TLS certificate is not trusted (${errno}): add its CA with NODE_EXTRA_CA_CERTS or storeOptions.tls.ca`, { uri, cause: e });
+  }
   switch (e.kind) {
     case 'stale':
     case 'closed':
