@@ -5,8 +5,10 @@ import type { Location } from '../uri.js';
 import { checkContentRange, pipeInto } from './body.js';
 import { httpError } from './http-errors.js';
 import { loadSdk } from './load-sdk.js';
-import type { HttpStoreOptions } from './http-options.js';
-import type { ListEntry, ObjectMeta, ReadOptions, Store } from './store.js';
+import type { HttpRequest } from '../http/client.js';
+import { DirectRanges } from './direct.js';
+import { chooseTransport, httpClientFor, type HttpStoreOptions } from './http-options.js';
+import type { FirstReadOptions, ListEntry, ObjectMeta, ReadOptions, Store, Transport } from './store.js';
 
 export interface AzureStoreOptions extends HttpStoreOptions {
   /** Azure connection string (default AZURE_STORAGE_CONNECTION_STRING). */
@@ -15,10 +17,67 @@ export interface AzureStoreOptions extends HttpStoreOptions {
 
 type Sdk = typeof import('@azure/storage-blob');
 
-export class AzureStore implements Store {
-  private service?: Promise<BlobServiceClient>;
+/** A read-only SAS made for a blob is reused for this long (it is valid for an hour). */
+const SAS_REUSE_MS = 10 * 60_000;
+/** REST version for bearer-token requests, which carry no SAS version to follow. */
+const BEARER_VERSION = '2024-08-04';
 
-  constructor(readonly opts: AzureStoreOptions = {}) {}
+export class AzureStore implements Store {
+  readonly transport: Transport;
+  readonly readFirst?: (loc: Location, start: number, length: number, opts: FirstReadOptions) => Promise<ObjectMeta>;
+  private service?: Promise<BlobServiceClient>;
+  private readonly ranges?: DirectRanges;
+  private readonly sas = new Map<string, { url: string; until: number }>();
+
+  constructor(readonly opts: AzureStoreOptions = {}) {
+    const cs = opts.connectionString ?? process.env.AZURE_STORAGE_CONNECTION_STRING ?? '';
+    this.transport = chooseTransport(opts, /BlobEndpoint=([^;]+)/i.exec(cs)?.[1] ?? (/DefaultEndpointsProtocol=http(;|$)/i.test(cs) ? 'http:' : undefined));
+    if (this.transport === 'direct') {
+      const ranges = new DirectRanges(
+        {
+          request: (loc, start, end, pin) => this.signedGet(loc, start, end, pin.version?.etag ?? pin.ifMatch),
+          describe: (h) => ({ etag: h.get('etag'), lastModified: h.has('last-modified') ? new Date(h.get('last-modified')!) : undefined }),
+          stat: (loc, signal) => this.stat(loc, signal),
+        },
+        httpClientFor(opts),
+      );
+      this.ranges = ranges;
+      this.readFirst = (loc, start, length, o) => ranges.readFirst(loc, start, length, o);
+    }
+  }
+
+  /**
+   * The blob's URL with the SDK's own credential: a shared key becomes a short-lived read-only SAS from
+   * the SDK's SAS functions, a token credential a bearer token, and a URL that carries a SAS is used as is.
+   */
+  private async signedGet(loc: Location, start: number, end: number, etag: string | undefined): Promise<HttpRequest> {
+    const service = await this.client(loc.uri);
+    const blob = service.getContainerClient(loc.bucket).getBlobClient(loc.key);
+    const credential = service.credential as object;
+    const headers: Record<string, string> = { 'x-ms-range': `bytes=${start}-${end}` };
+    if (etag !== undefined) headers['if-match'] = etag;
+    let url = blob.url;
+    if ('accountName' in credential && 'computeHMACSHA256' in credential) {
+      const key = `${loc.bucket}/${loc.key}`;
+      let hit = this.sas.get(key);
+      if (!hit || hit.until < Date.now()) {
+        const sdk = await loadSdk<Sdk>('@azure/storage-blob');
+        const query = sdk.generateBlobSASQueryParameters(
+          { containerName: loc.bucket, blobName: loc.key, permissions: sdk.BlobSASPermissions.parse('r'), startsOn: new Date(Date.now() - 5 * 60_000), expiresOn: new Date(Date.now() + 60 * 60_000) },
+          credential as InstanceType<Sdk['StorageSharedKeyCredential']>,
+        ).toString();
+        if (this.sas.size >= 1024) this.sas.delete(this.sas.keys().next().value!);
+        this.sas.set(key, (hit = { url: `${blob.url}${blob.url.includes('?') ? '&' : '?'}${query}`, until: Date.now() + SAS_REUSE_MS }));
+      }
+      url = hit.url;
+    } else if ('getToken' in credential) {
+      const token = await (credential as { getToken(scope: string): Promise<{ token: string } | null> }).getToken('https://storage.azure.com/.default').catch((e: unknown) => this.fail(loc, e));
+      if (token) headers.authorization = `Bearer ${token.token}`;
+    }
+    const parsed = new URL(url);
+    headers['x-ms-version'] = parsed.searchParams.get('sv') ?? BEARER_VERSION;
+    return { url: parsed, headers };
+  }
 
   private client(uri: string): Promise<BlobServiceClient> {
     return (this.service ??= loadSdk<Sdk>('@azure/storage-blob').then((sdk) => {
@@ -58,6 +117,7 @@ export class AzureStore implements Store {
   }
 
   async readRange(loc: Location, start: number, target: Buffer, opts: ReadOptions): Promise<void> {
+    if (this.ranges) return this.ranges.readRange(loc, start, target, opts);
     const blob = await this.blob(loc);
     const end = start + target.length - 1;
     try {

@@ -7,8 +7,10 @@ import type { Location } from '../uri.js';
 import { checkContentRange, pipeInto } from './body.js';
 import { httpError } from './http-errors.js';
 import { loadSdk } from './load-sdk.js';
-import type { HttpStoreOptions } from './http-options.js';
-import type { ListEntry, ObjectMeta, ReadOptions, Store } from './store.js';
+import { chooseTransport, httpClientFor, type HttpStoreOptions } from './http-options.js';
+import { DirectRanges } from './direct.js';
+import type { HttpRequest } from '../http/client.js';
+import type { FirstReadOptions, ListEntry, ObjectMeta, ReadOptions, Store, Transport } from './store.js';
 
 export interface GcsStoreOptions extends HttpStoreOptions {
   /** API endpoint (default STORAGE_EMULATOR_HOST, else Google's). */
@@ -19,15 +21,59 @@ export interface GcsStoreOptions extends HttpStoreOptions {
 
 type Sdk = typeof import('@google-cloud/storage');
 
-export class GcsStore implements Store {
-  private storage?: Promise<Storage>;
+/** The object's generation and whole-object hashes, as GCS states them on every media response. */
+function describe(h: Map<string, string>): Omit<ObjectMeta, 'size'> {
+  const hash = (name: string) => new RegExp(`(?:^|,)\\s*${name}=([^,]+)`).exec(h.get('x-goog-hash') ?? '')?.[1];
+  const crc = hash('crc32c');
+  const crc32c = crc && Buffer.from(crc, 'base64').length === 4 ? Buffer.from(crc, 'base64').readUInt32BE() : undefined;
+  const md5 = hash('md5');
+  return {
+    etag: h.get('etag'),
+    generation: h.get('x-goog-generation'),
+    lastModified: h.has('last-modified') ? new Date(h.get('last-modified')!) : undefined,
+    checksums: crc32c !== undefined || md5 !== undefined ? { crc32c, md5 } : undefined,
+  };
+}
 
-  constructor(readonly opts: GcsStoreOptions = {}) {}
+export class GcsStore implements Store {
+  readonly endpoint: string | undefined;
+  readonly transport: Transport;
+  readonly readFirst?: (loc: Location, start: number, length: number, opts: FirstReadOptions) => Promise<ObjectMeta>;
+  private storage?: Promise<Storage>;
+  private readonly ranges?: DirectRanges;
+
+  constructor(readonly opts: GcsStoreOptions = {}) {
+    const emulator = process.env.STORAGE_EMULATOR_HOST;
+    this.endpoint = opts.endpoint ?? (emulator && !/^https?:/.test(emulator) ? `http://${emulator}` : emulator);
+    this.transport = chooseTransport(opts, this.endpoint);
+    if (this.transport === 'direct') {
+      const ranges = new DirectRanges({ request: (loc, start, end, pin) => this.mediaGet(loc, start, end, pin.version?.generation), describe, stat: (loc) => this.stat(loc) }, httpClientFor(opts));
+      this.ranges = ranges;
+      this.readFirst = (loc, start, length, o) => ranges.readFirst(loc, start, length, o);
+    }
+  }
+
+  /**
+   * The JSON API's media GET, pinned to the generation in the URL. Authorization is the SDK's own auth
+   * client's bearer token, and none where the SDK sends none (a custom endpoint such as an emulator).
+   */
+  private async mediaGet(loc: Location, start: number, end: number, generation: string | undefined): Promise<HttpRequest> {
+    const storage = await this.client();
+    const url = new URL(`${storage.apiEndpoint.replace(/\/+$/, '')}/storage/v1/b/${encodeURIComponent(loc.bucket)}/o/${encodeURIComponent(loc.key)}`);
+    url.searchParams.set('alt', 'media');
+    if (generation !== undefined) url.searchParams.set('generation', generation);
+    const headers: Record<string, string> = { range: `bytes=${start}-${end}` };
+    if (!storage.customEndpoint || storage.useAuthWithCustomEndpoint) {
+      const auth = await storage.authClient.getRequestHeaders(url.href).catch((e: unknown) => this.fail(loc, e));
+      const value = auth instanceof Headers ? auth.get('authorization') : (auth as Record<string, string>).Authorization ?? (auth as Record<string, string>).authorization;
+      if (value) headers.authorization = value;
+    }
+    return { url, headers };
+  }
 
   private client(): Promise<Storage> {
+    const endpoint = this.endpoint;
     return (this.storage ??= loadSdk<Sdk>('@google-cloud/storage').then((sdk) => {
-      const emulator = process.env.STORAGE_EMULATOR_HOST;
-      const endpoint = this.opts.endpoint ?? (emulator && !/^https?:/.test(emulator) ? `http://${emulator}` : emulator);
       return new sdk.Storage({
         ...(endpoint ? { apiEndpoint: endpoint } : {}),
         ...(this.opts.projectId ? { projectId: this.opts.projectId } : {}),
@@ -61,6 +107,7 @@ export class GcsStore implements Store {
   }
 
   async readRange(loc: Location, start: number, target: Buffer, opts: ReadOptions): Promise<void> {
+    if (this.ranges) return this.ranges.readRange(loc, start, target, opts);
     const storage = await this.client();
     const end = start + target.length - 1;
     const generation = opts.version.generation !== undefined ? Number(opts.version.generation) : undefined;

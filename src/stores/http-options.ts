@@ -33,6 +33,6 @@ export function chooseTransport(opts: HttpStoreOptions, endpoint: string | undef
   return 'direct';
 }
 
-export function httpClientFor(opts: HttpStoreOptions, maxSockets: number): HttpClient {
-  return new HttpClient(new ConnectionPool({ maxSockets, tls: opts.tls }));
+export function httpClientFor(opts: HttpStoreOptions): HttpClient {
+  return new HttpClient(new ConnectionPool({ maxSockets: opts.maxSockets ?? 64, tls: opts.tls }));
 }

@@ -63,7 +63,7 @@ export class S3Store implements Store {
           describe: (h) => ({ etag: h.get('etag'), lastModified: h.has('last-modified') ? new Date(h.get('last-modified')!) : undefined }),
           stat: (loc, signal) => this.stat(loc, signal),
         },
-        httpClientFor(opts, this.maxSockets),
+        httpClientFor(opts),
       );
       this.readFirst = (loc, start, length, o) => this.ranges!.readFirst(loc, start, length, o);
     }

@@ -12,11 +12,23 @@ beforeAll(async () => {
 });
 afterAll(() => server?.stop());
 
-storeSuite('az on azurite', () => ({
+storeSuite('az on azurite (direct transport)', () => ({
   uri: (key) => `az://suite/${key}`,
   missingBucketUri: (key) => `az://no-such-container/${key}`,
   storeOptions: { connectionString: server.connectionString },
+  transport: 'direct',
 }));
+
+storeSuite(
+  'az on azurite through the SDK transport',
+  () => ({
+    uri: (key) => `az://suite/${key}`,
+    missingBucketUri: (key) => `az://no-such-container/${key}`,
+    storeOptions: { connectionString: server.connectionString, transport: 'sdk' },
+    transport: 'sdk',
+  }),
+  { largest: 8 << 20 },
+);
 
 describe('az on azurite: credentials and consistency', () => {
   it('wrong credentials are AccessDenied', async () => {

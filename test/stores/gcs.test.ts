@@ -12,11 +12,23 @@ afterAll(() => server?.stop());
 
 const storeOptions = () => ({ endpoint: server.endpoint, projectId: server.projectId });
 
-storeSuite('gs on the firebase storage emulator', () => ({
+storeSuite('gs on the firebase storage emulator (direct transport)', () => ({
   uri: (key) => `gs://suite/${key}`,
   missingBucketUri: (key) => `gs://no-such-bucket/${key}`,
   storeOptions: storeOptions(),
+  transport: 'direct',
 }));
+
+storeSuite(
+  'gs on the firebase storage emulator through the SDK transport',
+  () => ({
+    uri: (key) => `gs://suite/${key}`,
+    missingBucketUri: (key) => `gs://no-such-bucket/${key}`,
+    storeOptions: { ...storeOptions(), transport: 'sdk' },
+    transport: 'sdk',
+  }),
+  { largest: 8 << 20 },
+);
 
 describe('gs on the firebase storage emulator: generation and checksums', () => {
   it('stat gives the generation and the crc32c the service keeps, and verify uses it', async () => {

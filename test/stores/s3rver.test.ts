@@ -12,10 +12,12 @@ storeSuite('s3 on s3rver (direct transport)', () => ({
   uri: (key) => `s3://suite/${key}`,
   missingBucketUri: (key) => `s3://no-such-bucket/${key}`,
   storeOptions: { endpoint: server.endpoint, credentials: server.credentials },
+  transport: 'direct',
 }));
 
 storeSuite('s3 on s3rver through the SDK transport', () => ({
   uri: (key) => `s3://suite/${key}`,
   missingBucketUri: (key) => `s3://no-such-bucket/${key}`,
   storeOptions: { endpoint: server.endpoint, credentials: server.credentials, transport: 'sdk' },
+  transport: 'sdk',
 }));

@@ -2,7 +2,7 @@
 // 32 concurrent gets, typed errors for what is missing, and the pool back where it started.
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RangeEngine, defaultPool, get, getRange, list, metaCache, parseUri, release, stat, storeFor, type GetOptions, type StoreOptions } from '../../src/index.js';
+import { RangeEngine, defaultPool, get, getObject, getRange, list, metaCache, parseUri, release, stat, storeFor, type GetOptions, type StoreOptions, type Transport } from '../../src/index.js';
 import { until } from './wait.js';
 
 const MiB = 1 << 20;
@@ -15,6 +15,8 @@ export interface Target {
   /** URI of `key` in a bucket/container that does not exist. */
   missingBucketUri(key: string): string;
   storeOptions: StoreOptions;
+  /** For HTTP stores: the transport that must have read the ranges. */
+  transport?: Transport;
 }
 
 export function storeSuite(name: string, target: () => Target, { largest = 64 * MiB + 7 } = {}) {
@@ -40,6 +42,15 @@ export function storeSuite(name: string, target: () => Target, { largest = 64 * 
       expect(buf.length).toBe(size);
       expect(buf.equals(data)).toBe(true);
       release(buf);
+    });
+
+    it('reads ranges over the transport it was given, byte-exact', async () => {
+      const data = randomBytes(2 * PART + 3);
+      await put('transport', data);
+      const obj = await getObject(target().uri('transport'), opts());
+      expect(obj.stats.transport).toBe(target().transport);
+      expect(obj.buffer.equals(data)).toBe(true);
+      release(obj.buffer);
     });
 
     it('32 concurrent get()s of one object are all exact', async () => {
