@@ -1,8 +1,9 @@
 // `npm run bench`: the seed's scenario (32 concurrent downloads of 64 MiB) on the loopback object server,
-// which runs in its own process so the client's CPU is measured apart. Variants a–e alternate across
-// repeats; the table shows medians. Full runs also sweep part size × concurrency, compare against the
-// Azure and GCS SDKs on their emulators, and write bench/results/ (Markdown, SVG chart, README table).
-// Usage: npm run bench [-- --quick] [--repeats N] [--variants abcde] [--no-sweep] [--no-clouds] [--sweep-only]
+// which runs in its own process so the client's CPU is measured apart. Variants a–f alternate across
+// repeats; the table shows medians. Then a, c, e and f again over HTTPS (a loopback TLS server). Full
+// runs also sweep part size × concurrency, compare against the Azure and GCS SDKs on their emulators,
+// and write bench/results/ (Markdown, SVG chart, README table).
+// Usage: npm run bench [-- --quick] [--repeats N] [--variants abcdef] [--no-tls] [--no-sweep] [--no-clouds] [--sweep-only]
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,7 +23,8 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     repeats: { type: 'string' },
-    variants: { type: 'string', default: 'abcde' },
+    variants: { type: 'string', default: 'abcdef' },
+    tls: { type: 'boolean', default: true },
     sweep: { type: 'boolean', default: true },
     'sweep-only': { type: 'boolean', default: false },
     clouds: { type: 'boolean', default: true },
@@ -44,8 +46,8 @@ function median(xs) {
   return s[Math.floor(s.length / 2)];
 }
 
-async function startServer() {
-  const child = spawn(process.execPath, [new URL('object-server-main.js', here).pathname], { stdio: ['pipe', 'pipe', 'inherit'] });
+async function startServer(tls = false) {
+  const child = spawn(process.execPath, [new URL('object-server-main.js', here).pathname, ...(tls ? ['--tls'] : [])], { stdio: ['pipe', 'pipe', 'inherit'] });
   const line = await new Promise((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
   return { ...JSON.parse(line), stop: () => child.kill('SIGTERM') };
 }
@@ -87,7 +89,7 @@ function summarize(runs) {
 
 const fmt = (n, d = 2) => (n === undefined ? '–' : n.toFixed(d));
 
-function table(results) {
+function table(results, variants) {
   const rows = [
     '| variant | GiB/s | CPU s/GiB | peak RSS MiB | fresh ≥1 MiB allocations/min | minor faults/GiB | p50 ms | p99 ms |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -100,12 +102,55 @@ function table(results) {
 }
 
 function ratios(results) {
-  const { a, c, e } = results;
+  const { a, c, e, f } = results;
   const lines = [];
+  if (c && e) lines.push(`c/e (the raw node:http ceiling): throughput ${fmt(c.throughput / e.throughput)}× (target ≥ 2.0×), CPU per GiB ${fmt(c.cpuPerGiB / e.cpuPerGiB)}× (target ≤ 0.5×)`);
   if (a && c) lines.push(`c/a throughput ${fmt(c.throughput / a.throughput)}× (target ≥ 1.5×), c/a CPU per GiB ${fmt(c.cpuPerGiB / a.cpuPerGiB)}× (target ≤ 0.6×)`);
-  if (c && e) lines.push(`c/e throughput ${fmt((100 * c.throughput) / e.throughput, 0)} % of the raw node:http ceiling (target ≥ 95 %)`);
+  if (c && f) lines.push(`c/f (direct vs SDK transport): throughput ${fmt(c.throughput / f.throughput)}×, CPU per GiB ${fmt(c.cpuPerGiB / f.cpuPerGiB)}×`);
   if (c) lines.push(`c fresh large allocations after warm-up: ${fmt(c.freshPerMin, 0)}/min (target 0)`);
   return lines;
+}
+
+function tlsRatios(results) {
+  const { a, c, e, f } = results;
+  const lines = [];
+  if (c && f) lines.push(`over TLS, c/f (direct vs the SDK transport): throughput ${fmt(c.throughput / f.throughput)}× (target ≥ 1.5×)`);
+  if (c && a) lines.push(`over TLS, c/a throughput ${fmt(c.throughput / a.throughput)}×`);
+  if (c && e) lines.push(`over TLS, c/e throughput ${fmt(c.throughput / e.throughput)}×, CPU per GiB ${fmt(c.cpuPerGiB / e.cpuPerGiB)}×`);
+  return lines;
+}
+
+/** `repeats` alternating runs of each variant against one server; medians per variant. */
+async function measure(server, list, bar, tag = '') {
+  const runs = Object.fromEntries(list.map((v) => [v, []]));
+  for (let r = 0; r < repeats; r++) {
+    // Alternate the order so no variant always runs first (or last) on a warming machine.
+    const order = r % 2 === 0 ? list : [...list].reverse();
+    for (const v of order) {
+      runs[v].push(await runVariant({ variant: v, url: server.url, ca: server.ca, key: 'obj', size, parallel, downloads, ...defaults }));
+      bar.tick(`${tag}${VARIANTS[v].label} (repeat ${r + 1})`);
+    }
+  }
+  return Object.fromEntries(list.map((v) => [v, summarize(runs[v])]));
+}
+
+async function withServer(tls, fn) {
+  const server = await startServer(tls);
+  try {
+    await putObject(server);
+    return await fn(server);
+  } finally {
+    server.stop();
+  }
+}
+
+async function putObject(server) {
+  const { request } = await import(server.url.startsWith('https:') ? 'node:https' : 'node:http');
+  await new Promise((resolve, reject) => {
+    const req = request(`${server.url}/bench/obj`, { method: 'PUT', ca: server.ca }, (res) => res.resume().on('end', resolve));
+    req.on('error', reject);
+    req.end(randomBytes(size));
+  });
 }
 
 const SWEEP = [4, 8, 16, 32].flatMap((partMiB) => [4, 8, 16].map((concurrency) => ({ partMiB, concurrency })));
@@ -143,14 +188,8 @@ function sweepTable(points) {
 }
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(totalmem() / GiB)} GiB, Node ${process.versions.node}, ${process.platform}-${process.arch}`;
-const server = await startServer();
-try {
-  await fetch(`${server.url}/bench/obj`, { method: 'PUT', body: randomBytes(size) });
-  if (args['sweep-only']) await sweepOnly(server);
-  else await fullRun(server);
-} finally {
-  server.stop();
-}
+if (args['sweep-only']) await withServer(false, sweepOnly);
+else await fullRun();
 
 async function sweepOnly(server) {
   const bar = progress(SWEEP.length * SWEEP_REPEATS);
@@ -162,23 +201,20 @@ async function sweepOnly(server) {
   writeFileSync(new URL('results/sweep.md', here), `${report}\n`);
 }
 
-async function fullRun(server) {
+async function fullRun() {
+  const tlsVariants = args.tls ? variants.filter((v) => 'acef'.includes(v)) : [];
   const sweepRuns = !quick && args.sweep ? SWEEP.length * SWEEP_REPEATS : 0;
-  const bar = progress(repeats * variants.length + sweepRuns);
-  const runs = Object.fromEntries(variants.map((v) => [v, []]));
-  for (let r = 0; r < repeats; r++) {
-    // Alternate the order so no variant always runs first (or last) on a warming machine.
-    const order = r % 2 === 0 ? variants : [...variants].reverse();
-    for (const v of order) {
-      runs[v].push(await runVariant({ variant: v, url: server.url, key: 'obj', size, parallel, downloads, ...defaults }));
-      bar.tick(`${VARIANTS[v].label} (repeat ${r + 1})`);
-    }
-  }
-  const points = sweepRuns ? await sweep(server, bar) : [];
+  const bar = progress(repeats * (variants.length + tlsVariants.length) + sweepRuns);
+  const { results, points } = await withServer(false, async (server) => ({
+    results: await measure(server, variants, bar),
+    points: sweepRuns ? await sweep(server, bar) : [],
+  }));
+  const tlsResults = tlsVariants.length ? await withServer(true, (server) => measure(server, tlsVariants, bar, 'TLS: ')) : undefined;
   bar.stop();
-  const results = Object.fromEntries(variants.map((v) => [v, summarize(runs[v])]));
   const heading = `${parallel} concurrent downloads of 64 MiB (${defaults.partSize / MiB} MiB parts, ${defaults.concurrency} per object), ${downloads} per run after ${parallel} warm-up, ${repeats} repeat(s), medians; ${machine}; client and server on the same cores`;
-  const out = [`## rangepool benchmark${quick ? ' (quick)' : ''}`, '', heading, '', table(results), '', ...ratios(results).map((l) => `- ${l}`)];
+  const tlsBlock = tlsResults ? ['', '### Over HTTPS (loopback TLS server, the same scenario)', '', table(tlsResults, tlsVariants), '', ...tlsRatios(tlsResults).map((l) => `- ${l}`)] : [];
+  const main = [heading, '', table(results, variants), '', ...ratios(results).map((l) => `- ${l}`), ...tlsBlock];
+  const out = [`## rangepool benchmark${quick ? ' (quick)' : ''}`, '', ...main];
   if (points.length) out.push('', ...sweepTable(points));
   if (!quick && args.clouds) out.push('', ...(await cloudComparisons()));
   const report = out.join('\n');
@@ -187,11 +223,11 @@ async function fullRun(server) {
     const dir = new URL('results/', here);
     mkdirSync(dir, { recursive: true });
     writeFileSync(new URL('latest.md', dir), report + '\n');
-    writeFileSync(new URL('latest.json', dir), JSON.stringify({ heading, results }) + '\n');
+    writeFileSync(new URL('latest.json', dir), JSON.stringify({ heading, results, tlsResults, points }) + '\n');
     if (results.a && results.c) writeFileSync(new URL('throughput-rss.svg', dir), chartSvg(results, VARIANTS));
     const readme = new URL('../README.md', here);
     const text = readFileSync(readme, 'utf8');
-    const block = `<!-- bench:start -->\n${[heading, '', table(results), '', ...ratios(results).map((l) => `- ${l}`)].join('\n')}\n\n![throughput and RSS over time, a vs c](bench/results/throughput-rss.svg)\n<!-- bench:end -->`;
+    const block = `<!-- bench:start -->\n${main.join('\n')}\n\n![throughput and RSS over time, a vs c](bench/results/throughput-rss.svg)\n<!-- bench:end -->`;
     writeFileSync(readme, text.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, block));
   }
 }

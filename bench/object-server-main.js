@@ -1,11 +1,18 @@
 // Runs the loopback object server in its own process (so a benchmark can measure the client's CPU
-// apart from the server's). Prints {"url","port","pid"} as one JSON line once listening. Objects are
-// loaded with S3 PUTs, faults set with POST /_control/faults. Ends on SIGTERM, SIGINT or stdin closing.
+// apart from the server's). Prints {"url","port","pid"} (and "ca" with --tls) as one JSON line once
+// listening. Objects are loaded with S3 PUTs, faults set with POST /_control/faults. Ends on SIGTERM,
+// SIGINT or stdin closing. --tls serves HTTPS with a self-signed certificate made at start.
+import { generate } from 'selfsigned';
 import { startObjectServer } from './object-server.js';
 
 const portArg = process.argv.indexOf('--port');
-const server = await startObjectServer({ port: portArg > 0 ? Number(process.argv[portArg + 1]) : 0 });
-console.log(JSON.stringify({ url: server.url, port: server.port, pid: process.pid }));
+let tls;
+if (process.argv.includes('--tls')) {
+  const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], { keySize: 2048, extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }] });
+  tls = { key: pems.private, cert: pems.cert };
+}
+const server = await startObjectServer({ port: portArg > 0 ? Number(process.argv[portArg + 1]) : 0, tls });
+console.log(JSON.stringify({ url: server.url, port: server.port, pid: process.pid, ca: tls?.cert }));
 
 const stop = async () => {
   await server.close();

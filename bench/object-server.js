@@ -4,6 +4,7 @@
 // the benchmark needs a server that costs as little CPU as possible per byte.
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 
 /**
  * @typedef {{ bucket?: string, key?: string }} Match
@@ -94,7 +95,7 @@ function prng(seed) {
 }
 
 /**
- * @param {{ port?: number, host?: string, seed?: number }} [opts]
+ * @param {{ port?: number, host?: string, seed?: number, tls?: { key: string, cert: string } }} [opts]
  */
 export async function startObjectServer(opts = {}) {
   /** @type {Map<string, Map<string, StoredObject>>} */
@@ -247,7 +248,7 @@ export async function startObjectServer(opts = {}) {
     if (seed !== undefined) random = prng(seed);
   }
 
-  const server = createServer((req, res) => {
+  const handler = (req, res) => {
     stats.inFlight++;
     stats.peakInFlight = Math.max(stats.peakInFlight, stats.inFlight);
     res.once('close', () => stats.inFlight--);
@@ -284,7 +285,8 @@ export async function startObjectServer(opts = {}) {
       }
       sendError(res, 405, 'MethodNotAllowed', req.method);
     });
-  });
+  };
+  const server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, handler) : createServer(handler);
   server.keepAliveTimeout = 60_000;
   server.headersTimeout = 65_000;
   server.on('connection', (s) => {
@@ -299,7 +301,7 @@ export async function startObjectServer(opts = {}) {
   const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     stats,
     put,

@@ -2,14 +2,15 @@
 // download resolves once the object's bytes are in memory and released; freshLarge counts fresh
 // allocations of at least 1 MiB made for results (measured for the pools, by construction elsewhere).
 import { Agent, request } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { BufferPool, RangeEngine, getObject, release } from 'rangepool';
 
 const MiB = 1 << 20;
 const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 
-function rangepool(url, pool, { partSize, concurrency }) {
+function rangepool(url, pool, { partSize, concurrency, ca }, transport) {
   const engine = new RangeEngine({ partSize, concurrency, maxInFlight: 256 });
-  const storeOptions = { endpoint: url, credentials, maxSockets: 256 };
+  const storeOptions = { endpoint: url, credentials, maxSockets: 256, transport, ...(ca ? { tls: { ca } } : {}) };
   return {
     async download(key) {
       const { buffer } = await getObject(`s3://bench/${key}`, { pool, engine, storeOptions });
@@ -22,7 +23,7 @@ function rangepool(url, pool, { partSize, concurrency }) {
 }
 
 /** a. What a user writes today: GetObject, then transformToByteArray (chunks, then one big copy). */
-async function sdk(url) {
+async function sdk(url, { ca }) {
   const { S3Client, GetObjectCommand } = await import('@aws-sdk/client-s3');
   const { NodeHttpHandler } = await import('@smithy/node-http-handler');
   const client = new S3Client({
@@ -32,7 +33,7 @@ async function sdk(url) {
     credentials,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 256 }) }),
+    requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 256 }), httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 256, ca }) }),
   });
   let downloads = 0;
   return {
@@ -46,13 +47,15 @@ async function sdk(url) {
   };
 }
 
-/** e. The ceiling of Node's HTTP stack here: ranged GETs on node:http into buffers reused forever. */
-function rawHttp(url, { partSize, concurrency, size, parallel }) {
-  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+/** e. The ceiling of Node's HTTP stack here (node:https over TLS): ranged GETs on node:http into buffers reused forever. */
+function rawHttp(url, { partSize, concurrency, size, parallel, ca }) {
+  const https = url.startsWith('https:');
+  const agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 256, ca }) : new Agent({ keepAlive: true, maxSockets: 256 });
+  const send = https ? httpsRequest : request;
   const free = Array.from({ length: parallel }, () => Buffer.allocUnsafeSlow(size));
   const range = (key, target, start, end) =>
     new Promise((resolve, reject) => {
-      const req = request(`${url}/bench/${key}`, { agent, headers: { range: `bytes=${start}-${end}` } }, (res) => {
+      const req = send(`${url}/bench/${key}`, { agent, headers: { range: `bytes=${start}-${end}` } }, (res) => {
         let at = start;
         res.on('data', (chunk) => {
           chunk.copy(target, at);
@@ -81,9 +84,10 @@ function rawHttp(url, { partSize, concurrency, size, parallel }) {
 }
 
 export const VARIANTS = {
-  a: { label: 'a. AWS SDK GetObject + transformToByteArray', make: (url) => sdk(url) },
+  a: { label: 'a. AWS SDK GetObject + transformToByteArray', make: (url, o) => sdk(url, o) },
   b: { label: 'b. rangepool get(), fresh unpooled buffers', make: (url, o) => rangepool(url, new BufferPool({ idlePerClass: 0, maxBytes: 64 * 1024 * MiB }), o) },
-  c: { label: 'c. rangepool get(), native pool', make: (url, o) => rangepool(url, new BufferPool({ maxBytes: 64 * 1024 * MiB, idlePerClass: o.parallel }), o) },
+  c: { label: 'c. rangepool get(), native pool (direct transport)', make: (url, o) => rangepool(url, new BufferPool({ maxBytes: 64 * 1024 * MiB, idlePerClass: o.parallel }), o) },
   d: { label: 'd. rangepool get(), JS fallback pool', make: (url, o) => rangepool(url, new BufferPool({ implementation: 'js', maxBytes: 64 * 1024 * MiB, idlePerClass: o.parallel }), o) },
   e: { label: 'e. raw node:http ranges into reused buffers', make: (url, o) => rawHttp(url, o) },
+  f: { label: 'f. rangepool get(), native pool, SDK transport', make: (url, o) => rangepool(url, new BufferPool({ maxBytes: 64 * 1024 * MiB, idlePerClass: o.parallel }), o, 'sdk') },
 };

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startObjectServer } from '../bench/object-server.js';
-import { BufferPool, RangeEngine, RangepoolError, defaultPool, get, getObject, metaCache, release, stat, type GetOptions } from '../src/index.js';
+import { BufferPool, RangeEngine, RangepoolError, defaultPool, get, getObject, metaCache, release, stat, storeFor, type GetOptions } from '../src/index.js';
 import { S3Store } from '../src/stores/s3.js';
 import type { Transport } from '../src/stores/store.js';
 import { until } from './support/wait.js';
@@ -182,6 +182,16 @@ describe.each(['direct', 'sdk'] as const)('%s transport', (transport) => {
       await expectExact('s3://b/c', second, { cache: true });
       if (transport === 'direct') expect(server.stats.requests.HEAD! - heads0).toBe(0);
     });
+  });
+
+  it('the caller\'s storeOptions are never written to: the same options give the same store and the size cache hits', async () => {
+    const storeOptions = { endpoint: server.url, credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, transport };
+    const snapshot = JSON.stringify(storeOptions);
+    server.put('b', 'same', randomBytes(1000));
+    const first = await storeFor('s3://b/same', storeOptions);
+    release(await get('s3://b/same', { storeOptions, engine }));
+    expect(JSON.stringify(storeOptions)).toBe(snapshot);
+    expect(await storeFor('s3://b/same', storeOptions)).toBe(first);
   });
 
   describe('abort', () => {

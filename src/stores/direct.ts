@@ -143,14 +143,10 @@ function connectionError(e: unknown, uri: string, signal: AbortSignal): unknown 
   if (signal.aborted) return signal.reason;
   if (e instanceof RangepoolError) return e;
   if (!(e instanceof ConnectionError)) return httpError(uri, e, undefined);
-  const errno = (e.cause as NodeJS.ErrnoException | undefined)?.code ?? '';
-  if (/CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME/.test(errno)) {
-    return new RangepoolError('AccessDenied', `the server's TLS certificate is not trusted (${errno}): add its CA with NODE_EXTRA_CA_CERTS or storeOptions.tls.ca`, { uri, cause: e });
-  }
   switch (e.kind) {
     case 'stale':
     case 'closed':
-      return new RangepoolError('Unavailable', `network error: ${e.message}`, { uri, cause: e });
+      return httpError(uri, e, undefined); // a network error, or an untrusted certificate
     case 'head-too-large':
       return new RangepoolError('IntegrityError', e.message, { uri, cause: e });
     default:

@@ -5,9 +5,12 @@ const NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EA
 /** Maps what an SDK or HTTP client reports (status, service code, socket errno) to a RangepoolError. */
 export function httpError(uri: string, cause: unknown, status: number | undefined, serviceCode?: string): RangepoolError {
   if (cause instanceof RangepoolError) return cause;
-  const errno = (cause as NodeJS.ErrnoException)?.code;
+  const errno = (cause as NodeJS.ErrnoException)?.code ?? ((cause as Error)?.cause as NodeJS.ErrnoException | undefined)?.code;
   const say = (code: ErrorCode, what: string, retryable?: boolean) =>
     new RangepoolError(code, `${what}${serviceCode ? ` (${serviceCode})` : status ? ` (HTTP ${status})` : ''}`, { uri, cause, retryable });
+  if (status === undefined && errno && /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME/.test(errno)) {
+    return say('AccessDenied', `the server's TLS certificate is not trusted (${errno}): add its CA with NODE_EXTRA_CA_CERTS or storeOptions.tls.ca`);
+  }
   if (status === 404) return say('NotFound', 'no such object, bucket or container');
   if (status === 401 || status === 403) return say('AccessDenied', 'access denied: check the credentials and permissions');
   if (status === 412 || status === 409) return say('PreconditionFailed', 'the object changed since it was first read');

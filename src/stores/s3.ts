@@ -94,17 +94,19 @@ export class S3Store implements Store {
       const sdk = await loadSdk<Sdk>('@aws-sdk/client-s3');
       const { NodeHttpHandler } = await loadSdk<typeof import('@smithy/node-http-handler')>('@smithy/node-http-handler');
       const agentOpts = { keepAlive: true, maxSockets: this.maxSockets };
+      const tls = this.opts.tls ?? {};
       const client = new sdk.S3Client({
         endpoint: this.endpoint,
         region: this.opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-        credentials: this.opts.credentials,
+        // A copy: the SDK writes into the object it is given, which would change the caller's options (and the store and size-cache keys made from them).
+        credentials: this.opts.credentials && { ...this.opts.credentials },
         forcePathStyle: this.opts.forcePathStyle ?? pathStyleFor(this.endpoint),
         maxAttempts: 1,
         // Whole-response checksums are wrong for ranges and cost a pass; aws-chunked uploads corrupt
         // objects on servers that do not speak it. The engine verifies whole objects itself.
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
-        requestHandler: new NodeHttpHandler({ httpAgent: new HttpAgent(agentOpts), httpsAgent: new HttpsAgent(agentOpts) }),
+        requestHandler: new NodeHttpHandler({ httpAgent: new HttpAgent(agentOpts), httpsAgent: new HttpsAgent({ ...tls, ...agentOpts }) }),
       });
       return { sdk, client };
     })());
