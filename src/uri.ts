@@ -1,9 +1,12 @@
 import { invalidArgument } from './errors.js';
 
-export type Scheme = 's3' | 'gs' | 'az' | 'file' | 'direct';
-const SCHEMES: readonly string[] = ['s3', 'gs', 'az', 'file', 'direct'];
+export type Scheme = 's3' | 'gs' | 'az' | 'file' | 'direct' | 'http' | 'https';
+const SCHEMES: readonly string[] = ['s3', 'gs', 'az', 'file', 'direct', 'http', 'https'];
 
-/** Where an object lives. For file:// and direct://, `key` is the absolute path and `bucket` is ''. */
+/**
+ * Where an object lives. For file:// and direct://, `key` is the absolute path and `bucket` is ''. For
+ * http(s):// URLs, `bucket` is the host and `key` the path and query (the whole URL is `uri`).
+ */
 export interface Location {
   readonly uri: string;
   readonly scheme: Scheme;
@@ -12,7 +15,8 @@ export interface Location {
 }
 
 /**
- * s3://bucket/key, gs://bucket/key, az://container/blob, file:///abs/path, direct:///abs/path.
+ * s3://bucket/key, gs://bucket/key, az://container/blob, file:///abs/path, direct:///abs/path,
+ * https://host/path?query (presigned URLs, public objects).
  * With `prefix`, an empty key is allowed (for listing).
  */
 export function parseUri(uri: string, { prefix = false } = {}): Location {
@@ -23,6 +27,16 @@ export function parseUri(uri: string, { prefix = false } = {}): Location {
   if (!SCHEMES.includes(scheme)) throw invalidArgument(`unknown scheme ${scheme}://; use one of ${SCHEMES.join(', ')}`, uri);
   const host = m[2]!;
   const rest = m[3] ?? '';
+  if (scheme === 'http' || scheme === 'https') {
+    let url: URL;
+    try {
+      url = new URL(uri);
+    } catch (e) {
+      throw invalidArgument(`malformed URL: ${(e as Error).message}`, uri);
+    }
+    if (url.username || url.password) throw invalidArgument('credentials in a URL are not supported: use a presigned URL', uri);
+    return { uri: url.href, scheme, bucket: url.host, key: `${url.pathname}${url.search}` };
+  }
   if (scheme === 'file' || scheme === 'direct') {
     if (host !== '' && host !== 'localhost') throw invalidArgument(`${scheme}:// takes an absolute path: ${scheme}:///abs/path`, uri);
     if (!rest.startsWith('/') || (!prefix && rest.endsWith('/'))) throw invalidArgument('expected an absolute file path', uri);

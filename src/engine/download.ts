@@ -99,6 +99,10 @@ export class Download {
     if (first && (first.start !== offset || first.length > length)) {
       throw new RangepoolError('IntegrityError', `the server sent bytes ${first.start}-${first.start + first.length - 1}, more than the ${length} asked for from ${offset}: it ignores ranges`, { uri });
     }
+    const rangesLeft = length - (first?.length ?? 0) > 0;
+    if (rangesLeft && meta.etag === undefined && meta.generation === undefined && meta.lastModified === undefined) {
+      throw new RangepoolError('PreconditionFailed', 'the server gives no ETag, generation or Last-Modified to pin ranges to, so ranges of two versions could mix: set partSize to at least the object size to fetch it in one request', { uri });
+    }
     this.verify = this.verification(meta, offset === 0 && length === meta.size);
     this.length = this.stats.bytes = length;
     const buffer = await this.pool.acquire(length, { signal: this.stop.signal }).catch((e) => {

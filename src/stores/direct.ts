@@ -19,7 +19,11 @@ export interface DirectBackend {
   describe(headers: Map<string, string>): Omit<ObjectMeta, 'size'>;
   /** For a first read the server refused as out of range (an empty object): what the object is. */
   stat(loc: Location, signal?: AbortSignal): Promise<ObjectMeta>;
+  /** Follow 3xx redirects (at most MAX_REDIRECTS, the pin kept, no authorization across origins). Default: a 3xx is an error. */
+  followRedirects?: boolean;
 }
+
+const MAX_REDIRECTS = 5;
 
 export class DirectRanges {
   constructor(
@@ -53,55 +57,71 @@ export class DirectRanges {
       await opts.target(meta, { start, length: 0 });
       return meta;
     }
-    let span: { start: number; length: number };
-    let meta: ObjectMeta;
-    try {
-      const described = this.backend.describe(res.headers);
-      const m = res.status === 206 ? /^bytes (\d+)-(\d+)\/(\d+)$/.exec(res.headers.get('content-range') ?? '') : null;
-      if (m && m[3] === '0' && start === 0) {
-        // An empty object, as some servers say it ("bytes 0-0/0", which has no valid range in it).
-        meta = { size: 0, ...described };
-        span = { start: 0, length: 0 };
-      } else if (res.status === 206) {
-        if (!m || Number(m[1]) !== start || Number(m[2]) > start + length - 1 || Number(m[2]) >= Number(m[3])) {
-          throw new RangepoolError('IntegrityError', `asked for bytes ${start}-${start + length - 1}, got Content-Range ${printable(res.headers.get('content-range') ?? 'none')}`, { uri: loc.uri, retryable: true });
-        }
-        span = { start, length: Number(m[2]) - start + 1 };
-        meta = { size: Number(m[3]), ...described };
-      } else if (res.status === 200 && start === 0) {
-        // No range support (or a server that ignores it): the whole object, in this one response.
-        const cl = res.headers.get('content-length');
-        if (cl === undefined) throw new RangepoolError('IntegrityError', 'a whole-object response without Content-Length: its size is unknown', { uri: loc.uri });
-        meta = { size: Number(cl), ...described };
-        span = { start: 0, length: meta.size };
-      } else {
-        throw new RangepoolError('IntegrityError', `asked for bytes from ${start}, got HTTP ${res.status} without a range`, { uri: loc.uri, retryable: true });
-      }
-      if (meta.size > 0) checkLength(res, span.length, loc.uri);
-    } catch (e) {
-      res.drop();
-      throw e;
-    }
+    let described: { meta: ObjectMeta; span: { start: number; length: number } };
     let target: Buffer;
     try {
-      target = await opts.target(meta, span);
+      described = this.describeFirst(res, loc, start, length);
+      target = await opts.target(described.meta, described.span);
     } catch (e) {
       res.drop();
       throw e;
     }
-    if (meta.size === 0) res.drop(); // an empty object has no bytes to read, whatever else came with the answer
+    if (described.meta.size === 0) res.drop(); // an empty object has no bytes to read, whatever else came with the answer
     else await this.body(res, target, opts, loc.uri);
-    return meta;
+    return described.meta;
+  }
+
+  /** What the object is, from the head of a one-byte ranged GET (for servers where that is the only way to ask). */
+  async stat(loc: Location, signal: AbortSignal = new AbortController().signal): Promise<ObjectMeta> {
+    const res = await this.send(loc, 0, 0, {}, signal, true);
+    res.drop();
+    if (res.status === 416) return { size: 0, ...this.backend.describe(res.headers) };
+    return this.describeFirst(res, loc, 0, 1).meta;
+  }
+
+  /** The object's meta and the span of it a first response carries, checked against what was asked. */
+  private describeFirst(res: HttpResponse, loc: Location, start: number, length: number): { meta: ObjectMeta; span: { start: number; length: number } } {
+    const described = this.backend.describe(res.headers);
+    const m = res.status === 206 ? /^bytes (\d+)-(\d+)\/(\d+)$/.exec(res.headers.get('content-range') ?? '') : null;
+    if (m && m[3] === '0' && start === 0) {
+      // An empty object, as some servers say it ("bytes 0-0/0", which has no valid range in it).
+      return { meta: { size: 0, ...described }, span: { start: 0, length: 0 } };
+    }
+    let result: { meta: ObjectMeta; span: { start: number; length: number } };
+    if (res.status === 206) {
+      if (!m || Number(m[1]) !== start || Number(m[2]) > start + length - 1 || Number(m[2]) >= Number(m[3])) {
+        throw new RangepoolError('IntegrityError', `asked for bytes ${start}-${start + length - 1}, got Content-Range ${printable(res.headers.get('content-range') ?? 'none')}`, { uri: loc.uri, retryable: true });
+      }
+      result = { meta: { size: Number(m[3]), ...described }, span: { start, length: Number(m[2]) - start + 1 } };
+    } else if (res.status === 200 && start === 0) {
+      // No range support (or a server that ignores it): the whole object, in this one response.
+      const cl = res.headers.get('content-length');
+      if (cl === undefined) throw new RangepoolError('IntegrityError', 'a whole-object response without Content-Length: its size is unknown', { uri: loc.uri });
+      result = { meta: { size: Number(cl), ...described }, span: { start: 0, length: Number(cl) } };
+    } else {
+      throw new RangepoolError('IntegrityError', `asked for bytes from ${start}, got HTTP ${res.status} without a range`, { uri: loc.uri, retryable: true });
+    }
+    if (result.meta.size > 0) checkLength(res, result.span.length, loc.uri);
+    return result;
   }
 
   /** Sends the request; a response that is not 2xx (or an allowed 416) becomes the RangepoolError the SDK path would give. */
   private async send(loc: Location, start: number, end: number, pin: { version?: ObjectMeta; ifMatch?: string }, signal: AbortSignal, allow416: boolean): Promise<HttpResponse> {
     const req = await this.backend.request(loc, start, end, pin);
     let res: HttpResponse;
-    try {
-      res = await this.http.get(req, signal);
-    } catch (e) {
-      throw connectionError(e, loc.uri, signal);
+    for (let redirects = 0; ; redirects++) {
+      try {
+        res = await this.http.get(req, signal);
+      } catch (e) {
+        throw connectionError(e, loc.uri, signal);
+      }
+      const location = res.headers.get('location');
+      if (!this.backend.followRedirects || ![301, 302, 303, 307, 308].includes(res.status) || location === undefined || redirects >= MAX_REDIRECTS) break;
+      res.drop();
+      const next = new URL(location, req.url);
+      if (next.protocol !== 'https:' && next.protocol !== 'http:') break;
+      if (next.origin !== req.url.origin) delete req.headers?.authorization;
+      req.url = next;
     }
     if ((res.status >= 200 && res.status < 300) || (res.status === 416 && allow416)) return res;
     let body = '';
@@ -126,7 +146,12 @@ export class DirectRanges {
 
 /** A response must come from the pinned version: a server that ignores If-Match or the generation is caught here. */
 function checkVersion(version: ObjectMeta, served: Omit<ObjectMeta, 'size'>, uri: string): void {
-  const [what, pinned, got] = version.generation !== undefined ? ['generation', version.generation, served.generation] : ['ETag', version.etag, served.etag];
+  const [what, pinned, got] =
+    version.generation !== undefined
+      ? ['generation', version.generation, served.generation]
+      : version.etag !== undefined
+        ? ['ETag', version.etag, served.etag]
+        : ['Last-Modified', version.lastModified?.toUTCString(), served.lastModified?.toUTCString()];
   if (pinned === undefined) return;
   if (got === undefined) throw new RangepoolError('PreconditionFailed', `the response carries no ${what} to check against the pinned ${pinned}`, { uri });
   if (got !== pinned) throw new RangepoolError('PreconditionFailed', `${what} ${printable(got)} was served, not the pinned ${pinned}: the object changed`, { uri });

@@ -22,6 +22,9 @@ async function make(scheme: Scheme, opts: StoreOptions): Promise<Store> {
       return new (await import('./gcs.js')).GcsStore(opts);
     case 'az':
       return new (await import('./azure.js')).AzureStore(opts);
+    case 'http':
+    case 'https':
+      return new (await import('./url.js')).UrlStore(opts);
   }
 }
 

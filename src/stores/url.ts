@@ -1,0 +1,63 @@
+// http(s)://… objects: presigned URLs, public buckets, model files on CDNs. Always the direct transport
+// (there is no SDK to fall back to). Ranges are pinned with If-Match on the first response's ETag, or
+// If-Unmodified-Since where there is only Last-Modified; a server without range support answers the
+// first request with the whole object. Redirects are followed a bounded number of times.
+import { RangepoolError } from '../errors.js';
+import type { HttpRequest } from '../http/client.js';
+import type { Location } from '../uri.js';
+import { DirectRanges } from './direct.js';
+import { httpClientFor, type HttpStoreOptions } from './http-options.js';
+import type { FirstReadOptions, ListEntry, ObjectMeta, ReadOptions, Store } from './store.js';
+
+export type UrlStoreOptions = HttpStoreOptions;
+
+export class UrlStore implements Store {
+  readonly transport = 'direct' as const;
+  private readonly ranges: DirectRanges;
+
+  constructor(readonly opts: UrlStoreOptions = {}) {
+    this.ranges = new DirectRanges(
+      {
+        request: async (loc, start, end, pin) => this.request(loc, start, end, pin.version, pin.ifMatch),
+        describe: (h) => ({ etag: h.get('etag'), lastModified: h.has('last-modified') ? new Date(h.get('last-modified')!) : undefined }),
+        stat: (loc, signal) => this.stat(loc, signal),
+        followRedirects: true,
+      },
+      httpClientFor(opts),
+    );
+  }
+
+  private request(loc: Location, start: number, end: number, version: ObjectMeta | undefined, ifMatch: string | undefined): HttpRequest {
+    const headers: Record<string, string> = { range: `bytes=${start}-${end}` };
+    const etag = version?.etag ?? ifMatch;
+    // If-Match compares strongly: a weak ETag would never match, so it pins by date instead.
+    if (etag !== undefined && !etag.startsWith('W/')) headers['if-match'] = etag;
+    else if (version?.lastModified) headers['if-unmodified-since'] = version.lastModified.toUTCString();
+    return { url: new URL(loc.uri), headers };
+  }
+
+  /** What the object is, from a one-byte ranged GET (presigned URLs are often signed for GET only, not HEAD). */
+  stat(loc: Location, signal?: AbortSignal): Promise<ObjectMeta> {
+    return this.ranges.stat(loc, signal);
+  }
+
+  readFirst(loc: Location, start: number, length: number, opts: FirstReadOptions): Promise<ObjectMeta> {
+    return this.ranges.readFirst(loc, start, length, opts);
+  }
+
+  readRange(loc: Location, start: number, target: Buffer, opts: ReadOptions): Promise<void> {
+    return this.ranges.readRange(loc, start, target, opts);
+  }
+
+  async put(loc: Location): Promise<void> {
+    throw new RangepoolError('Unsupported', 'http(s) URLs are read-only', { uri: loc.uri });
+  }
+
+  async list(prefix: Location): Promise<ListEntry[]> {
+    throw new RangepoolError('Unsupported', 'http(s) URLs cannot be listed', { uri: prefix.uri });
+  }
+
+  async delete(loc: Location): Promise<void> {
+    throw new RangepoolError('Unsupported', 'http(s) URLs are read-only', { uri: loc.uri });
+  }
+}
