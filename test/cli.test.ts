@@ -114,7 +114,10 @@ describe('rangepool stat and ls', () => {
 describe('errors and exit codes', () => {
   it.each([
     [['get'], 2, /missing required argument 'uri'/],
-    [['get', 's3://b/dir/data.bin', '--part-size', 'lots'], 2, /--part-size must be a positive size/],
+    [['get', 's3://b/dir/data.bin', '--part-size', 'lots'], 2, /--part-size must be a positive whole number of bytes/],
+    [['get', 's3://b/dir/data.bin', '--part-size', '1.5'], 2, /--part-size must be a positive whole number of bytes/],
+    [['get', 's3://b/dir/data.bin', '--part-size', '1KiB', '-o', '-'], 2, /partSize must be a whole number of at least 65536/],
+    [['get', 's3://b/dir/data.bin', '--concurrency', '0'], 2, /--concurrency must be a whole number of at least 1/],
     [['get', 'ftp://x/y', '-o', '-'], 2, /unknown scheme ftp:\/\/.*ftp:\/\/x\/y/],
     [['frobnicate'], 2, /unknown command/],
     [['get', 's3://b/missing', '-o', '-'], 3, /NotFound.*s3:\/\/b\/missing.*check the bucket/],

@@ -32,9 +32,12 @@ interface Common {
   debug?: boolean;
 }
 
-const positiveInt = (what: string) => (text: string) => {
+/** A whole number of at least `min` (0 for counts that may be zero, 1 for ones that may not). */
+const wholeNumber = (what: string, min: 0 | 1) => (text: string) => {
   const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 0) throw invalidArgument(`${what} must be a whole number, got ${JSON.stringify(text)}`);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min) {
+    throw invalidArgument(`${what} must be a whole number${min ? ' of at least 1' : ''}, got ${JSON.stringify(text)}`);
+  }
   return n;
 };
 
@@ -42,9 +45,9 @@ function withCommon(cmd: Command): Command {
   return cmd
     .option('--buffer-pool', 'reuse pooled off-heap buffers (default)')
     .option('--no-buffer-pool', 'allocate a fresh buffer for every download')
-    .option('--buffer-pool-size <n>', 'idle buffers kept per size class (default 16)', positiveInt('--buffer-pool-size'))
+    .option('--buffer-pool-size <n>', 'idle buffers kept per size class (default 16)', wholeNumber('--buffer-pool-size', 0))
     .option('--part-size <size>', 'bytes per ranged request, e.g. 8MiB (default 16MiB)', (t) => parseSize(t, '--part-size'))
-    .option('--concurrency <n>', 'ranges of one object in flight (default 8)', positiveInt('--concurrency'))
+    .option('--concurrency <n>', 'ranges of one object in flight (default 8)', wholeNumber('--concurrency', 1))
     .option('--endpoint <url>', 'S3 or GCS endpoint (default: AWS_ENDPOINT_URL, STORAGE_EMULATOR_HOST)')
     .option('--region <region>', 'S3 region (default: AWS_REGION, else us-east-1)')
     .option('--verify', "check the service's whole-object checksum")

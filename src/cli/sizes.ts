@@ -11,8 +11,9 @@ const UNITS: Record<string, number> = {
 export function parseSize(text: string, what = 'size'): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
   const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
-  const n = m && unit ? Math.round(Number(m[1]) * unit) : NaN;
-  if (!Number.isSafeInteger(n) || n <= 0) throw invalidArgument(`${what} must be a positive size like 8MiB, got ${JSON.stringify(text)}`);
+  const n = m && unit ? Number(m[1]) * unit : NaN;
+  // A fraction is fine when it makes whole bytes (1.5MiB), never rounded into some other size (1.5 bytes).
+  if (!Number.isSafeInteger(n) || n <= 0) throw invalidArgument(`${what} must be a positive whole number of bytes like 8MiB, got ${JSON.stringify(text)}`);
   return n;
 }
 

@@ -7,7 +7,7 @@ import type { Pool } from '../pool/types.js';
 import type { ObjectMeta, Store } from '../stores/store.js';
 import type { Location } from '../uri.js';
 import { CHECKSUMS, PartCrc, checksumMatches, type Checksum } from './checksum.js';
-import type { DownloadOptions, DownloadStats, RangeEngine } from './engine.js';
+import type { DownloadOptions, DownloadResult, DownloadStats, EngineContext } from './types.js';
 import { planParts, type Part } from './plan.js';
 import { backoffMs, isRetryable, sleep } from './retry.js';
 
@@ -28,11 +28,12 @@ export class Download {
   private readonly stop = new AbortController();
   private verify: Checksum | false = false;
   private received = 0;
+  private userError: { error: unknown } | undefined;
   private length = 0;
   private readonly offset: number;
 
   constructor(
-    private readonly engine: RangeEngine,
+    private readonly engine: EngineContext,
     private readonly store: Store,
     private readonly loc: Location,
     private readonly pool: Pool,
@@ -45,7 +46,7 @@ export class Download {
     this.stats = { bytes: 0, ranges: 0, requests: 0, retries: 0, elapsedMs: 0, bytesPerSecond: 0, verified: false, transport: store.transport };
   }
 
-  async run(): Promise<{ buffer: Buffer; meta: ObjectMeta; stats: DownloadStats }> {
+  async run(): Promise<DownloadResult> {
     const { signal } = this.opts;
     const uri = this.loc.uri;
     if (signal?.aborted) throw abortedError(signal, uri);
@@ -68,6 +69,7 @@ export class Download {
       this.stats.verified = this.verify;
     } catch (e) {
       if (this.buffer) this.pool.release(this.buffer);
+      if (this.userError) throw this.userError.error;
       throw e instanceof RangepoolError ? e : new RangepoolError('Internal', `unexpected error: ${(e as Error)?.message}`, { uri, cause: e });
     } finally {
       signal?.removeEventListener('abort', onCallerAbort);
@@ -150,7 +152,15 @@ export class Download {
 
   private progress(n: number): void {
     this.received += n;
-    this.opts.onProgress?.({ bytes: this.received, total: this.length });
+    if (!this.opts.onProgress) return;
+    try {
+      this.opts.onProgress({ bytes: this.received, total: this.length });
+    } catch (e) {
+      // The caller's own error: it stops the download and reaches the caller as it is, never retried.
+      this.userError = { error: e };
+      this.fail(e);
+      throw e;
+    }
   }
 
   /**

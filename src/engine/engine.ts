@@ -1,74 +1,34 @@
 import { RangepoolError, abortedError, invalidArgument } from '../errors.js';
 import { defaultPool } from '../pool/index.js';
 import type { Pool } from '../pool/types.js';
-import type { ObjectMeta, Store, Transport } from '../stores/store.js';
+import type { ObjectMeta, Store } from '../stores/store.js';
 import type { Location } from '../uri.js';
-import type { Checksum } from './checksum.js';
 import { Download } from './download.js';
 import { Limiter } from './limiter.js';
-import { DEFAULT_RETRY, withRetries, type RetryOptions } from './retry.js';
+import { DEFAULT_RETRY, withRetries, withTimeout, type RetryOptions } from './retry.js';
+import type { DownloadOptions, DownloadResult, EngineContext, EngineOptions } from './types.js';
 
 export type { Checksum } from './checksum.js';
+export type { DownloadOptions, DownloadResult, DownloadStats, EngineOptions, Progress } from './types.js';
 
 const MiB = 1024 * 1024;
 
-export interface EngineOptions {
-  /** Bytes per ranged request. Default 16 MiB (the best point of the benchmark's sweep, bench/results/sweep.md). */
-  partSize?: number;
-  /** Ranges of one object in flight at once. Default 8. */
-  concurrency?: number;
-  /** Ranges in flight at once across every download of this engine. Default 64. */
-  maxInFlight?: number;
-  /** Objects (or spans) smaller than this are fetched in one request. Default: partSize. */
-  singleRequestBelow?: number;
-  retry?: Partial<RetryOptions>;
-  /** A request that receives no byte for this long is abandoned and retried. Default 30 s. */
-  stallTimeoutMs?: number;
-}
+/** The smallest part size: below it, requests cost more than they carry (and a tiny one means millions of them). */
+export const MIN_PART_SIZE = 64 * 1024;
 
-export interface Progress {
-  bytes: number;
-  total: number;
-}
-
-export interface DownloadOptions {
-  pool?: Pool;
-  signal?: AbortSignal;
-  onProgress?: (p: Progress) => void;
-  partSize?: number;
-  concurrency?: number;
-  /** Check the whole-object checksum the service keeps: true when there is one, 'require' to fail without. */
-  verify?: boolean | 'require';
-  /** Span of the object; default the whole of it. */
-  offset?: number;
-  length?: number;
-  /** Only this ETag will do (sent as If-Match on the first request when the meta is not known yet). */
-  ifMatch?: string;
-}
-
-export interface DownloadStats {
-  bytes: number;
-  ranges: number;
-  requests: number;
-  retries: number;
-  elapsedMs: number;
-  bytesPerSecond: number;
-  /** Which whole-object checksum was checked, if any. */
-  verified: Checksum | false;
-  /** For HTTP stores: whether ranges were read by rangepool's own reader or by the cloud SDK. */
-  transport: Transport | undefined;
-}
-
-export interface DownloadResult {
-  buffer: Buffer;
-  /** What the object is: from stat, or from the first ranged response. */
-  meta: ObjectMeta;
-  stats: DownloadStats;
-}
-
-function positiveInt(value: unknown, name: string, uri: string): number {
-  if (!Number.isSafeInteger(value) || (value as number) <= 0) throw invalidArgument(`${name} must be a positive integer, got ${value}`, uri);
+function positiveInt(value: unknown, name: string, uri: string, min = 1): number {
+  if (!Number.isSafeInteger(value) || (value as number) < min) {
+    throw invalidArgument(`${name} must be ${min > 1 ? `a whole number of at least ${min}` : 'a positive integer'}, got ${value}`, uri);
+  }
   return value as number;
+}
+
+function checkRetry(retry: RetryOptions): RetryOptions {
+  if (!Number.isSafeInteger(retry.retries) || retry.retries < 0) throw invalidArgument(`retry.retries must be a whole number, got ${retry.retries}`);
+  for (const k of ['baseDelayMs', 'maxDelayMs'] as const) {
+    if (!Number.isFinite(retry[k]) || retry[k] < 0) throw invalidArgument(`retry.${k} must be a finite number of milliseconds, got ${retry[k]}`);
+  }
+  return retry;
 }
 
 /**
@@ -77,7 +37,7 @@ function positiveInt(value: unknown, name: string, uri: string): number {
  * with jittered backoff from the last byte received, and watched for stalls. On any failure the buffer
  * goes back to the pool before the error reaches the caller.
  */
-export class RangeEngine {
+export class RangeEngine implements EngineContext {
   readonly options: Required<Omit<EngineOptions, 'retry'>> & { retry: RetryOptions };
   /** Shared by every download of this engine. */
   readonly limiter: Limiter;
@@ -90,17 +50,20 @@ export class RangeEngine {
       maxInFlight: opts.maxInFlight ?? 64,
       singleRequestBelow: opts.singleRequestBelow ?? partSize,
       stallTimeoutMs: opts.stallTimeoutMs ?? 30_000,
-      retry: { ...DEFAULT_RETRY, ...opts.retry },
+      retry: checkRetry({ ...DEFAULT_RETRY, ...opts.retry }),
     };
-    for (const k of ['partSize', 'concurrency', 'maxInFlight', 'singleRequestBelow', 'stallTimeoutMs'] as const) {
+    for (const k of ['concurrency', 'maxInFlight', 'singleRequestBelow', 'stallTimeoutMs'] as const) {
       positiveInt(this.options[k], k, '');
     }
+    positiveInt(partSize, 'partSize', '', MIN_PART_SIZE);
     this.limiter = new Limiter(this.options.maxInFlight);
   }
 
-  /** The store's stat, under the same retry policy as ranges. */
+  /** The store's stat, under the same retry policy as ranges, each attempt given up after stallTimeoutMs. */
   stat(store: Store, loc: Location, signal?: AbortSignal): Promise<ObjectMeta> {
-    return withRetries(() => store.stat(loc, signal), this.options.retry, signal).catch((e) => {
+    const ms = this.options.stallTimeoutMs;
+    const attempt = () => withTimeout((s) => store.stat(loc, s), ms, signal, () => new RangepoolError('Timeout', `no answer to stat within ${ms} ms`, { uri: loc.uri }));
+    return withRetries(attempt, this.options.retry, signal).catch((e) => {
       throw signal?.aborted ? (signal.reason instanceof RangepoolError ? signal.reason : abortedError(signal, loc.uri)) : e;
     });
   }
@@ -111,7 +74,7 @@ export class RangeEngine {
    */
   async download(store: Store, loc: Location, meta: ObjectMeta | undefined, opts: DownloadOptions = {}): Promise<DownloadResult> {
     const { uri } = loc;
-    const partSize = positiveInt(opts.partSize ?? this.options.partSize, 'partSize', uri);
+    const partSize = positiveInt(opts.partSize ?? this.options.partSize, 'partSize', uri, MIN_PART_SIZE);
     const concurrency = positiveInt(opts.concurrency ?? this.options.concurrency, 'concurrency', uri);
     const offset = opts.offset ?? 0;
     if (!Number.isSafeInteger(offset) || offset < 0) throw invalidArgument(`offset must be a non-negative integer, got ${offset}`, uri);

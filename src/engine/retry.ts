@@ -46,3 +46,25 @@ export async function withRetries<T>(fn: () => Promise<T>, opts: RetryOptions, s
     await sleep(backoffMs(attempt, opts), signal);
   }
 }
+
+/**
+ * Runs `fn` with a signal that aborts after `ms` (or when `signal` does), and rejects with timeoutError()
+ * at that moment even if `fn` ignores its signal: every request has an end.
+ */
+export function withTimeout<T>(fn: (signal: AbortSignal) => Promise<T>, ms: number, signal: AbortSignal | undefined, timeoutError: () => Error): Promise<T> {
+  const ac = new AbortController();
+  const onAbort = () => ac.abort(signal!.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const e = timeoutError();
+      ac.abort(e);
+      reject(e);
+    }, ms);
+  });
+  return Promise.race([fn(ac.signal), timedOut]).finally(() => {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  });
+}

@@ -3,7 +3,7 @@ import type { BlobServiceClient } from '@azure/storage-blob';
 import { RangepoolError } from '../errors.js';
 import type { Location } from '../uri.js';
 import { checkContentRange, pipeInto } from './body.js';
-import { httpError } from './http-errors.js';
+import { httpError, sizeOf } from './http-errors.js';
 import { loadSdk } from './load-sdk.js';
 import type { HttpRequest } from '../http/client.js';
 import { DirectRanges } from './direct.js';
@@ -106,7 +106,7 @@ export class AzureStore implements Store {
     try {
       const p = await blob.getProperties({ abortSignal: signal });
       return {
-        size: p.contentLength ?? 0,
+        size: sizeOf(p.contentLength, loc.uri),
         etag: p.etag,
         lastModified: p.lastModified,
         checksums: p.contentMD5 ? { md5: Buffer.from(p.contentMD5).toString('base64') } : undefined,

@@ -5,7 +5,7 @@ import type { Storage } from '@google-cloud/storage';
 import { RangepoolError } from '../errors.js';
 import type { Location } from '../uri.js';
 import { checkContentRange, pipeInto } from './body.js';
-import { httpError } from './http-errors.js';
+import { httpError, sizeOf } from './http-errors.js';
 import { loadSdk } from './load-sdk.js';
 import { chooseTransport, httpClientFor, type HttpStoreOptions } from './http-options.js';
 import { DirectRanges } from './direct.js';
@@ -92,7 +92,7 @@ export class GcsStore implements Store {
     try {
       const [m] = await storage.bucket(loc.bucket).file(loc.key).getMetadata();
       return {
-        size: Number(m.size ?? 0),
+        size: sizeOf(m.size, loc.uri),
         etag: m.etag,
         generation: m.generation !== undefined ? String(m.generation) : undefined,
         lastModified: m.updated ? new Date(m.updated) : undefined,

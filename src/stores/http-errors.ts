@@ -23,3 +23,12 @@ export function httpError(uri: string, cause: unknown, status: number | undefine
   }
   return say('Internal', `unexpected response: ${(cause as Error)?.message ?? cause}`);
 }
+
+/** An object's size as a service states it; missing or malformed is an error, never 0. */
+export function sizeOf(value: unknown, uri: string): number {
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+    throw new RangepoolError('IntegrityError', `the service did not state the object's size (got ${String(value).slice(0, 40)})`, { uri });
+  }
+  return n;
+}

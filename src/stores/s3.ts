@@ -9,7 +9,7 @@ import type { Location } from '../uri.js';
 import { checkContentRange, pipeInto } from './body.js';
 import type { HttpRequest } from '../http/client.js';
 import { DirectRanges } from './direct.js';
-import { httpError } from './http-errors.js';
+import { httpError, sizeOf } from './http-errors.js';
 import { chooseTransport, httpClientFor, type HttpStoreOptions } from './http-options.js';
 import { loadSdk } from './load-sdk.js';
 import type { FirstReadOptions, ListEntry, ObjectMeta, ReadOptions, Store, Transport } from './store.js';
@@ -125,7 +125,7 @@ export class S3Store implements Store {
       // CRC64NVME is always a full-object checksum, whatever ChecksumType says.
       const crc64nvme = checksumBytes(h.ChecksumCRC64NVME, undefined, 8)?.readBigUInt64BE();
       return {
-        size: h.ContentLength ?? 0,
+        size: sizeOf(h.ContentLength, loc.uri),
         etag: h.ETag,
         lastModified: h.LastModified,
         checksums: crc32c !== undefined || crc64nvme !== undefined ? { crc32c, crc64nvme } : undefined,

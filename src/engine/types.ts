@@ -1,0 +1,69 @@
+// The engine's option, result and context types, apart from the engine so a Download can use them
+// without importing the engine that makes it.
+import type { Pool } from '../pool/types.js';
+import type { ObjectMeta, Store, Transport } from '../stores/store.js';
+import type { Location } from '../uri.js';
+import type { Checksum } from './checksum.js';
+import type { Limiter } from './limiter.js';
+import type { RetryOptions } from './retry.js';
+
+export interface EngineOptions {
+  /** Bytes per ranged request. Default 16 MiB (the best point of the benchmark's sweep, bench/results/sweep.md). */
+  partSize?: number;
+  /** Ranges of one object in flight at once. Default 8. */
+  concurrency?: number;
+  /** Ranges in flight at once across every download of this engine. Default 64. */
+  maxInFlight?: number;
+  /** Objects (or spans) smaller than this are fetched in one request. Default: partSize. */
+  singleRequestBelow?: number;
+  retry?: Partial<RetryOptions>;
+  /** A request that receives no byte for this long is abandoned and retried. Default 30 s. */
+  stallTimeoutMs?: number;
+}
+
+export interface Progress {
+  bytes: number;
+  total: number;
+}
+
+export interface DownloadOptions {
+  pool?: Pool;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  partSize?: number;
+  concurrency?: number;
+  /** Check the whole-object checksum the service keeps: true when there is one, 'require' to fail without. */
+  verify?: boolean | 'require';
+  /** Span of the object; default the whole of it. */
+  offset?: number;
+  length?: number;
+  /** Only this ETag will do (sent as If-Match on the first request when the meta is not known yet). */
+  ifMatch?: string;
+}
+
+export interface DownloadStats {
+  bytes: number;
+  ranges: number;
+  requests: number;
+  retries: number;
+  elapsedMs: number;
+  bytesPerSecond: number;
+  /** Which whole-object checksum was checked, if any. */
+  verified: Checksum | false;
+  /** For HTTP stores: whether ranges were read by rangepool's own reader or by the cloud SDK. */
+  transport: Transport | undefined;
+}
+
+export interface DownloadResult {
+  buffer: Buffer;
+  /** What the object is: from stat, or from the first ranged response. */
+  meta: ObjectMeta;
+  stats: DownloadStats;
+}
+
+/** What a Download needs of the engine that runs it. */
+export interface EngineContext {
+  readonly options: Required<Omit<EngineOptions, 'retry'>> & { retry: RetryOptions };
+  readonly limiter: Limiter;
+  stat(store: Store, loc: Location, signal?: AbortSignal): Promise<ObjectMeta>;
+}

@@ -1,0 +1,74 @@
+// Promises that held only against well-behaved servers and careful callers, kept by tests: every stat has
+// an end, a size is never guessed, part sizes and retry options are sane, a caller's own error is its own.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startObjectServer } from '../bench/object-server.js';
+import { RangeEngine, defaultPool, get, stat } from '../src/index.js';
+import { S3Store } from '../src/stores/s3.js';
+import { startRawServer } from './support/raw-http-server.js';
+import { until } from './support/wait.js';
+
+const credentials = { accessKeyId: 'x', secretAccessKey: 'y' };
+let raw: Awaited<ReturnType<typeof startRawServer>>;
+let objects: Awaited<ReturnType<typeof startObjectServer>>;
+
+beforeAll(async () => {
+  raw = await startRawServer();
+  objects = await startObjectServer();
+  objects.createBucket('b');
+});
+afterAll(async () => {
+  await raw.close();
+  await objects.close();
+});
+
+describe('answers from a server', () => {
+  it('a HEAD that is never answered ends as Timeout after stallTimeoutMs per attempt, never a wait forever', async () => {
+    raw.script(() => {}); // read the request, answer nothing
+    const engine = new RangeEngine({ stallTimeoutMs: 200, retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 2 } });
+    const store = new S3Store({ endpoint: raw.url, credentials });
+    raw.requests.length = 0;
+    await expect(stat('s3://b/k', { store, engine })).rejects.toMatchObject({ code: 'Timeout', uri: 's3://b/k' });
+    expect(raw.requests.filter((r) => r.method === 'HEAD').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a HEAD without Content-Length is an error, never a size of 0', async () => {
+    raw.script((_req, s) => s.write('HTTP/1.1 200 OK\r\netag: "x"\r\n\r\n'));
+    const store = new S3Store({ endpoint: raw.url, credentials });
+    await expect(stat('s3://b/k', { store, engine: new RangeEngine({ retry: { retries: 0 } }) })).rejects.toMatchObject({ code: 'IntegrityError', message: expect.stringContaining('size') });
+  });
+});
+
+describe('options', () => {
+  it.each([1, 1000, 65535])('partSize %d (below 64 KiB) is InvalidArgument, per call and per engine', async (partSize) => {
+    await expect(get('s3://b/k', { partSize, store: new S3Store({ endpoint: objects.url, credentials }) })).rejects.toMatchObject({ code: 'InvalidArgument' });
+    expect(() => new RangeEngine({ partSize })).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+  });
+
+  it.each([{ retries: NaN }, { retries: Infinity }, { retries: -1 }, { retries: 1.5 }, { baseDelayMs: NaN }, { maxDelayMs: Infinity }])('retry %j is InvalidArgument', (retry) => {
+    expect(() => new RangeEngine({ retry })).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+  });
+});
+
+describe("the caller's own errors", () => {
+  it.each(['direct', 'sdk'] as const)('a throwing onProgress stops the download and reaches the caller as it is, once, not retried (%s)', async (transport) => {
+    const data = randomBytes(4 << 20);
+    objects.put('b', 'p', data);
+    const store = new S3Store({ endpoint: objects.url, credentials, transport });
+    const before = defaultPool().stats().inUseBytes;
+    const mine = new Error('my callback broke');
+    let calls = 0;
+    const err = await get('s3://b/p', {
+      store,
+      cache: false,
+      engine: new RangeEngine({ partSize: 1 << 20 }),
+      onProgress: () => {
+        calls++;
+        throw mine;
+      },
+    }).catch((e) => e);
+    expect(err).toBe(mine);
+    expect(calls).toBe(1);
+    await until(() => defaultPool().stats().inUseBytes === before, 'the pool back');
+  });
+});
