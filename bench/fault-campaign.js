@@ -29,6 +29,7 @@ export async function runCampaign({ downloads = 200, size = 4 << 20, rate = 0.05
   const storeOptions = { endpoint: server.url, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } };
   const pool = defaultPool();
   const startInUse = pool.stats().inUseBytes;
+  /** @type {{ downloads: number, injectedFaults: number, retries: number, successes: number, typedFailures: number, untypedFailures: number, corrupted: number, failuresByCode: Record<string, number>, faultsByKind?: Record<string, number>, poolInUseDelta?: number }} */
   const counts = { downloads, injectedFaults: 0, retries: 0, successes: 0, typedFailures: 0, untypedFailures: 0, corrupted: 0, failuresByCode: {} };
   let next = 0;
   const worker = async () => {

@@ -105,8 +105,10 @@ export async function startObjectServer(opts = {}) {
   let random = prng(opts.seed ?? 1);
   let rangeRequests = 0;
   const sockets = new Set();
+  /** @type {{ requests: Record<string, number>, bytesSent: number, faults: Record<string, number>, inFlight: number, peakInFlight: number }} */
   const stats = { requests: { GET: 0, HEAD: 0, PUT: 0, DELETE: 0 }, bytesSent: 0, faults: {}, inFlight: 0, peakInFlight: 0 };
 
+  /** @param {string} bucket @param {string} key @param {Buffer} data @returns {StoredObject} */
   function put(bucket, key, data) {
     if (!buckets.has(bucket)) buckets.set(bucket, new Map());
     const etag = `"${createHash('md5').update(data).digest('hex')}"`;

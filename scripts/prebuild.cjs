@@ -1,4 +1,4 @@
-// `npm run prebuild`: rebuilds prebuilds/<platform>-<arch> with prebuildify when native/ or binding.gyp
+// `npm run prebuildify`: rebuilds prebuilds/<platform>-<arch> with prebuildify when native/ or binding.gyp
 // no longer match the committed binary (or with --force). npm also runs this before `npm run build`,
 // so it must cost nothing, and need no compiler, when the prebuild is current.
 'use strict';

@@ -9,7 +9,7 @@ describe('fault campaign', () => {
     expect(counts.untypedFailures).toBe(0);
     expect(counts.successes + counts.typedFailures).toBe(80);
     expect(counts.poolInUseDelta).toBe(0);
-    expect(Object.keys(counts.faultsByKind).sort()).toEqual(['reset', 'short', 'stall', 'status', 'wrongRange']);
+    expect(Object.keys(counts.faultsByKind ?? {}).sort()).toEqual(['reset', 'short', 'stall', 'status', 'wrongRange']);
     expect(counts.retries).toBeGreaterThan(0);
     expect(counts.successes).toBeGreaterThan(60); // the retry budget absorbs most faults
   });

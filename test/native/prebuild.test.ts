@@ -9,7 +9,7 @@ const { nativeSourceHash } = require('../../scripts/native-hash.cjs');
 const expected: string = nativeSourceHash();
 
 describe('prebuilds', () => {
-  it(`prebuilds/${process.platform}-${process.arch} matches native/ and binding.gyp (else: npm run prebuild)`, () => {
+  it(`prebuilds/${process.platform}-${process.arch} matches native/ and binding.gyp (else: npm run prebuildify)`, () => {
     const prebuild = require(`../../prebuilds/${process.platform}-${process.arch}/rangepool.node`);
     expect(prebuild.sourceHash).toBe(expected);
   });
