@@ -109,6 +109,13 @@ describe('rangepool stat and ls', () => {
       ['dir/small', 5],
     ]);
   });
+
+  it('keys with control characters are printed escaped, never raw (errors too: describe() escapes)', async () => {
+    server.put('b', 'esc/\x1b]0;pwned\x07key', Buffer.from('x'));
+    const out = (await run(['ls', 's3://b/esc/'])).stdout.toString();
+    expect(out).toContain('esc/\\x1b]0;pwned\\x07key');
+    expect(out).not.toMatch(/[\x07\x1b\r]/);
+  });
 });
 
 describe('errors and exit codes', () => {

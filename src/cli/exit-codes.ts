@@ -1,4 +1,4 @@
-import { RangepoolError } from '../errors.js';
+import { RangepoolError, printable } from '../errors.js';
 
 /** Exit codes by error class (documented in the README and `rangepool --help`). */
 export const EXIT = { ok: 0, other: 1, usage: 2, notFound: 3, accessDenied: 4, integrity: 5 } as const;
@@ -31,7 +31,8 @@ export function exitCodeFor(e: unknown): number {
 }
 
 /** One line: what went wrong, on which URI, and what to do. */
+/** One line for stderr; what came from a server is in it, so control characters are escaped. */
 export function describe(e: unknown): string {
-  if (e instanceof RangepoolError) return `${e.code}: ${e.message}${HINTS[e.code] ? ` — ${HINTS[e.code]}` : ''}`;
-  return `error: ${(e as Error)?.message ?? e}`;
+  if (e instanceof RangepoolError) return printable(`${e.code}: ${e.message}${HINTS[e.code] ? ` — ${HINTS[e.code]}` : ''}`);
+  return printable(`error: ${(e as Error)?.message ?? e}`);
 }

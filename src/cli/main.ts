@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { Command, CommanderError, Option } from 'commander';
 import { getObject, list, stat } from '../api.js';
 import { RangeEngine } from '../engine/engine.js';
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, printable } from '../errors.js';
 import { packageRoot } from '../native.js';
 import { BufferPool, defaultPool, release } from '../pool/index.js';
 import type { StoreOptions } from '../stores/registry.js';
@@ -126,8 +126,8 @@ async function statCommand(uri: string, o: Common): Promise<void> {
   const lines = [
     `uri:       ${uri}`,
     `size:      ${meta.size} (${formatSize(meta.size)})`,
-    ...(meta.etag ? [`etag:      ${meta.etag}`] : []),
-    ...(meta.generation ? [`generation: ${meta.generation}`] : []),
+    ...(meta.etag ? [`etag:      ${printable(meta.etag)}`] : []),
+    ...(meta.generation ? [`generation: ${printable(meta.generation)}`] : []),
     ...(meta.lastModified ? [`modified:  ${meta.lastModified.toISOString()}`] : []),
     ...checksumsText(meta),
   ];
@@ -139,7 +139,7 @@ async function lsCommand(prefix: string, o: Common): Promise<void> {
   if (o.json) return void process.stdout.write(toJson(entries) + '\n');
   for (const e of entries) {
     const when = e.lastModified ? e.lastModified.toISOString().replace('T', ' ').slice(0, 19) : ''.padEnd(19);
-    process.stdout.write(`${when} ${String(e.size).padStart(12)} ${e.key}\n`);
+    process.stdout.write(`${when} ${String(e.size).padStart(12)} ${printable(e.key)}\n`); // keys come from the server
   }
 }
 
