@@ -72,3 +72,28 @@ describe("the caller's own errors", () => {
     await until(() => defaultPool().stats().inUseBytes === before, 'the pool back');
   });
 });
+
+describe('NODE_DEBUG=rangepool', () => {
+  it('says what failed and when it goes again, and never prints a signature or a secret', async () => {
+    const { execFile } = await import('node:child_process');
+    objects.put('b', 'dbg', randomBytes(2 << 20));
+    const script = `
+      import { get, release, RangeEngine } from './dist/index.js';
+      import { S3Store } from './dist/stores/s3.js';
+      const store = new S3Store({ endpoint: process.argv[1], credentials: { accessKeyId: 'AKIDVISIBLE', secretAccessKey: 'the-secret-key' } });
+      release(await get('s3://b/dbg', { store, cache: false, engine: new RangeEngine({ partSize: 1 << 20, retry: { baseDelayMs: 1, maxDelayMs: 2 } }) }));
+    `;
+    objects.setFaults([{ kind: 'status', status: 503, count: 1 }]);
+    // Asynchronously: the object server runs in this process and must keep answering.
+    const r = await new Promise<{ status: number; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, ['--input-type=module', '-e', script, objects.url], { env: { ...process.env, NODE_DEBUG: 'rangepool' }, cwd: new URL('..', import.meta.url).pathname }, (err, _out, stderr) =>
+        resolve({ status: err ? (child.exitCode ?? 1) : 0, stderr }),
+      );
+    });
+    objects.setFaults([]);
+    expect(r.stderr).not.toMatch(/Error/);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/RANGEPOOL \d+: retry 1 of the first request of s3:\/\/b\/dbg in \d+ ms: .*SlowDown/);
+    expect(r.stderr).not.toMatch(/the-secret-key|X-Amz-Signature|X-Amz-Credential/i);
+  });
+});

@@ -2,6 +2,7 @@
 // meta is not known yet, the first part's response supplies it (a store's readFirst): the buffer is
 // acquired once that response's head is read, and the other parts start at once, pinned to what it said.
 import { setMaxListeners } from 'node:events';
+import { debuglog } from 'node:util';
 import { RangepoolError, abortedError, invalidArgument, printable } from '../errors.js';
 import type { Pool } from '../pool/types.js';
 import type { ObjectMeta, Store } from '../stores/store.js';
@@ -10,6 +11,9 @@ import { CHECKSUMS, PartCrc, checksumMatches, type Checksum } from './checksum.j
 import type { DownloadOptions, DownloadResult, DownloadStats, EngineContext } from './types.js';
 import { planParts, type Part } from './plan.js';
 import { backoffMs, isRetryable, sleep } from './retry.js';
+
+/** NODE_DEBUG=rangepool: what failed and when it goes again (URIs only: never a signed URL or a credential). */
+const debug = debuglog('rangepool');
 
 interface PartState extends Part {
   length: number;
@@ -173,6 +177,7 @@ export class Download {
     const { retry, stallTimeoutMs } = this.engine.options;
     const uri = this.loc.uri;
     let written = 0;
+    let delay = 0;
     for (let attempt = 0; ; attempt++) {
       const giveSlot = await this.engine.limiter.take(signal);
       const attemptAbort = new AbortController();
@@ -216,12 +221,15 @@ export class Download {
         if (!isRetryable(err) || attempt >= retry.retries) throw err;
         if (part && written === part.length) return;
         this.stats.retries++;
+        delay = backoffMs(attempt, retry);
+        debug('retry %d of %s of %s in %d ms: %s', attempt + 1, part ? `bytes ${part.start + written}-${part.end}` : 'the first request', uri, delay, (err as Error)?.message);
       } finally {
         clearInterval(stall);
         signal.removeEventListener('abort', onStop);
         giveSlot();
       }
-      await sleep(backoffMs(attempt, retry), signal).catch(() => {
+      // The backoff holds no in-flight slot.
+      await sleep(delay, signal).catch(() => {
         throw signal.reason;
       });
     }

@@ -1,3 +1,4 @@
+import { debuglog } from 'node:util';
 import { RangepoolError, abortedError, invalidArgument } from '../errors.js';
 import { binding as nativeBinding, fallbackReason } from '../native.js';
 import { isDetached, type Backend } from './backend.js';
@@ -23,6 +24,9 @@ interface Waiter {
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
+
+/** NODE_DEBUG=rangepool: when an acquire has to wait for the cap. */
+const debug = debuglog('rangepool');
 
 // Which pool made each live buffer of this thread, so the free function release() finds it.
 const owners = new WeakMap<ArrayBuffer, BufferPool>();
@@ -116,6 +120,7 @@ export class BufferPool implements Pool {
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
       this.waiters.push(waiter);
+      debug('acquire of %d bytes waits for the cap (%d waiting, %d bytes in use)', size, this.waiters.length, this.stats().inUseBytes);
       this.backend.noteWait();
       if (this.waiters.length === 1) this.backend.watch(true, this.wake);
     });
