@@ -8,10 +8,16 @@
 // (which stops reading at once) before the caller hears of it, so a released pooled buffer is never written.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { debuglog } from 'node:util';
 import { findHeadEnd, HeadSyntaxError, parseHead, type ResponseHead } from './head.js';
+
+const debug = debuglog('rangepool');
 
 /** Largest response head accepted: Node's own default limit for HTTP headers. */
 export const HEAD_LIMIT = 16 * 1024;
+/** Size of one spill buffer, and the most that may queue in them: what TLS has decrypted when reading stops is far less. */
+const SPILL_BYTES = 64 * 1024;
+const SPILL_LIMIT = 4 * 1024 * 1024;
 
 export type ConnectionErrorKind =
   | 'stale' // a reused socket closed before any byte of the response: the request can go again on a fresh one
@@ -64,7 +70,9 @@ export class Connection {
   private due = 0;
   private truncate = false;
   private onData: ((n: number) => void) | undefined;
-  private intoDest = false;
+  /** Bytes that arrived while scratch was full (see nextBuffer), in order, after scratch's. */
+  private readonly spilled: Uint8Array[] = [];
+  private spilledBytes = 0;
   private waiter: Waiter | undefined;
   private connected: Promise<void>;
 
@@ -90,7 +98,7 @@ export class Connection {
 
   /** Idle and able to take another request. */
   get reusable(): boolean {
-    return (this.phase === 'idle' || this.phase === 'done') && this.keepAlive && this.start === this.end && !this.socket.destroyed;
+    return (this.phase === 'idle' || this.phase === 'done') && this.keepAlive && this.start === this.end && this.spilled.length === 0 && !this.socket.destroyed;
   }
 
   get alive(): boolean {
@@ -125,7 +133,11 @@ export class Connection {
     const result = this.wait<number>(opts.signal);
     this.phase = this.framing === 'chunked' ? 'chunk-size' : 'body';
     if (this.framing === 'none') this.finish();
-    else this.guard(() => this.process());
+    else
+      this.guard(() => {
+        this.process();
+        this.drainSpill();
+      });
     // Reading stopped when the head arrived; it resumes even when the body was already in scratch, so
     // an idle connection still notices the server closing it.
     if (this.alive) this.socket.resume();
@@ -207,15 +219,33 @@ export class Connection {
     if (this.start === this.end && this.dest) {
       const room = this.room();
       if (room > 0) {
-        this.intoDest = true;
         return this.dest.subarray(this.at, this.at + room);
       }
     }
-    this.intoDest = false;
-    if (this.start === this.end) this.start = this.end = this.scanned = 0;
+    if (this.start === this.end && this.spilled.length === 0) this.start = this.end = this.scanned = 0;
     if (this.end === this.scratch.length) this.compact();
-    // Never hand libuv a zero-length buffer (it fails the socket with ENOBUFS); a full scratch has failed already.
-    return this.end < this.scratch.length ? this.scratch.subarray(this.end) : this.scratch;
+    if (this.end < this.scratch.length && this.spilled.length === 0) return this.scratch.subarray(this.end);
+    // Scratch is full while the response waits for its destination: TLS goes on handing over what it has
+    // already decrypted after reading stops. Those bytes queue in spill buffers, in order (never over
+    // unread ones, and never a zero-length buffer, which makes libuv fail the socket with ENOBUFS).
+    return Buffer.allocUnsafe(SPILL_BYTES);
+  }
+
+  /** Moves spilled bytes back into scratch, in order, as fast as process() consumes them. */
+  private drainSpill(): void {
+    while (this.spilled.length > 0 && this.phase !== 'paused' && this.phase !== 'dead') {
+      if (this.end === this.scratch.length) this.compact();
+      const room = this.scratch.length - this.end;
+      if (room === 0) throw new ConnectionError('protocol', 'the response does not fit the reader');
+      const chunk = this.spilled[0]!;
+      const n = Math.min(room, chunk.length);
+      this.scratch.set(chunk.subarray(0, n), this.end);
+      this.end += n;
+      this.spilledBytes -= n;
+      if (n === chunk.length) this.spilled.shift();
+      else this.spilled[0] = chunk.subarray(n);
+      this.process();
+    }
   }
 
   /** How much of the body may land in dest with the next read. */
@@ -229,14 +259,23 @@ export class Connection {
 
   private onRead(n: number, buf: Uint8Array): boolean {
     this.responseBytes += n;
-    if (this.intoDest) {
-      this.guard(() => this.landed(n));
-    } else {
-      // Bytes land where the buffer handed out last pointed; keep scratch's unconsumed bytes contiguous.
+    // Where the bytes landed is read from the buffer Node hands back, not assumed from our last answer.
+    if (buf.buffer === this.scratch.buffer) {
+      // Keep scratch's unconsumed bytes contiguous, wherever in it this read landed.
       const pos = buf.byteOffset - this.scratch.byteOffset;
       if (pos !== this.end) this.scratch.copyWithin(this.end, pos, pos + n);
       this.end += n;
       this.guard(() => this.process());
+    } else if (this.dest && buf.buffer === this.dest.buffer && buf.byteOffset === this.dest.byteOffset + this.at) {
+      this.guard(() => this.landed(n));
+    } else if (buf.byteLength === SPILL_BYTES && buf.buffer !== this.dest?.buffer) {
+      this.spilled.push(buf.subarray(0, n));
+      this.spilledBytes += n;
+      if (this.spilledBytes > SPILL_LIMIT) this.fail(new ConnectionError('protocol', `more than ${SPILL_LIMIT} bytes arrived while the response waited`));
+      else this.guard(() => this.drainSpill()); // a spill buffer handed out before readBody() may fill after it
+    } else {
+      debug('a read landed in a buffer this connection no longer reads into (phase %s): dropping the connection', this.phase);
+      this.fail(new ConnectionError('protocol', 'a read landed outside the expected buffer'));
     }
     return this.phase !== 'paused'; // false stops reading until the caller says where the body goes
   }

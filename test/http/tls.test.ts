@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RangeEngine, defaultPool, getObject, release } from '../../src/index.js';
+import { Connection } from '../../src/http/connection.js';
 import { S3Store } from '../../src/stores/s3.js';
 import { partial, startRawServer } from '../support/raw-http-server.js';
 import { until } from '../support/wait.js';
@@ -40,4 +41,20 @@ it('an untrusted certificate is refused with a typed error that says what to set
   const store = new S3Store({ endpoint: server.url, credentials });
   const err = await getObject('s3://b/k', { store, engine, cache: false }).catch((e) => e);
   expect(err).toMatchObject({ code: 'AccessDenied', message: expect.stringContaining('NODE_EXTRA_CA_CERTS') });
+});
+
+it('bytes TLS keeps handing over after reading stops (while a body waits for its buffer) queue in order, never over unread ones', async () => {
+  const body = randomBytes(512 * 1024);
+  server.script((_req, s) => s.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n`), body])));
+  const url = new URL(server.url);
+  for (let round = 0; round < 5; round++) {
+    const c = new Connection({ protocol: 'https:', hostname: url.hostname, port: Number(url.port) }, { ca: cert });
+    await c.send('GET /x HTTP/1.1\r\nhost: x\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 30)); // the head is read; the body has arrived and been decrypted
+    const dest = Buffer.alloc(body.length);
+    expect(await c.readBody(dest)).toBe(body.length);
+    expect(dest.equals(body)).toBe(true);
+    expect(c.reusable).toBe(true);
+    c.destroy();
+  }
 });
