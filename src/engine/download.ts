@@ -9,13 +9,16 @@ import type { ObjectMeta, Store } from '../stores/store.js';
 import type { Location } from '../uri.js';
 import { CHECKSUMS, PartCrc, checksumMatches, type Checksum } from './checksum.js';
 import type { DownloadOptions, DownloadResult, DownloadStats, EngineContext } from './types.js';
-import { planParts, type Part } from './plan.js';
+import { planParts } from './plan.js';
 import { backoffMs, isRetryable, sleep } from './retry.js';
 
 /** NODE_DEBUG=rangepool: what failed and when it goes again (URIs only: never a signed URL or a credential). */
 const debug = debuglog('rangepool');
 
-interface PartState extends Part {
+/** One range of the download: bytes [start, end] of the object, written into `target`. */
+interface PartState {
+  start: number;
+  end: number;
   length: number;
   target: Buffer;
   crc: PartCrc;
@@ -118,19 +121,14 @@ export class Download {
     const done = first?.length ?? 0;
     const align = this.store.alignment ?? 1;
     const size = Math.ceil(this.opts.partSize / align) * align;
-    const planned = planParts(offset + done, length - done, size, this.engine.options.singleRequestBelow);
-    const base = first ? 1 : 0;
-    const part = (p: Part): PartState => {
-      const offsetInBuffer = p.offset + done;
-      const len = p.end - p.start + 1;
-      return { ...p, index: p.index + base, offset: offsetInBuffer, length: len, target: buffer.subarray(offsetInBuffer, offsetInBuffer + len), crc: new PartCrc(this.verify) };
-    };
-    const head: PartState | undefined = first && { index: 0, start: offset, end: offset + done - 1, offset: 0, length: done, target: buffer.subarray(0, done), crc: new PartCrc(this.verify) };
-    const rest = planned.map(part);
+    const state = (start: number, len: number, at: number): PartState => ({ start, end: start + len - 1, length: len, target: buffer.subarray(at, at + len), crc: new PartCrc(this.verify) });
+    const rest = planParts(offset + done, length - done, size, this.engine.options.singleRequestBelow).map((p) => state(p.start, p.end - p.start + 1, done + p.offset));
+    const head = first ? state(offset, done, 0) : undefined;
     this.parts = head && done > 0 ? [head, ...rest] : rest;
     this.stats.ranges = this.parts.length;
     this.queue.push(...rest);
-    const workers = Math.min(rest.length, Math.max(1, this.opts.concurrency - base));
+    // The first response already holds one of the object's concurrency slots.
+    const workers = Math.min(rest.length, Math.max(1, this.opts.concurrency - (first ? 1 : 0)));
     for (let i = 0; i < workers; i++) this.workers.push(this.worker());
     return head;
   }

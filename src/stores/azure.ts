@@ -31,7 +31,7 @@ export class AzureStore implements Store {
 
   constructor(readonly opts: AzureStoreOptions = {}) {
     const cs = opts.connectionString ?? process.env.AZURE_STORAGE_CONNECTION_STRING ?? '';
-    this.transport = chooseTransport(opts, /BlobEndpoint=([^;]+)/i.exec(cs)?.[1] ?? (/DefaultEndpointsProtocol=http(;|$)/i.test(cs) ? 'http:' : undefined));
+    this.transport = chooseTransport(opts, /BlobEndpoint=([^;]+)/i.exec(cs)?.[1] ?? (/DefaultEndpointsProtocol=http(;|$)/i.test(cs) ? 'http://' : undefined));
     if (this.transport === 'direct') {
       const ranges = new DirectRanges(
         {

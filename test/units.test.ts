@@ -1,0 +1,104 @@
+// The small pure modules on their own, without servers: every branch that decides something.
+import { describe, expect, it } from 'vitest';
+import { parseSize } from '../src/cli/sizes.js';
+import { Limiter } from '../src/engine/limiter.js';
+import { planParts } from '../src/engine/plan.js';
+import { backoffMs } from '../src/engine/retry.js';
+import { RangepoolError } from '../src/errors.js';
+import { checkContentRange } from '../src/stores/body.js';
+import { httpError } from '../src/stores/http-errors.js';
+
+describe('planParts', () => {
+  it('splits at multiples of partSize from the start, the last part shorter', () => {
+    expect(planParts(10, 25, 10, 5).map((p) => [p.start, p.end, p.offset])).toEqual([
+      [10, 19, 0],
+      [20, 29, 10],
+      [30, 34, 20],
+    ]);
+  });
+  it('below singleRequestBelow the whole span is one part; nothing for an empty span', () => {
+    expect(planParts(0, 7, 2, 8)).toEqual([{ index: 0, start: 0, end: 6, offset: 0 }]);
+    expect(planParts(5, 0, 2, 8)).toEqual([]);
+  });
+});
+
+describe('backoffMs', () => {
+  const opts = { retries: 5, baseDelayMs: 100, maxDelayMs: 1000 };
+  it('is full jitter below base·2^attempt, capped at maxDelayMs', () => {
+    expect(backoffMs(0, opts, () => 0.5)).toBe(50);
+    expect(backoffMs(2, opts, () => 0.5)).toBe(200);
+    expect(backoffMs(10, opts, () => 0.999)).toBe(999);
+    expect(backoffMs(3, opts, () => 0)).toBe(0);
+  });
+});
+
+describe('Limiter', () => {
+  it('holds at most `limit`, hands slots over in FIFO order, and a waiter can abort', async () => {
+    const l = new Limiter(1);
+    const give = await l.take();
+    const order: number[] = [];
+    const a = l.take().then((g) => (order.push(1), g));
+    const ac = new AbortController();
+    const b = l.take(ac.signal);
+    const c = l.take().then((g) => (order.push(3), g));
+    ac.abort(new Error('no'));
+    await expect(b).rejects.toMatchObject({ code: 'Aborted' });
+    give();
+    (await a)();
+    (await c)();
+    expect(order).toEqual([1, 3]);
+  });
+});
+
+describe('checkContentRange', () => {
+  const check = (h: string | undefined) => () => checkContentRange(h, 10, 19, 100, 'u');
+  it('accepts exactly the range asked for, with the size or *', () => {
+    expect(check('bytes 10-19/100')).not.toThrow();
+    expect(check('bytes 10-19/*')).not.toThrow();
+  });
+  it.each([
+    [undefined, 'IntegrityError'],
+    ['junk', 'IntegrityError'],
+    ['bytes 11-20/100', 'IntegrityError'],
+    ['bytes 10-18/100', 'IntegrityError'],
+    ['bytes 10-19/101', 'PreconditionFailed'],
+  ])('%s is %s', (h, code) => {
+    expect(check(h)).toThrow(expect.objectContaining({ code }));
+  });
+});
+
+describe('httpError', () => {
+  it.each([
+    [404, 'NotFound', false],
+    [403, 'AccessDenied', false],
+    [401, 'AccessDenied', false],
+    [412, 'PreconditionFailed', false],
+    [409, 'PreconditionFailed', false],
+    [416, 'InvalidArgument', false],
+    [400, 'InvalidArgument', false],
+    [429, 'Unavailable', true],
+    [503, 'Unavailable', true],
+    [500, 'Unavailable', true],
+  ])('HTTP %i is %s (retryable %s)', (status, code, retryable) => {
+    expect(httpError('u', new Error('x'), status)).toMatchObject({ code, retryable, uri: 'u' });
+  });
+  it('socket errors are retryable Unavailable; certificate errors AccessDenied; a RangepoolError passes through', () => {
+    expect(httpError('u', Object.assign(new Error('reset'), { code: 'ECONNRESET' }), undefined)).toMatchObject({ code: 'Unavailable', retryable: true });
+    expect(httpError('u', Object.assign(new Error('self-signed'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }), undefined)).toMatchObject({ code: 'AccessDenied' });
+    const own = new RangepoolError('Timeout', 't');
+    expect(httpError('u', own, 500)).toBe(own);
+  });
+});
+
+describe('parseSize', () => {
+  it.each([
+    ['8MiB', 8 << 20],
+    ['8M', 8 << 20],
+    ['8MB', 8_000_000],
+    ['1.5MiB', 1.5 * (1 << 20)],
+    ['4096', 4096],
+  ])('%s is %d bytes', (text, n) => expect(parseSize(text)).toBe(n));
+  it.each(['0', '-1', '1.5', 'lots', '8XB', ''])('%j is refused', (text) => {
+    expect(() => parseSize(text)).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+  });
+});
