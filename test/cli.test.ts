@@ -1,7 +1,7 @@
 // The built `rangepool` command, run as a child process against the loopback server and azurite.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, createReadStream, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,12 +21,12 @@ interface Run {
   stderr: string;
 }
 
-function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+function run(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [cli, ...args],
-      { encoding: 'buffer', maxBuffer: 64 << 20, env: { ...process.env, AWS_ENDPOINT_URL: server.url, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', ...env } },
+      { encoding: 'buffer', maxBuffer: 64 << 20, cwd, env: { ...process.env, AWS_ENDPOINT_URL: server.url, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', ...env } },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr: stderr.toString() }),
     );
   });
@@ -85,6 +85,62 @@ describe('rangepool get', () => {
     const r = await run(['get', 'az://cli/blob', '-o', '-', '-q'], { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString });
     expect(r.code).toBe(0);
     expect(r.stdout.equals(data)).toBe(true);
+  });
+});
+
+describe('rangepool get: what it writes, and where', () => {
+  it('a symlink given as -o is followed, never replaced; the file keeps its mode', async () => {
+    const real = join(dir, 'real.bin');
+    writeFileSync(real, 'old');
+    chmodSync(real, 0o640);
+    const link = join(dir, 'link.bin');
+    symlinkSync(real, link);
+    expect((await run(['get', 's3://b/dir/small', '-o', link, '-q'])).code).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(real, 'utf8')).toBe('small');
+    expect(statSync(real).mode & 0o777).toBe(0o640);
+  });
+
+  it('a FIFO given as -o is written in place, not replaced by a regular file', async () => {
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const chunks: Buffer[] = [];
+    const reader = new Promise<void>((resolve) => createReadStream(fifo).on('data', (c) => chunks.push(c as Buffer)).on('end', () => resolve()));
+    expect((await run(['get', 's3://b/dir/small', '-o', fifo, '-q'])).code).toBe(0);
+    await reader;
+    expect(Buffer.concat(chunks).toString()).toBe('small');
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+  });
+
+  it.each(['..', '.', 'x/..'])('a key named %j cannot name the output: a usage error, nothing written', async (key) => {
+    server.put('b', key, Buffer.from('danger'));
+    const cwd = mkdtempSync(join(dir, 'cwd-'));
+    const before = readdirSync(dir).sort();
+    const r = await run(['get', `s3://b/${key}`], {}, cwd);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/give -o FILE/);
+    expect(readdirSync(cwd)).toEqual([]);
+    expect(readdirSync(dir).sort()).toEqual(before);
+  });
+
+  it('a failed download leaves no temporary file behind', async () => {
+    const out = join(dir, 'sub', 'never.bin');
+    mkdirSync(join(dir, 'sub'), { recursive: true });
+    expect((await run(['get', 's3://b/missing', '-o', out])).code).toBe(3);
+    expect(readdirSync(join(dir, 'sub'))).toEqual([]);
+  });
+
+  it('stdout closed early (-o - | head -c 10) ends quietly with exit 0', async () => {
+    const child = spawn(process.execPath, [cli, 'get', 's3://b/dir/data.bin', '-o', '-', '-q'], {
+      env: { ...process.env, AWS_ENDPOINT_URL: server.url, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((r) => child.once('close', r));
+    expect(stderr).not.toMatch(/Error|\n\s+at /);
+    expect(code).toBe(0);
   });
 });
 

@@ -2,8 +2,7 @@
 // The `rangepool` command: get, stat, ls (and bench, from a checkout). Data goes to stdout only with
 // `-o -`; messages, the progress bar and errors go to stderr.
 import { existsSync } from 'node:fs';
-import { rename, unlink, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Command, CommanderError, Option } from 'commander';
 import { getObject, list, stat } from '../api.js';
@@ -15,6 +14,7 @@ import type { StoreOptions } from '../stores/registry.js';
 import type { ObjectMeta } from '../stores/store.js';
 import { parseUri } from '../uri.js';
 import { EXIT, describe, exitCodeFor } from './exit-codes.js';
+import { defaultOutputName, writeOutput } from './output.js';
 import { progressBar } from './progress.js';
 import { formatSize, parseSize } from './sizes.js';
 
@@ -81,7 +81,7 @@ function checksumsText(meta: ObjectMeta): string[] {
 
 async function getCommand(uri: string, o: Common & { output?: string }): Promise<void> {
   const loc = parseUri(uri);
-  const output = o.output ?? basename(loc.key);
+  const output = o.output ?? defaultOutputName(loc.key);
   const toStdout = output === '-';
   const pool = poolFor(o);
   const bar = progressBar(!o.quiet && !o.json);
@@ -94,17 +94,9 @@ async function getCommand(uri: string, o: Common & { output?: string }): Promise
   }
   try {
     if (toStdout) {
-      await new Promise<void>((resolve, reject) => process.stdout.write(obj.buffer, (e) => (e ? reject(e) : resolve())));
+      await new Promise<void>((resolve, reject) => process.stdout.write(obj.buffer, (e) => (e && (e as NodeJS.ErrnoException).code !== 'EPIPE' ? reject(e) : resolve())));
     } else {
-      // Atomic: readers never see a partial file under the final name.
-      const tmp = join(output, '..', `.${basename(output)}.rangepool-${process.pid}.tmp`);
-      try {
-        await writeFile(tmp, obj.buffer);
-        await rename(tmp, output);
-      } catch (e) {
-        await unlink(tmp).catch(() => {});
-        throw e;
-      }
+      await writeOutput(output, obj.buffer); // atomic: readers never see a partial file under the final name
     }
   } finally {
     release(obj.buffer); // only after the write completed: a pending write holds the memory
@@ -182,6 +174,12 @@ program
   .allowUnknownOption()
   .argument('[args...]')
   .action((args: string[]) => benchCommand(args));
+
+// A reader that closes stdout early (rangepool get … -o - | head -c 10) ends the output quietly, as other tools do.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(EXIT.ok);
+});
 
 try {
   await program.parseAsync();

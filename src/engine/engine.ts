@@ -1,6 +1,5 @@
 import { RangepoolError, abortedError, invalidArgument } from '../errors.js';
 import { defaultPool } from '../pool/index.js';
-import type { Pool } from '../pool/types.js';
 import type { ObjectMeta, Store } from '../stores/store.js';
 import type { Location } from '../uri.js';
 import { Download } from './download.js';

@@ -1,5 +1,5 @@
 import { debuglog } from 'node:util';
-import { RangepoolError, abortedError, invalidArgument } from '../errors.js';
+import { abortedError, invalidArgument } from '../errors.js';
 import { binding as nativeBinding, fallbackReason } from '../native.js';
 import { isDetached, type Backend } from './backend.js';
 import { JsBackend } from './js-backend.js';
