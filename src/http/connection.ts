@@ -15,9 +15,10 @@ const debug = debuglog('rangepool');
 
 /** Largest response head accepted: Node's own default limit for HTTP headers. */
 export const HEAD_LIMIT = 16 * 1024;
-/** Size of one spill buffer, and the most that may queue in them: what TLS has decrypted when reading stops is far less. */
+/** Size of one spill buffer, and the most that may queue in them (reading stops at PAUSE_AT; TLS may hand over a little more). */
 const SPILL_BYTES = 64 * 1024;
 const SPILL_LIMIT = 4 * 1024 * 1024;
+const PAUSE_AT = 1024 * 1024;
 
 export type ConnectionErrorKind =
   | 'stale' // a reused socket closed before any byte of the response: the request can go again on a fresh one
@@ -138,8 +139,8 @@ export class Connection {
         this.process();
         this.drainSpill();
       });
-    // Reading stopped when the head arrived; it resumes even when the body was already in scratch, so
-    // an idle connection still notices the server closing it.
+    // Reading may have stopped while the body waited; it resumes even when the whole body was already
+    // buffered, so an idle connection still notices the server closing it.
     if (this.alive) this.socket.resume();
     return result;
   }
@@ -277,7 +278,10 @@ export class Connection {
       debug('a read landed in a buffer this connection no longer reads into (phase %s): dropping the connection', this.phase);
       this.fail(new ConnectionError('protocol', 'a read landed outside the expected buffer'));
     }
-    return this.phase !== 'paused'; // false stops reading until the caller says where the body goes
+    // While a body waits for its destination, reading goes on into scratch and spill buffers; only a
+    // long wait (more than PAUSE_AT buffered) stops it. Stopping and restarting on every response would
+    // cost two syscalls each, and over TLS data decrypted before the stop could wait for the next packet.
+    return this.phase !== 'paused' || this.end - this.start + this.spilledBytes < PAUSE_AT;
   }
 
   /** n body bytes landed straight in dest. */
