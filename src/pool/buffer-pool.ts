@@ -120,7 +120,7 @@ export class BufferPool implements Pool {
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
       this.waiters.push(waiter);
-      debug('acquire of %d bytes waits for the cap (%d waiting, %d bytes in use)', size, this.waiters.length, this.stats().inUseBytes);
+      if (debug.enabled) debug('acquire of %d bytes waits for the cap (%d waiting, %d bytes in use)', size, this.waiters.length, this.stats().inUseBytes);
       this.backend.noteWait();
       if (this.waiters.length === 1) this.backend.watch(true, this.wake);
     });
