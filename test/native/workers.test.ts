@@ -38,7 +38,8 @@ describe('worker threads', () => {
     let peak = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, pool.stats().inUseBytes)), 1);
     const results = await Promise.all(
-      [1, 2, 3, 4].map(() => runWorker(churn, { poolId: pool.id, size: 4 * MiB, rounds: 8, holdMs: 25 }) // long enough that the workers overlap on a busy machine.result),
+      // Each block held long enough that the four workers overlap even on a busy machine.
+      [1, 2, 3, 4].map(() => runWorker(churn, { poolId: pool.id, size: 4 * MiB, rounds: 8, holdMs: 25 }).result),
     );
     clearInterval(sampler);
     expect(results.map((r) => r.done)).toEqual([8, 8, 8, 8]);
