@@ -46,7 +46,8 @@ async function resolve(uri: string, opts: GetOptions) {
 export async function getObject(uri: string, opts: GetOptions = {}): Promise<RangepoolObject> {
   const { loc, store, cacheKey } = await resolve(uri, opts);
   const engine = opts.engine ?? defaultEngine();
-  const useCache = opts.cache ?? true;
+  // Files are never cached: stat is cheap, and a file replaced by a larger one must not come back as a prefix.
+  const useCache = (opts.cache ?? true) && loc.scheme !== 'file' && loc.scheme !== 'direct';
   let restarts = 0;
   for (;;) {
     // Without a cached meta, the engine learns it from the first ranged response (or a stat, where the store needs one).

@@ -1,7 +1,7 @@
 // file:///abs/path: positional reads straight into the pooled buffer. direct:///abs/path: the same
 // with O_DIRECT (no page cache); pooled blocks are page aligned, and the unaligned tail of a read goes
 // through a small aligned bounce block.
-import { constants } from 'node:fs';
+import { constants, type BigIntStats } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { RangepoolError } from '../errors.js';
@@ -21,6 +21,11 @@ export function fsError(e: unknown, uri: string): RangepoolError {
   return new RangepoolError('Internal', `file error ${code ?? ''}: ${(e as Error)?.message}`, { uri, cause: e });
 }
 
+/** A file's version: which file it is and when its contents last changed, to the nanosecond. */
+function identity(s: BigIntStats): string {
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+}
+
 export class FileStore implements Store {
   readonly alignment: number | undefined;
 
@@ -29,22 +34,34 @@ export class FileStore implements Store {
   }
 
   async stat(loc: Location): Promise<ObjectMeta> {
-    const s = await stat(loc.key).catch((e) => {
+    const s = await stat(loc.key, { bigint: true }).catch((e) => {
       throw fsError(e, loc.uri);
     });
     if (!s.isFile()) throw new RangepoolError('InvalidArgument', 'not a regular file', { uri: loc.uri });
     if (this.direct) await (await this.open(loc)).close(); // say now, whatever the size, if O_DIRECT is refused
-    // mtime+size stands in for an ETag: a file rewritten mid-download shows as a changed size/mtime.
-    return { size: s.size, etag: `${s.mtimeMs}-${s.size}`, lastModified: s.mtime };
+    return { size: Number(s.size), etag: identity(s), lastModified: s.mtime };
   }
 
+  /**
+   * The file must be the one pinned, before and after the bytes are read: the same device and inode
+   * (not renamed over), size, and modification and change times to the nanosecond (not rewritten in place).
+   */
   async readRange(loc: Location, start: number, target: Buffer, opts: ReadOptions): Promise<void> {
     const fh = await this.open(loc);
     try {
+      await this.checkIdentity(fh, loc, opts.version);
       if (this.direct) await this.readDirect(fh, loc, start, target, opts);
       else await readFully(fh, start, target, opts, loc.uri);
+      await this.checkIdentity(fh, loc, opts.version);
     } finally {
       await fh.close();
+    }
+  }
+
+  private async checkIdentity(fh: FileHandle, loc: Location, version: ObjectMeta): Promise<void> {
+    const now = identity(await fh.stat({ bigint: true }));
+    if (version.etag !== undefined && now !== version.etag) {
+      throw new RangepoolError('PreconditionFailed', 'the file changed during the download (replaced, or rewritten in place)', { uri: loc.uri });
     }
   }
 

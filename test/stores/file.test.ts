@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BufferPool, get, getRange, release } from '../../src/index.js';
+import { BufferPool, RangeEngine, get, getRange, release } from '../../src/index.js';
 import { storeSuite } from '../support/store-suite.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rangepool-files-'));
@@ -41,5 +41,45 @@ describe('direct://', () => {
     const buf = await get(`direct://${dir}/js-pool`, { cache: false, pool });
     expect(buf.equals(data)).toBe(true);
     pool.release(buf);
+  });
+});
+
+describe.each(['file', 'direct'])('%s:// never mixes versions', (scheme) => {
+  const engine = new RangeEngine({ partSize: 64 * 1024, concurrency: 1 });
+  const path = join(dir, `${scheme}-changing`);
+  const uri = `${scheme}://${path}`;
+
+  it('a file rewritten in place during the download is PreconditionFailed', async () => {
+    writeFileSync(path, randomBytes(1 << 20));
+    let rewritten = false;
+    const onProgress = () => {
+      if (!rewritten) writeFileSync(path, randomBytes(1 << 20)); // same size, new bytes
+      rewritten = true;
+    };
+    await expect(get(uri, { engine, onProgress })).rejects.toMatchObject({ code: 'PreconditionFailed', uri });
+  });
+
+  it('a file renamed over during the download is PreconditionFailed', async () => {
+    writeFileSync(path, randomBytes(1 << 20));
+    let replaced = false;
+    const onProgress = () => {
+      if (!replaced) {
+        writeFileSync(`${path}.new`, randomBytes(1 << 20));
+        renameSync(`${path}.new`, path);
+      }
+      replaced = true;
+    };
+    await expect(get(uri, { engine, onProgress })).rejects.toMatchObject({ code: 'PreconditionFailed', uri });
+  });
+
+  it('a file replaced by a larger one comes back whole, never as a prefix (the size cache is not used for files)', async () => {
+    writeFileSync(path, randomBytes(100_000));
+    release(await get(uri, { engine }));
+    const larger = randomBytes(300_000);
+    writeFileSync(`${path}.new`, larger);
+    renameSync(`${path}.new`, path);
+    const buf = await get(uri, { engine });
+    expect(buf.equals(larger)).toBe(true);
+    release(buf);
   });
 });
