@@ -40,7 +40,13 @@ export function parseUri(uri: string, { prefix = false } = {}): Location {
   if (scheme === 'file' || scheme === 'direct') {
     if (host !== '' && host !== 'localhost') throw invalidArgument(`${scheme}:// takes an absolute path: ${scheme}:///abs/path`, uri);
     if (!rest.startsWith('/') || (!prefix && rest.endsWith('/'))) throw invalidArgument('expected an absolute file path', uri);
-    return { uri, scheme, bucket: '', key: decodeURIComponent(rest) };
+    let key: string;
+    try {
+      key = decodeURIComponent(rest);
+    } catch {
+      throw invalidArgument('malformed percent-encoding in the path', uri);
+    }
+    return { uri, scheme, bucket: '', key };
   }
   if (host === '') throw invalidArgument(`missing ${scheme === 'az' ? 'container' : 'bucket'} name`, uri);
   const key = rest.slice(1);

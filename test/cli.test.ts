@@ -181,6 +181,8 @@ describe('errors and exit codes', () => {
     [['get', 's3://b/dir/data.bin', '--part-size', '1.5'], 2, /--part-size must be a positive whole number of bytes/],
     [['get', 's3://b/dir/data.bin', '--part-size', '1KiB', '-o', '-'], 2, /partSize must be a whole number of at least 65536/],
     [['get', 's3://b/dir/data.bin', '--concurrency', '0'], 2, /--concurrency must be a whole number of at least 1/],
+    [['get', 's3://b/dir/data.bin', '--endpoint', 'junk', '-o', '-'], 2, /endpoint "junk" is not a URL/],
+    [['get', 'file:///tmp/%zz', '-o', '-'], 2, /malformed percent-encoding/],
     [['get', 'ftp://x/y', '-o', '-'], 2, /unknown scheme ftp:\/\/.*ftp:\/\/x\/y/],
     [['frobnicate'], 2, /unknown command/],
     [['get', 's3://b/missing', '-o', '-'], 3, /NotFound.*s3:\/\/b\/missing.*check the bucket/],
@@ -189,6 +191,12 @@ describe('errors and exit codes', () => {
     expect(r.code).toBe(code);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace unless --debug
+  });
+
+  it('--version is this package\'s own version, whatever app runs it', async () => {
+    const own = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+    const r = await run(['--version'], { npm_package_version: '9.9.9' });
+    expect(r.stdout.toString().trim()).toBe(own);
   });
 
   it('wrong credentials exit 4', async () => {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `rangepool` command: get, stat, ls (and bench, from a checkout). Data goes to stdout only with
 // `-o -`; messages, the progress bar and errors go to stderr.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Command, CommanderError, Option } from 'commander';
@@ -40,6 +40,11 @@ const wholeNumber = (what: string, min: 0 | 1) => (text: string) => {
   }
   return n;
 };
+
+/** This package's version, from its own package.json (npm_package_version is the version of the app running it). */
+function ownVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 function withCommon(cmd: Command): Command {
   return cmd
@@ -144,7 +149,7 @@ function benchCommand(args: string[]): void {
 
 const program = new Command('rangepool')
   .description('Fast, memory-steady downloads of large objects from S3, GCS, Azure Blob and local files.')
-  .version(process.env.npm_package_version ?? '0.1.0')
+  .version(ownVersion())
   .exitOverride()
   .addHelpText(
     'after',

@@ -5,6 +5,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { invalidArgument } from '../errors.js';
 import type { Location } from '../uri.js';
 import { checkContentRange, pipeInto } from './body.js';
 import type { HttpRequest } from '../http/client.js';
@@ -54,6 +55,7 @@ export class S3Store implements Store {
 
   constructor(readonly opts: S3StoreOptions = {}) {
     this.endpoint = opts.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+    if (this.endpoint !== undefined && !URL.canParse(this.endpoint)) throw invalidArgument(`the S3 endpoint ${JSON.stringify(this.endpoint)} is not a URL (e.g. http://127.0.0.1:9000)`);
     this.maxSockets = opts.maxSockets ?? 64;
     this.transport = chooseTransport(opts, this.endpoint);
     if (this.transport === 'direct') {
