@@ -44,7 +44,8 @@ export interface Origin {
   port: number;
 }
 
-type Phase = 'idle' | 'head' | 'paused' | 'body' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'trailer' | 'done' | 'dead';
+/** 'waiting': the head is read and the body waits for readBody() to say where it goes. */
+type Phase = 'idle' | 'head' | 'waiting' | 'body' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'trailer' | 'done' | 'dead';
 type Framing = 'length' | 'chunked' | 'close' | 'none';
 
 interface Waiter {
@@ -126,7 +127,7 @@ export class Connection {
    * ('body-too-long'), unless `truncate` is set: then what fits is kept and the connection is dropped.
    */
   readBody(dest: Uint8Array, opts: { signal?: AbortSignal; onData?: (n: number) => void; truncate?: boolean } = {}): Promise<number> {
-    if (this.phase !== 'paused') return Promise.reject(new Error(`readBody in phase ${this.phase}`));
+    if (this.phase !== 'waiting') return Promise.reject(new Error(`readBody in phase ${this.phase}`));
     this.dest = dest;
     this.at = 0;
     this.onData = opts.onData;
@@ -234,7 +235,7 @@ export class Connection {
 
   /** Moves spilled bytes back into scratch, in order, as fast as process() consumes them. */
   private drainSpill(): void {
-    while (this.spilled.length > 0 && this.phase !== 'paused' && this.phase !== 'dead') {
+    while (this.spilled.length > 0 && this.phase !== 'waiting' && this.phase !== 'dead') {
       if (this.end === this.scratch.length) this.compact();
       const room = this.scratch.length - this.end;
       if (room === 0) throw new ConnectionError('protocol', 'the response does not fit the reader');
@@ -281,7 +282,7 @@ export class Connection {
     // While a body waits for its destination, reading goes on into scratch and spill buffers; only a
     // long wait (more than PAUSE_AT buffered) stops it. Stopping and restarting on every response would
     // cost two syscalls each, and over TLS data decrypted before the stop could wait for the next packet.
-    return this.phase !== 'paused' || this.end - this.start + this.spilledBytes < PAUSE_AT;
+    return this.phase !== 'waiting' || this.end - this.start + this.spilledBytes < PAUSE_AT;
   }
 
   /** n body bytes landed straight in dest. */
@@ -302,7 +303,7 @@ export class Connection {
         case 'done':
           if (avail > 0) throw new ConnectionError('protocol', 'the server sent bytes nobody asked for');
           return;
-        case 'paused':
+        case 'waiting':
         case 'dead':
           return;
         case 'head': {
@@ -316,7 +317,7 @@ export class Connection {
           this.start = this.scanned = headEnd;
           if (head.status >= 100 && head.status < 200) continue; // 100 Continue and friends: the real head follows
           this.frame(head);
-          this.phase = 'paused';
+          this.phase = 'waiting';
           this.settle(head);
           return;
         }
