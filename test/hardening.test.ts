@@ -97,3 +97,23 @@ describe('NODE_DEBUG=rangepool', () => {
     expect(r.stderr).not.toMatch(/the-secret-key|X-Amz-Signature|X-Amz-Credential/i);
   });
 });
+
+describe('missing credentials', () => {
+  it.each(['direct', 'sdk'])('no AWS credentials anywhere is AccessDenied saying what to set, not a network error (%s)', async (transport) => {
+    const { execFile } = await import('node:child_process');
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const home = mkdtempSync(`${tmpdir()}/no-aws-`);
+    // Nothing for the SDK's chain to find, and no instance metadata lookup (it would leave this machine).
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
+    Object.assign(env, { HOME: home, AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: `${home}/none`, AWS_SHARED_CREDENTIALS_FILE: `${home}/none` });
+    const script = `
+      import { get } from './dist/index.js';
+      await get('s3://b/x', { storeOptions: { endpoint: process.argv[1], transport: process.argv[2] } }).catch((e) => console.log(JSON.stringify({ code: e.code, message: e.message })));
+    `;
+    const out = await new Promise<string>((resolve) =>
+      execFile(process.execPath, ['--input-type=module', '-e', script, objects.url, transport], { env, cwd: new URL('..', import.meta.url).pathname }, (_e, stdout) => resolve(stdout)),
+    );
+    expect(JSON.parse(out.trim().split('\n').pop()!)).toMatchObject({ code: 'AccessDenied', message: expect.stringContaining('AWS_ACCESS_KEY_ID') });
+  });
+});

@@ -8,6 +8,9 @@ export function httpError(uri: string, cause: unknown, status: number | undefine
   const errno = (cause as NodeJS.ErrnoException)?.code ?? ((cause as Error)?.cause as NodeJS.ErrnoException | undefined)?.code;
   const say = (code: ErrorCode, what: string, retryable?: boolean) =>
     new RangepoolError(code, `${what}${serviceCode ? ` (${serviceCode})` : status ? ` (HTTP ${status})` : ''}`, { uri, cause, retryable });
+  if ((cause as Error)?.name === 'CredentialsProviderError') {
+    return say('AccessDenied', 'no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), or pass storeOptions.credentials');
+  }
   if (status === undefined && errno && /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME/.test(errno)) {
     return say('AccessDenied', `the server's TLS certificate is not trusted (${errno}): add its CA with NODE_EXTRA_CA_CERTS or storeOptions.tls.ca`);
   }
