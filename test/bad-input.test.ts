@@ -3,7 +3,7 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startObjectServer } from '../bench/object-server.js';
+import { startObjectServer } from '../testing/object-server/index.js';
 import { RangeEngine, RangepoolError, defaultPool, get, getRange, stat, type GetOptions } from '../src/index.js';
 import { until } from './support/wait.js';
 

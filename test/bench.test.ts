@@ -2,7 +2,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startObjectServer } from '../bench/object-server.js';
+import { startObjectServer } from '../testing/object-server/index.js';
+import { root, tsArgs } from '../testing/spawn.js';
 
 const MiB = 1 << 20;
 let server: Awaited<ReturnType<typeof startObjectServer>>;
@@ -15,11 +16,11 @@ afterAll(() => server.close());
 // Asynchronous: the server lives in this process and must keep answering.
 async function measure(variant: string) {
   const opts = { variant, url: server.url, key: 'obj', size: 4 * MiB, parallel: 2, downloads: 4, partSize: MiB, concurrency: 2 };
-  const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--no-warnings', new URL('../bench/run-variant.js', import.meta.url).pathname, JSON.stringify(opts)]);
+  const { stdout } = await promisify(execFile)(process.execPath, [...tsArgs('bench/run-variant.ts', '--expose-gc', '--no-warnings'), JSON.stringify(opts)], { cwd: root });
   return JSON.parse(stdout.trim().split('\n').pop()!);
 }
 
-describe('bench/run-variant.js', () => {
+describe('bench/run-variant.ts', () => {
   it.each(['a', 'b', 'c', 'd', 'e'])('variant %s reports bytes, CPU, RSS and latencies', async (variant) => {
     const r = await measure(variant);
     expect(r.bytes).toBe(16 * MiB);

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { crc32c, crc32cBase64, crc32cCombine } from '../src/crc32c.js';
-import { crc64nvme, crc64nvmeCombine } from '../src/crc64nvme.js';
+import { crc64nvme } from '../src/crc64nvme.js';
 import { binding } from '../src/native.js';
 
 const vector = Buffer.from('123456789');

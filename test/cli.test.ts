@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { startObjectServer } from '../bench/object-server.js';
-import { startAzurite } from './support/azurite.js';
+import { startObjectServer } from '../testing/object-server/index.js';
+import { startAzurite } from '../testing/emulators/azurite.js';
 
 const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'rangepool-cli-'));

@@ -2,7 +2,7 @@
 // consistency, abort, limits, verification — and the pool back where it started after each.
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startObjectServer } from '../bench/object-server.js';
+import { startObjectServer } from '../testing/object-server/index.js';
 import { BufferPool, RangeEngine, RangepoolError, defaultPool, get, getObject, metaCache, release, stat, storeFor, type GetOptions } from '../src/index.js';
 import { S3Store } from '../src/stores/s3.js';
 import type { Transport } from '../src/stores/store.js';

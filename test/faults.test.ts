@@ -1,6 +1,6 @@
-// The fault campaign at a size CI can afford (bench/fault-campaign.js runs it larger).
+// The fault campaign at a size CI can afford (testing/fault-campaign.ts run by hand runs it larger).
 import { describe, expect, it } from 'vitest';
-import { runCampaign } from '../bench/fault-campaign.js';
+import { runCampaign } from '../testing/fault-campaign.js';
 
 describe('fault campaign', () => {
   it('every download ends byte-exact or with a typed error; none corrupted; the pool ends where it began', async () => {

@@ -2,7 +2,7 @@
 // an end, a size is never guessed, part sizes and retry options are sane, a caller's own error is its own.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startObjectServer } from '../bench/object-server.js';
+import { startObjectServer } from '../testing/object-server/index.js';
 import { RangeEngine, defaultPool, get, stat } from '../src/index.js';
 import { S3Store } from '../src/stores/s3.js';
 import { startRawServer } from './support/raw-http-server.js';

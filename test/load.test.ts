@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startObjectServer } from '../bench/object-server.js';
+import { startObjectServer } from '../testing/object-server/index.js';
 import { BufferPool, RangeEngine, get, release } from '../src/index.js';
 import { until } from './support/wait.js';
 

@@ -6,7 +6,8 @@ import { request } from 'node:http';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { crc32c, crc64nvme, parseRange, startObjectServer } from '../bench/object-server.js';
+import { crc32c, crc64nvme, parseRange, startObjectServer } from '../testing/object-server/index.js';
+import { root, tsArgs } from '../testing/spawn.js';
 
 type Server = Awaited<ReturnType<typeof startObjectServer>>;
 let server: Server;
@@ -231,7 +232,7 @@ describe('faults', () => {
 
 describe('in its own process', () => {
   it('prints its address, serves PUT/GET and control, and exits 0 on SIGTERM', async () => {
-    const child = spawn(process.execPath, [new URL('../bench/object-server-main.js', import.meta.url).pathname], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, tsArgs('testing/object-server/main.ts'), { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
     const line = await new Promise<string>((r) => createInterface({ input: child.stdout! }).once('line', r));
     const { url } = JSON.parse(line);
     const body = randomBytes(1000);

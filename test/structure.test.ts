@@ -1,11 +1,14 @@
-// The shape of src/: no import cycles (type-only imports included: a cycle of types is still two modules
-// that cannot be understood apart).
+// The shape of the tree: no import cycles in src/ (type-only imports included: a cycle of types is still
+// two modules that cannot be understood apart), and layers that point one way: src/ imports none of
+// test/, testing/ or bench/; testing/ and test/ never import bench/ (the benchmark depends on the
+// shared infrastructure, never the other way round).
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 
-const src = resolve(dirname(fileURLToPath(import.meta.url)), '../src');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const src = join(root, 'src');
 
 function modules(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? modules(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
@@ -13,7 +16,7 @@ function modules(dir: string): string[] {
 
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  const specs = [...text.matchAll(/(?:from\s+|import\s*\(\s*)'(\.{1,2}\/[^']+)'/g)].map((m) => m[1]!);
+  const specs = [...text.matchAll(/(?:from\s+|import\s*\(?\s*)'(\.{1,2}\/[^']+)'/g)].map((m) => m[1]!);
   return specs.map((s) => resolve(dirname(file), s.replace(/\.js$/, '.ts')));
 }
 
@@ -44,4 +47,12 @@ it('the cycle finder finds a cycle when there is one', () => {
 it('src/ has no import cycles', () => {
   const graph = new Map(modules(src).map((f) => [f, importsOf(f)]));
   expect(cycles(graph).map((c) => c.map((f) => relative(src, f)).join(' → '))).toEqual([]);
+});
+
+it('layers point one way: src → nothing outside; test and testing → never bench', () => {
+  const crossing = (from: string, banned: string[]) =>
+    modules(join(root, from)).flatMap((f) => importsOf(f).filter((to) => banned.some((b) => to.startsWith(join(root, b) + '/'))).map((to) => `${relative(root, f)} → ${relative(root, to)}`));
+  expect(crossing('src', ['test', 'testing', 'bench'])).toEqual([]);
+  expect(crossing('testing', ['test', 'bench'])).toEqual([]);
+  expect(crossing('test', ['bench'])).toEqual([]);
 });

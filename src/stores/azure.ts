@@ -137,11 +137,6 @@ export class AzureStore implements Store {
     }
   }
 
-  async put(loc: Location, data: Uint8Array): Promise<void> {
-    const blob = await this.blob(loc);
-    await blob.uploadData(data).catch((e) => this.fail(loc, e));
-  }
-
   async list(prefix: Location): Promise<ListEntry[]> {
     const container = (await this.client(prefix.uri)).getContainerClient(prefix.bucket);
     const out: ListEntry[] = [];
@@ -153,10 +148,5 @@ export class AzureStore implements Store {
       this.fail(prefix, e);
     }
     return out;
-  }
-
-  async delete(loc: Location): Promise<void> {
-    const blob = await this.blob(loc);
-    await blob.deleteIfExists().catch((e) => this.fail(loc, e));
   }
 }

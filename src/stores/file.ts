@@ -2,7 +2,7 @@
 // with O_DIRECT (no page cache); pooled blocks are page aligned, and the unaligned tail of a read goes
 // through a small aligned bounce block.
 import { constants, type BigIntStats } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { RangepoolError } from '../errors.js';
 import { defaultPool } from '../pool/index.js';
@@ -113,13 +113,6 @@ export class FileStore implements Store {
     }
   }
 
-  async put(loc: Location, data: Uint8Array): Promise<void> {
-    await mkdir(dirname(loc.key), { recursive: true });
-    const tmp = `${loc.key}.${process.pid}.tmp`;
-    await writeFile(tmp, data);
-    await rename(tmp, loc.key);
-  }
-
   async list(prefix: Location): Promise<ListEntry[]> {
     const dir = prefix.key.endsWith('/') ? prefix.key : dirname(prefix.key);
     const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch((e) => {
@@ -133,10 +126,6 @@ export class FileStore implements Store {
       out.push({ key: path, size: s.size, lastModified: s.mtime });
     }
     return out.sort((a, b) => (a.key < b.key ? -1 : 1));
-  }
-
-  async delete(loc: Location): Promise<void> {
-    await rm(loc.key, { force: true });
   }
 }
 

@@ -141,11 +141,6 @@ export class GcsStore implements Store {
     }
   }
 
-  async put(loc: Location, data: Uint8Array): Promise<void> {
-    const storage = await this.client();
-    await storage.bucket(loc.bucket).file(loc.key).save(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { resumable: false }).catch((e) => this.fail(loc, e));
-  }
-
   async list(prefix: Location): Promise<ListEntry[]> {
     const storage = await this.client();
     const [files] = await storage.bucket(prefix.bucket).getFiles({ prefix: prefix.key }).catch((e) => this.fail(prefix, e));
@@ -155,10 +150,5 @@ export class GcsStore implements Store {
       etag: f.metadata.etag,
       lastModified: f.metadata.updated ? new Date(f.metadata.updated) : undefined,
     }));
-  }
-
-  async delete(loc: Location): Promise<void> {
-    const storage = await this.client();
-    await storage.bucket(loc.bucket).file(loc.key).delete().catch((e) => this.fail(loc, e));
   }
 }

@@ -161,11 +161,6 @@ export class S3Store implements Store {
     }
   }
 
-  async put(loc: Location, data: Uint8Array): Promise<void> {
-    const { sdk, client } = await this.sdk();
-    await client.send(new sdk.PutObjectCommand({ Bucket: loc.bucket, Key: loc.key, Body: data })).catch((e) => this.fail(loc, e));
-  }
-
   async list(prefix: Location): Promise<ListEntry[]> {
     const { sdk, client } = await this.sdk();
     const out: ListEntry[] = [];
@@ -178,10 +173,5 @@ export class S3Store implements Store {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return out;
-  }
-
-  async delete(loc: Location): Promise<void> {
-    const { sdk, client } = await this.sdk();
-    await client.send(new sdk.DeleteObjectCommand({ Bucket: loc.bucket, Key: loc.key })).catch((e) => this.fail(loc, e));
   }
 }

@@ -58,7 +58,5 @@ export interface Store {
   readonly alignment?: number;
   /** For HTTP stores, which transport reads ranges. */
   readonly transport?: Transport;
-  put(loc: Location, data: Uint8Array): Promise<void>;
   list(prefix: Location): Promise<ListEntry[]>;
-  delete(loc: Location): Promise<void>;
 }

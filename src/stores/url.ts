@@ -49,15 +49,7 @@ export class UrlStore implements Store {
     return this.ranges.readRange(loc, start, target, opts);
   }
 
-  async put(loc: Location): Promise<void> {
-    throw new RangepoolError('Unsupported', 'http(s) URLs are read-only', { uri: loc.uri });
-  }
-
   async list(prefix: Location): Promise<ListEntry[]> {
     throw new RangepoolError('Unsupported', 'http(s) URLs cannot be listed', { uri: prefix.uri });
-  }
-
-  async delete(loc: Location): Promise<void> {
-    throw new RangepoolError('Unsupported', 'http(s) URLs are read-only', { uri: loc.uri });
   }
 }

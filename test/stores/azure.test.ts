@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { defaultEngine, get, parseUri, storeFor } from '../../src/index.js';
-import { startAzurite } from '../support/azurite.js';
+import { startAzurite } from '../../testing/emulators/azurite.js';
+import { writerFor } from '../../testing/writers.js';
 import { storeSuite } from '../support/store-suite.js';
 
 let server: Awaited<ReturnType<typeof startAzurite>>;
@@ -40,17 +41,17 @@ describe('az on azurite: credentials and consistency', () => {
     const storeOptions = { connectionString: server.connectionString };
     const store = await storeFor('az://suite/x', storeOptions);
     const loc = parseUri('az://suite/changing');
-    await store.put(loc, randomBytes(1000));
+    const writer = await writerFor(loc.uri, storeOptions);
+    await writer.put(loc.uri, randomBytes(1000));
     const meta = await store.stat(loc);
-    await store.put(loc, randomBytes(1000));
+    await writer.put(loc.uri, randomBytes(1000));
     await expect(defaultEngine().download(store, loc, meta)).rejects.toMatchObject({ code: 'PreconditionFailed' });
   });
 
   it('verify checks the Content-MD5 the service keeps', async () => {
     const storeOptions = { connectionString: server.connectionString };
-    const store = await storeFor('az://suite/x', storeOptions);
     const data = randomBytes(3 << 20);
-    await store.put(parseUri('az://suite/md5'), data);
+    await (await writerFor('az://suite/md5', storeOptions)).put('az://suite/md5', data);
     const { getObject, release } = await import('../../src/index.js');
     const obj = await getObject('az://suite/md5', { storeOptions, verify: 'require', cache: false });
     expect(obj.stats.verified).toBe('md5');

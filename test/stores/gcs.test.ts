@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultEngine, get, parseUri, release, storeFor } from '../../src/index.js';
-import { startGcsEmulator } from '../support/gcs-emulator.js';
+import { startGcsEmulator } from '../../testing/emulators/gcs-emulator.js';
+import { writerFor } from '../../testing/writers.js';
 import { storeSuite } from '../support/store-suite.js';
 
 let server: Awaited<ReturnType<typeof startGcsEmulator>>;
@@ -34,7 +35,7 @@ describe('gs on the firebase storage emulator: generation and checksums', () => 
   it('stat gives the generation and the crc32c the service keeps, and verify uses it', async () => {
     const store = await storeFor('gs://suite/x', storeOptions());
     const loc = parseUri('gs://suite/verified');
-    await store.put(loc, randomBytes(3 << 20));
+    await (await writerFor(loc.uri, storeOptions())).put(loc.uri, randomBytes(3 << 20));
     const meta = await store.stat(loc);
     expect(meta.generation).toMatch(/^\d+$/);
     expect(meta.checksums?.crc32c).toBeTypeOf('number');
@@ -46,9 +47,10 @@ describe('gs on the firebase storage emulator: generation and checksums', () => 
   it('ranges are pinned to the generation: an overwrite after stat never comes back mixed', async () => {
     const store = await storeFor('gs://suite/x', storeOptions());
     const loc = parseUri('gs://suite/changing');
-    await store.put(loc, randomBytes(2 << 20));
+    const writer = await writerFor(loc.uri, storeOptions());
+    await writer.put(loc.uri, randomBytes(2 << 20));
     const meta = await store.stat(loc);
-    await store.put(loc, randomBytes(2 << 20));
+    await writer.put(loc.uri, randomBytes(2 << 20));
     // The emulator ignores the generation in the request and serves the new bytes; the store sees the
     // served generation (x-goog-generation) differ from the pin and refuses them.
     await expect(defaultEngine().download(store, loc, meta)).rejects.toMatchObject({ code: 'PreconditionFailed' });
@@ -59,7 +61,7 @@ describe('gs on the firebase storage emulator: generation and checksums', () => 
     process.env.STORAGE_EMULATOR_HOST = server.endpoint; // with the scheme, as @google-cloud/storage documents it
     try {
       const data = randomBytes(100);
-      await (await storeFor('gs://suite/x', storeOptions())).put(parseUri('gs://suite/env'), data);
+      await (await writerFor('gs://suite/env', storeOptions())).put('gs://suite/env', data);
       const buf = await get('gs://suite/env', { storeOptions: { projectId: server.projectId } });
       expect(buf.equals(data)).toBe(true);
       release(buf);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from 'vitest';
-import { startS3rver } from '../support/s3rver.js';
+import { startS3rver } from '../../testing/emulators/s3rver.js';
 import { storeSuite } from '../support/store-suite.js';
 
 let server: Awaited<ReturnType<typeof startS3rver>>;

@@ -2,7 +2,7 @@
 // ETag or Last-Modified, redirects followed with the pin kept, servers without range support served whole.
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startObjectServer } from '../../bench/object-server.js';
+import { startObjectServer } from '../../testing/object-server/index.js';
 import { RangeEngine, defaultPool, getObject, getRange, release, stat, type GetOptions } from '../../src/index.js';
 import { partial, startRawServer } from '../support/raw-http-server.js';
 import { until } from '../support/wait.js';

@@ -2,7 +2,8 @@
 // 32 concurrent gets, typed errors for what is missing, and the pool back where it started.
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RangeEngine, defaultPool, get, getObject, getRange, list, metaCache, parseUri, release, stat, storeFor, type GetOptions, type StoreOptions, type Transport } from '../../src/index.js';
+import { RangeEngine, defaultPool, get, getObject, getRange, list, metaCache, release, stat, type GetOptions, type StoreOptions, type Transport } from '../../src/index.js';
+import { writerFor } from '../../testing/writers.js';
 import { until } from './wait.js';
 
 const MiB = 1 << 20;
@@ -23,8 +24,7 @@ export function storeSuite(name: string, target: () => Target, { largest = 64 * 
   describe(`${name}: conformance`, () => {
     let startInUse = 0;
     const opts = (): GetOptions => ({ storeOptions: target().storeOptions, engine, cache: false });
-    const put = async (key: string, data: Buffer) =>
-      (await storeFor(target().uri(key), target().storeOptions)).put(parseUri(target().uri(key)), data);
+    const put = async (key: string, data: Buffer) => (await writerFor(target().uri(key), target().storeOptions)).put(target().uri(key), data);
 
     beforeEach(() => {
       metaCache.clear();
@@ -83,8 +83,7 @@ export function storeSuite(name: string, target: () => Target, { largest = 64 * 
 
     it('deletes', async () => {
       await put('deleted', randomBytes(3));
-      const store = await storeFor(target().uri('deleted'), target().storeOptions);
-      await store.delete(parseUri(target().uri('deleted')));
+      await (await writerFor(target().uri('deleted'), target().storeOptions)).delete(target().uri('deleted'));
       await expect(stat(target().uri('deleted'), opts())).rejects.toMatchObject({ code: 'NotFound' });
     });
 

@@ -1,11 +1,11 @@
 // One variant in its own process, so its CPU time, RSS and page faults are its own. Prints one JSON line.
-// Usage: node --expose-gc bench/run-variant.js '{"variant":"c","url":...,"key":...,"size":...,"parallel":32,"downloads":64,"partSize":...,"concurrency":8}'
-import { VARIANTS } from './variants.js';
+// Usage: node --expose-gc --import tsx bench/run-variant.ts '{"variant":"c","url":...,"key":...,"size":...,"parallel":32,"downloads":64,"partSize":...,"concurrency":8}'
+import { VARIANTS, type VariantOptions } from './variants.js';
 
-const o = JSON.parse(process.argv[2]);
-const client = await VARIANTS[o.variant].make(o.url, o);
+const o = JSON.parse(process.argv[2] ?? '{}') as VariantOptions;
+const client = await VARIANTS[o.variant]!.make(o.url, o);
 
-async function round(count, onDone) {
+async function round(count: number, onDone: (ms: number) => void): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next++ < count) {
@@ -21,8 +21,8 @@ async function round(count, onDone) {
 await round(o.parallel, () => {}); // warm-up: pools fill, sockets open, JIT settles
 globalThis.gc?.();
 const freshBefore = client.freshLarge();
-const latencies = [];
-const rss = [];
+const latencies: number[] = [];
+const rss: [number, number][] = [];
 let peakRss = 0;
 const t0 = performance.now();
 const sampleRss = () => {
@@ -41,7 +41,7 @@ const ru = process.resourceUsage();
 clearInterval(sampler);
 sampleRss();
 latencies.sort((a, b) => a - b);
-const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
+const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
 console.log(
   JSON.stringify({
     variant: o.variant,

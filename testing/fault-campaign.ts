@@ -1,14 +1,15 @@
 // Fault campaign: many downloads from the loopback server while a share of range requests fail in
 // every way the server can fail them. Each download must end byte-exact or with a typed error; none
 // may come back corrupted, and the pool must end where it started.
-// Usage: node bench/fault-campaign.js [--downloads N] [--size BYTES] [--rate 0.1] [--seed N]
+// Usage: node --import tsx testing/fault-campaign.ts [--downloads N] [--size BYTES] [--rate 0.1] [--seed N]
 import { randomBytes } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { RangeEngine, RangepoolError, defaultPool, getObject, release } from 'rangepool';
-import { startObjectServer } from './object-server.js';
+import { RangeEngine, RangepoolError, defaultPool, getObject, release } from '../src/index.js';
+import { startObjectServer, type FaultRule } from './object-server/index.js';
 
 /** One rule per failure kind, each firing on `rate` of the ranged requests (seeded, reproducible). */
-export function faultRules(rate) {
+export function faultRules(rate: number): FaultRule[] {
   return [
     { kind: 'status', status: 500, probability: rate },
     { kind: 'status', status: 503, probability: rate },
@@ -20,6 +21,19 @@ export function faultRules(rate) {
   ];
 }
 
+export interface CampaignCounts {
+  downloads: number;
+  injectedFaults: number;
+  retries: number;
+  successes: number;
+  typedFailures: number;
+  untypedFailures: number;
+  corrupted: number;
+  failuresByCode: Record<string, number>;
+  faultsByKind?: Record<string, number>;
+  poolInUseDelta?: number;
+}
+
 export async function runCampaign({ downloads = 200, size = 4 << 20, rate = 0.05, seed = 1, parallel = 8, partSize = 256 << 10 } = {}) {
   const server = await startObjectServer({ seed });
   const objects = Array.from({ length: 4 }, (_, i) => ({ key: `obj-${i}`, data: randomBytes(size + i * 997) }));
@@ -29,12 +43,11 @@ export async function runCampaign({ downloads = 200, size = 4 << 20, rate = 0.05
   const storeOptions = { endpoint: server.url, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } };
   const pool = defaultPool();
   const startInUse = pool.stats().inUseBytes;
-  /** @type {{ downloads: number, injectedFaults: number, retries: number, successes: number, typedFailures: number, untypedFailures: number, corrupted: number, failuresByCode: Record<string, number>, faultsByKind?: Record<string, number>, poolInUseDelta?: number }} */
-  const counts = { downloads, injectedFaults: 0, retries: 0, successes: 0, typedFailures: 0, untypedFailures: 0, corrupted: 0, failuresByCode: {} };
+  const counts: CampaignCounts = { downloads, injectedFaults: 0, retries: 0, successes: 0, typedFailures: 0, untypedFailures: 0, corrupted: 0, failuresByCode: {} };
   let next = 0;
   const worker = async () => {
     while (next < downloads) {
-      const obj = objects[next++ % objects.length];
+      const obj = objects[next++ % objects.length]!;
       try {
         const res = await getObject(`s3://campaign/${obj.key}`, { engine, storeOptions, cache: false });
         counts.retries += res.stats.retries;
@@ -59,7 +72,7 @@ export async function runCampaign({ downloads = 200, size = 4 << 20, rate = 0.05
   return counts;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { values } = parseArgs({ options: { downloads: { type: 'string' }, size: { type: 'string' }, rate: { type: 'string' }, seed: { type: 'string' } } });
   const counts = await runCampaign({
     downloads: Number(values.downloads ?? 2000),

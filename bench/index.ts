@@ -11,10 +11,36 @@ import { cpus, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
-import { RangeEngine } from 'rangepool';
-import { VARIANTS } from './variants.js';
+import { RangeEngine } from '../src/index.js';
+import { root, tsArgs } from '../testing/spawn.js';
+import { VARIANTS, type VariantOptions } from './variants.js';
 import { chartSvg } from './chart.js';
 import { cloudComparisons } from './clouds.js';
+
+/** What run-variant.ts prints. */
+interface Run {
+  variant: string;
+  bytes: number;
+  wallMs: number;
+  cpuMs: number;
+  peakRss: number;
+  minorFaults: number;
+  freshLarge: number;
+  p50: number;
+  p99: number;
+  rss: [number, number][];
+}
+type Summary = ReturnType<typeof summarize>;
+type Results = Record<string, Summary>;
+interface Server {
+  url: string;
+  ca?: string;
+  stop: () => void;
+}
+interface Bar {
+  tick: (what: string) => void;
+  stop: () => void;
+}
 
 const MiB = 1 << 20;
 const GiB = 1 << 30;
@@ -41,39 +67,39 @@ const variants = [...args.variants];
 const { partSize, concurrency } = new RangeEngine().options;
 const defaults = { partSize, concurrency };
 
-function median(xs) {
+function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+  return s[Math.floor(s.length / 2)]!;
 }
 
-async function startServer(tls = false) {
-  const child = spawn(process.execPath, [new URL('object-server-main.js', here).pathname, ...(tls ? ['--tls'] : [])], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const line = await new Promise((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
+async function startServer(tls = false): Promise<Server> {
+  const child = spawn(process.execPath, [...tsArgs('testing/object-server/main.ts'), ...(tls ? ['--tls'] : [])], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
   return { ...JSON.parse(line), stop: () => child.kill('SIGTERM') };
 }
 
-function runVariant(opts) {
+function runVariant(opts: VariantOptions): Promise<Run> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--expose-gc', '--no-warnings', new URL('run-variant.js', here).pathname, JSON.stringify(opts)], { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...tsArgs('bench/run-variant.ts', '--expose-gc', '--no-warnings'), JSON.stringify(opts)], { cwd: root, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`variant ${opts.variant} failed: ${stderr || err.message}`));
-      else resolve(JSON.parse(stdout.trim().split('\n').pop()));
+      else resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Run);
     });
   });
 }
 
-function progress(total) {
+function progress(total: number): Bar {
   if (!process.stderr.isTTY) {
     let done = 0;
-    return { tick: (what) => process.stderr.write(`[${++done}/${total}] ${what}\n`), stop() {} };
+    return { tick: (what) => void process.stderr.write(`[${++done}/${total}] ${what}\n`), stop() {} };
   }
   const bar = new SingleBar({ stream: process.stderr, format: ' {bar} {value}/{total} runs | {what}', hideCursor: true });
   bar.start(total, 0, { what: 'starting' });
   return { tick: (what) => bar.increment(1, { what }), stop: () => bar.stop() };
 }
 
-function summarize(runs) {
-  const gib = runs[0].bytes / GiB;
-  const pick = (f) => median(runs.map(f));
+function summarize(runs: Run[]) {
+  const gib = runs[0]!.bytes / GiB;
+  const pick = (f: (r: Run) => number) => median(runs.map(f));
   return {
     throughput: pick((r) => r.bytes / GiB / (r.wallMs / 1000)),
     cpuPerGiB: pick((r) => r.cpuMs / 1000 / gib),
@@ -83,27 +109,27 @@ function summarize(runs) {
     p50: pick((r) => r.p50),
     p99: pick((r) => r.p99),
     // The run whose throughput is the median, for the chart.
-    sample: [...runs].sort((x, y) => x.bytes / x.wallMs - y.bytes / y.wallMs)[Math.floor(runs.length / 2)],
+    sample: [...runs].sort((x, y) => x.bytes / x.wallMs - y.bytes / y.wallMs)[Math.floor(runs.length / 2)]!,
   };
 }
 
-const fmt = (n, d = 2) => (n === undefined ? '–' : n.toFixed(d));
+const fmt = (n: number | undefined, d = 2) => (n === undefined ? '–' : n.toFixed(d));
 
-function table(results, variants) {
+function table(results: Results, variants: string[]): string {
   const rows = [
     '| variant | GiB/s | CPU s/GiB | peak RSS MiB | fresh ≥1 MiB allocations/min | minor faults/GiB | p50 ms | p99 ms |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const v of variants) {
-    const r = results[v];
-    rows.push(`| ${VARIANTS[v].label} | ${fmt(r.throughput)} | ${fmt(r.cpuPerGiB)} | ${fmt(r.peakRssMiB, 0)} | ${fmt(r.freshPerMin, 0)} | ${fmt(r.faultsPerGiB, 0)} | ${fmt(r.p50, 0)} | ${fmt(r.p99, 0)} |`);
+    const r = results[v]!;
+    rows.push(`| ${VARIANTS[v]!.label} | ${fmt(r.throughput)} | ${fmt(r.cpuPerGiB)} | ${fmt(r.peakRssMiB, 0)} | ${fmt(r.freshPerMin, 0)} | ${fmt(r.faultsPerGiB, 0)} | ${fmt(r.p50, 0)} | ${fmt(r.p99, 0)} |`);
   }
   return rows.join('\n');
 }
 
-function ratios(results) {
+function ratios(results: Results): string[] {
   const { a, c, e, f } = results;
-  const lines = [];
+  const lines: string[] = [];
   if (c && e) lines.push(`c/e (the raw node:http ceiling): throughput ${fmt(c.throughput / e.throughput)}× (target ≥ 2.0×), CPU per GiB ${fmt(c.cpuPerGiB / e.cpuPerGiB)}× (target ≤ 0.5×)`);
   if (a && c) lines.push(`c/a throughput ${fmt(c.throughput / a.throughput)}× (target ≥ 1.5×), c/a CPU per GiB ${fmt(c.cpuPerGiB / a.cpuPerGiB)}× (target ≤ 0.6×)`);
   if (c && f) lines.push(`c/f (direct vs SDK transport): throughput ${fmt(c.throughput / f.throughput)}×, CPU per GiB ${fmt(c.cpuPerGiB / f.cpuPerGiB)}×`);
@@ -111,9 +137,9 @@ function ratios(results) {
   return lines;
 }
 
-function tlsRatios(results) {
+function tlsRatios(results: Results): string[] {
   const { a, c, e, f } = results;
-  const lines = [];
+  const lines: string[] = [];
   if (c && f) lines.push(`over TLS, c/f (direct vs the SDK transport): throughput ${fmt(c.throughput / f.throughput)}× (target ≥ 1.5×)`);
   if (c && a) lines.push(`over TLS, c/a throughput ${fmt(c.throughput / a.throughput)}×`);
   if (c && e) lines.push(`over TLS, c/e throughput ${fmt(c.throughput / e.throughput)}×, CPU per GiB ${fmt(c.cpuPerGiB / e.cpuPerGiB)}×`);
@@ -121,20 +147,20 @@ function tlsRatios(results) {
 }
 
 /** `repeats` alternating runs of each variant against one server; medians per variant. */
-async function measure(server, list, bar, tag = '') {
-  const runs = Object.fromEntries(list.map((v) => [v, []]));
+async function measure(server: Server, list: string[], bar: Bar, tag = ''): Promise<Results> {
+  const runs: Record<string, Run[]> = Object.fromEntries(list.map((v) => [v, []]));
   for (let r = 0; r < repeats; r++) {
     // Alternate the order so no variant always runs first (or last) on a warming machine.
     const order = r % 2 === 0 ? list : [...list].reverse();
     for (const v of order) {
-      runs[v].push(await runVariant({ variant: v, url: server.url, ca: server.ca, key: 'obj', size, parallel, downloads, ...defaults }));
-      bar.tick(`${tag}${VARIANTS[v].label} (repeat ${r + 1})`);
+      runs[v]!.push(await runVariant({ variant: v, url: server.url, ca: server.ca, key: 'obj', size, parallel, downloads, ...defaults }));
+      bar.tick(`${tag}${VARIANTS[v]!.label} (repeat ${r + 1})`);
     }
   }
-  return Object.fromEntries(list.map((v) => [v, summarize(runs[v])]));
+  return Object.fromEntries(list.map((v) => [v, summarize(runs[v]!)]));
 }
 
-async function withServer(tls, fn) {
+async function withServer<T>(tls: boolean, fn: (server: Server) => Promise<T>): Promise<T> {
   const server = await startServer(tls);
   try {
     await putObject(server);
@@ -144,10 +170,10 @@ async function withServer(tls, fn) {
   }
 }
 
-async function putObject(server) {
-  const { request } = await import(server.url.startsWith('https:') ? 'node:https' : 'node:http');
-  await new Promise((resolve, reject) => {
-    const req = request(`${server.url}/bench/obj`, { method: 'PUT', ca: server.ca }, (res) => res.resume().on('end', resolve));
+async function putObject(server: Server): Promise<void> {
+  const { request } = server.url.startsWith('https:') ? await import('node:https') : await import('node:http');
+  await new Promise<void>((resolve, reject) => {
+    const req = request(`${server.url}/bench/obj`, { method: 'PUT', ca: server.ca }, (res) => res.resume().on('end', () => resolve()));
     req.on('error', reject);
     req.end(randomBytes(size));
   });
@@ -157,26 +183,26 @@ const SWEEP = [4, 8, 16, 32].flatMap((partMiB) => [4, 8, 16].map((concurrency) =
 const SWEEP_REPEATS = 3;
 
 /** Variant c over part size × per-object concurrency; each point the median of 3, in alternating order. */
-async function sweep(server, bar) {
-  const samples = SWEEP.map(() => []);
+async function sweep(server: Server, bar: Bar) {
+  const samples: Run[][] = SWEEP.map(() => []);
   for (let r = 0; r < SWEEP_REPEATS; r++) {
     const order = SWEEP.map((_, i) => i);
     if (r % 2) order.reverse();
     for (const i of order) {
-      const { partMiB, concurrency } = SWEEP[i];
+      const { partMiB, concurrency } = SWEEP[i]!;
       const run = await runVariant({ variant: 'c', url: server.url, key: 'obj', size, parallel, downloads: parallel, partSize: partMiB * MiB, concurrency });
-      samples[i].push(run);
+      samples[i]!.push(run);
       bar.tick(`sweep ${partMiB} MiB × ${concurrency} (repeat ${r + 1})`);
     }
   }
   return SWEEP.map((p, i) => ({
     ...p,
-    throughput: median(samples[i].map((r) => r.bytes / GiB / (r.wallMs / 1000))),
-    cpuPerGiB: median(samples[i].map((r) => r.cpuMs / 1000 / (r.bytes / GiB))),
+    throughput: median(samples[i]!.map((r) => r.bytes / GiB / (r.wallMs / 1000))),
+    cpuPerGiB: median(samples[i]!.map((r) => r.cpuMs / 1000 / (r.bytes / GiB))),
   }));
 }
 
-function sweepTable(points) {
+function sweepTable(points: Awaited<ReturnType<typeof sweep>>): string[] {
   const best = points.reduce((a, b) => (b.throughput > a.throughput ? b : a));
   return [
     `Sweep (variant c, median of ${SWEEP_REPEATS} per point): best ${best.partMiB} MiB parts × ${best.concurrency} per object at ${fmt(best.throughput)} GiB/s`,
@@ -191,7 +217,7 @@ const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${Math
 if (args['sweep-only']) await withServer(false, sweepOnly);
 else await fullRun();
 
-async function sweepOnly(server) {
+async function sweepOnly(server: Server): Promise<void> {
   const bar = progress(SWEEP.length * SWEEP_REPEATS);
   const points = await sweep(server, bar);
   bar.stop();
@@ -202,7 +228,7 @@ async function sweepOnly(server) {
 }
 
 async function fullRun() {
-  const tlsVariants = args.tls ? variants.filter((v) => 'acef'.includes(v)) : [];
+  const tlsVariants: string[] = args.tls ? variants.filter((v) => 'acef'.includes(v)) : [];
   const sweepRuns = !quick && args.sweep ? SWEEP.length * SWEEP_REPEATS : 0;
   const bar = progress(repeats * (variants.length + tlsVariants.length) + sweepRuns);
   const { results, points } = await withServer(false, async (server) => ({

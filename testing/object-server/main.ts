@@ -2,11 +2,12 @@
 // apart from the server's). Prints {"url","port","pid"} (and "ca" with --tls) as one JSON line once
 // listening. Objects are loaded with S3 PUTs, faults set with POST /_control/faults. Ends on SIGTERM,
 // SIGINT or stdin closing. --tls serves HTTPS with a self-signed certificate made at start.
+// Run it with `node --import tsx testing/object-server/main.ts` (see testing/spawn.ts).
 import { generate } from 'selfsigned';
-import { startObjectServer } from './object-server.js';
+import { startObjectServer } from './index.js';
 
 const portArg = process.argv.indexOf('--port');
-let tls;
+let tls: { key: string; cert: string } | undefined;
 if (process.argv.includes('--tls')) {
   const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], { keySize: 2048, extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }] });
   tls = { key: pems.private, cert: pems.cert };

@@ -1,14 +1,14 @@
 // Micro-benchmark of the pool alone: acquire+release cost per operation, and how fast a 64 MiB buffer
 // can be filled when it is fresh (Buffer.allocUnsafe: new pages, page faults) vs a reused pooled block.
-// Usage: node --expose-gc bench/pool-micro.js [--quick]
-import { BufferPool } from 'rangepool';
+// Usage: node --expose-gc --import tsx bench/pool-micro.ts [--quick]
+import { BufferPool } from '../src/index.js';
 
 const MiB = 1 << 20;
 const quick = process.argv.includes('--quick');
-const turn = () => new Promise((r) => setImmediate(r));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const turn = () => new Promise<void>((r) => setImmediate(r));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function perOp(label, n, once) {
+async function perOp(label: string, n: number, once: (i: number) => Promise<void>) {
   for (let i = 0; i < n / 10; i++) await once(i); // warm up
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) await once(i);
@@ -16,8 +16,8 @@ async function perOp(label, n, once) {
   return { label, 'ns/op': Math.round(ns) };
 }
 
-async function fill(label, rounds, take, give) {
-  const ms = [];
+async function fill(label: string, rounds: number, take: () => Promise<Buffer>, give: (b: Buffer) => void) {
+  const ms: number[] = [];
   for (let i = 0; i < rounds; i++) {
     const t0 = process.hrtime.bigint();
     const buf = await take();
@@ -35,7 +35,7 @@ const n = quick ? 20_000 : 200_000;
 const native = new BufferPool({ trimAfterMs: 0 });
 const js = new BufferPool({ trimAfterMs: 0, implementation: 'js' });
 // Each op turns the event loop once, as happens between real downloads (finalizers run at setImmediate).
-const cycle = (pool) => async () => {
+const cycle = (pool: BufferPool) => async () => {
   pool.release(await pool.acquire(MiB));
   await turn();
 };
@@ -58,5 +58,5 @@ const rows = [
   await fill('JS fallback pool (reused)', rounds, () => js.acquire(64 * MiB), (b) => js.release(b)),
 ];
 console.table(rows);
-console.log(`pooled/fresh speed-up: ${(rows[0]['median ms'] / rows[1]['median ms']).toFixed(1)}x`);
+console.log(`pooled/fresh speed-up: ${(rows[0]!['median ms'] / rows[1]!['median ms']).toFixed(1)}x`);
 console.log('native pool stats:', native.stats());
