@@ -87,9 +87,21 @@ export async function stat(uri: string, opts: Pick<GetOptions, 'store' | 'storeO
   return meta;
 }
 
-/** Objects under a prefix URI (s3://bucket/prefix, file:///dir/). */
-export async function list(prefixUri: string, opts: Pick<GetOptions, 'store' | 'storeOptions'> = {}): Promise<ListEntry[]> {
+type ListOptions = Pick<GetOptions, 'store' | 'storeOptions' | 'signal' | 'engine'>;
+
+/**
+ * Objects under a prefix URI (s3://bucket/prefix, file:///dir/), page by page as the loop asks for them:
+ * each page retried and timed out like any request, its body bounded.
+ */
+export async function* listEach(prefixUri: string, opts: ListOptions = {}): AsyncGenerator<ListEntry, void, undefined> {
   const loc = parseUri(prefixUri, { prefix: true });
   const store = opts.store ?? (await storeFor(loc, opts.storeOptions));
-  return store.list(loc);
+  for await (const page of (opts.engine ?? defaultEngine()).list(store, loc, opts.signal)) yield* page;
+}
+
+/** Every object under a prefix URI, in one array. */
+export async function list(prefixUri: string, opts: ListOptions = {}): Promise<ListEntry[]> {
+  const out: ListEntry[] = [];
+  for await (const entry of listEach(prefixUri, opts)) out.push(entry);
+  return out;
 }

@@ -1,10 +1,10 @@
-export { get, getRange, getObject, stat, list, defaultEngine, metaCache } from './api.js';
+export { get, getRange, getObject, stat, list, listEach, defaultEngine, metaCache } from './api.js';
 export type { GetOptions, RangepoolObject } from './api.js';
 export { RangeEngine } from './engine/engine.js';
 export type { Checksum, EngineOptions, DownloadOptions, DownloadResult, DownloadStats, Progress } from './engine/engine.js';
 export { storeFor } from './stores/registry.js';
 export type { StoreOptions } from './stores/registry.js';
-export type { Store, ObjectMeta, ReadOptions, FirstReadOptions, ListEntry, Transport } from './stores/store.js';
+export type { Store, ObjectMeta, ReadOptions, FirstReadOptions, ListEntry, ListPage, Transport } from './stores/store.js';
 export { parseUri } from './uri.js';
 export type { Location, Scheme } from './uri.js';
 export { RangepoolError, ERROR_CODES, isRangepoolError } from './errors.js';

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startObjectServer } from '../testing/object-server/index.js';
-import { RangeEngine, defaultPool, get, stat } from '../src/index.js';
+import { RangeEngine, defaultPool, get, list, listEach, stat } from '../src/index.js';
 import { S3Store } from '../src/stores/s3.js';
 import { startRawServer } from './support/raw-http-server.js';
 import { until } from './support/wait.js';
@@ -36,6 +36,76 @@ describe('answers from a server', () => {
     raw.script((_req, s) => s.write('HTTP/1.1 200 OK\r\netag: "x"\r\n\r\n'));
     const store = new S3Store({ endpoint: raw.url, credentials });
     await expect(stat('s3://b/k', { store, engine: new RangeEngine({ retry: { retries: 0 } }) })).rejects.toMatchObject({ code: 'IntegrityError', message: expect.stringContaining('size') });
+  });
+});
+
+/** An endless chunked body after `head`, written as fast as the socket takes it. */
+function endless(head: string) {
+  return (_req: unknown, s: import('node:net').Socket) => {
+    s.write(`${head}\r\ntransfer-encoding: chunked\r\n\r\n`);
+    const more = () => {
+      if (!s.destroyed) s.write(`4000\r\n${'<'.repeat(0x4000)}\r\n`, () => setImmediate(more));
+    };
+    more();
+  };
+}
+
+describe('bodies that are not object data are bounded, on every path', () => {
+  const once = new RangeEngine({ stallTimeoutMs: 2_000, retry: { retries: 0 } });
+
+  it('an endless error body on the SDK transport is read to 64 KiB at most: Unavailable, not a process out of memory', async () => {
+    const endlessError = endless('HTTP/1.1 500 Internal Server Error');
+    raw.script((req, s) => (req.method === 'HEAD' ? s.write('HTTP/1.1 200 OK\r\ncontent-length: 1000000\r\netag: "v1"\r\n\r\n') : endlessError(req, s)));
+    raw.requests.length = 0;
+    const before = defaultPool().stats().inUseBytes;
+    const store = new S3Store({ endpoint: raw.url, credentials, transport: 'sdk' });
+    const err = await get('s3://b/k', { store, cache: false, engine: once }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'Unavailable', message: expect.stringContaining('HTTP 500') });
+    expect(raw.requests.map((r) => r.method)).toEqual(['HEAD', 'GET']);
+    await until(() => raw.requests.length > 0 && raw.closed(raw.requests.at(-1)!.connection), 'the connection dropped');
+    expect(raw.bytesWritten()).toBeLessThan(8 << 20); // what socket buffers hold, not an endless body
+    await until(() => defaultPool().stats().inUseBytes === before, 'the pool back');
+  });
+
+  it.each(['direct', 'sdk'] as const)('an endless list page is abandoned past 4 MiB as IntegrityError (%s)', async (transport) => {
+    raw.script(endless('HTTP/1.1 200 OK\r\ncontent-type: application/xml'));
+    raw.requests.length = 0;
+    const store = new S3Store({ endpoint: raw.url, credentials, transport });
+    await expect(list('s3://b/', { store, engine: once })).rejects.toMatchObject({ code: 'IntegrityError', message: expect.stringContaining('list page') });
+    await until(() => raw.closed(raw.requests.at(-1)!.connection), 'the connection dropped');
+  });
+
+  it('a list request never answered ends as Timeout; an aborted one as Aborted', async () => {
+    raw.script(() => {});
+    const store = new S3Store({ endpoint: raw.url, credentials });
+    const engine = new RangeEngine({ stallTimeoutMs: 200, retry: { retries: 0 } });
+    await expect(list('s3://b/', { store, engine })).rejects.toMatchObject({ code: 'Timeout', uri: 's3://b/' });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 50);
+    await expect(list('s3://b/', { store, signal: ac.signal })).rejects.toMatchObject({ code: 'Aborted' });
+  });
+
+  it('a service that answers a list page with the cursor it was given is IntegrityError, not an endless loop', async () => {
+    const body = '<?xml version="1.0"?><ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>same</NextContinuationToken><Contents><Key>a</Key><Size>1</Size></Contents></ListBucketResult>';
+    raw.script((_req, s) => s.write(`HTTP/1.1 200 OK\r\ncontent-type: application/xml\r\ncontent-length: ${body.length}\r\n\r\n${body}`));
+    const store = new S3Store({ endpoint: raw.url, credentials });
+    await expect(list('s3://b/', { store, engine: once })).rejects.toMatchObject({ code: 'IntegrityError', message: expect.stringContaining('cursor') });
+  });
+
+  it('listEach fetches pages as the loop asks: breaking after the first key costs one request', async () => {
+    objects.createBucket('many');
+    for (let i = 0; i < 2500; i++) objects.put('many', `k/${String(i).padStart(5, '0')}`, Buffer.alloc(1));
+    const store = new S3Store({ endpoint: objects.url, credentials });
+    const gets = () => objects.stats.requests.GET ?? 0;
+    const start = gets();
+    for await (const entry of listEach('s3://many/k/', { store })) {
+      expect(entry.key).toBe('k/00000');
+      break;
+    }
+    expect(gets() - start).toBe(1);
+    const all = await list('s3://many/k/', { store });
+    expect(all.length).toBe(2500);
+    expect(gets() - start).toBe(4); // 1,000 keys a page
   });
 });
 

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Command, CommanderError, Option } from 'commander';
-import { getObject, list, stat } from '../api.js';
+import { getObject, list, listEach, stat } from '../api.js';
 import { RangeEngine } from '../engine/engine.js';
 import { invalidArgument, printable } from '../errors.js';
 import { packageRoot } from '../native.js';
@@ -132,18 +132,17 @@ async function statCommand(uri: string, o: Common): Promise<void> {
 }
 
 async function lsCommand(prefix: string, o: Common): Promise<void> {
-  const entries = await list(prefix, { storeOptions: storeOptions(o) });
-  if (o.json) return void process.stdout.write(toJson(entries) + '\n');
-  for (const e of entries) {
+  if (o.json) return void process.stdout.write(toJson(await list(prefix, { storeOptions: storeOptions(o) })) + '\n');
+  for await (const e of listEach(prefix, { storeOptions: storeOptions(o) })) {
     const when = e.lastModified ? e.lastModified.toISOString().replace('T', ' ').slice(0, 19) : ''.padEnd(19);
     process.stdout.write(`${when} ${String(e.size).padStart(12)} ${printable(e.key)}\n`); // keys come from the server
   }
 }
 
 function benchCommand(args: string[]): void {
-  const script = join(packageRoot, 'bench', 'index.js');
+  const script = join(packageRoot, 'bench', 'index.ts');
   if (!existsSync(script)) throw invalidArgument('the benchmark ships with the source repository, not the package: run it from a checkout');
-  const r = spawnSync(process.execPath, ['--expose-gc', script, ...args], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', script, ...args], { stdio: 'inherit', cwd: packageRoot });
   process.exitCode = r.status ?? EXIT.other;
 }
 

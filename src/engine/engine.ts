@@ -1,6 +1,6 @@
 import { RangepoolError, abortedError, invalidArgument } from '../errors.js';
 import { defaultPool } from '../pool/index.js';
-import type { ObjectMeta, Store } from '../stores/store.js';
+import type { ListEntry, ObjectMeta, Store } from '../stores/store.js';
 import type { Location } from '../uri.js';
 import { Download } from './download.js';
 import { Limiter } from './limiter.js';
@@ -58,13 +58,29 @@ export class RangeEngine implements EngineContext {
     this.limiter = new Limiter(this.options.maxInFlight);
   }
 
-  /** The store's stat, under the same retry policy as ranges, each attempt given up after stallTimeoutMs. */
-  stat(store: Store, loc: Location, signal?: AbortSignal): Promise<ObjectMeta> {
+  /** A request that is not a range (stat, a list page): under the retry policy, each attempt given up after stallTimeoutMs. */
+  private request<T>(what: string, loc: Location, fn: (signal: AbortSignal) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     const ms = this.options.stallTimeoutMs;
-    const attempt = () => withTimeout((s) => store.stat(loc, s), ms, signal, () => new RangepoolError('Timeout', `no answer to stat within ${ms} ms`, { uri: loc.uri }));
+    const attempt = () => withTimeout(fn, ms, signal, () => new RangepoolError('Timeout', `no answer to ${what} within ${ms} ms`, { uri: loc.uri }));
     return withRetries(attempt, this.options.retry, signal).catch((e) => {
       throw signal?.aborted ? (signal.reason instanceof RangepoolError ? signal.reason : abortedError(signal, loc.uri)) : e;
     });
+  }
+
+  stat(store: Store, loc: Location, signal?: AbortSignal): Promise<ObjectMeta> {
+    return this.request('stat', loc, (s) => store.stat(loc, s), signal);
+  }
+
+  /** The keys under `loc`, one page at a time, fetched as the caller asks for the next. */
+  async *list(store: Store, loc: Location, signal?: AbortSignal): AsyncGenerator<ListEntry[], void, undefined> {
+    let cursor: string | undefined;
+    do {
+      const at: string | undefined = cursor;
+      const page = await this.request('a list request', loc, (s) => store.listPage(loc, at, s), signal);
+      if (page.next !== undefined && page.next === at) throw new RangepoolError('IntegrityError', 'the service answered a list page with the same cursor it was given', { uri: loc.uri });
+      yield page.entries;
+      cursor = page.next;
+    } while (cursor !== undefined);
   }
 
   /**

@@ -1,5 +1,5 @@
 // az://container/blob on @azure/storage-blob. Every range carries If-Match with the ETag stat saw.
-import type { BlobServiceClient } from '@azure/storage-blob';
+import type { BlobItem, BlobServiceClient } from '@azure/storage-blob';
 import { RangepoolError } from '../errors.js';
 import type { Location } from '../uri.js';
 import { checkContentRange, pipeInto } from './body.js';
@@ -8,7 +8,7 @@ import { loadSdk } from './load-sdk.js';
 import type { HttpRequest } from '../http/client.js';
 import { DirectRanges } from './direct.js';
 import { chooseTransport, httpClientFor, type HttpStoreOptions } from './http-options.js';
-import type { FirstReadOptions, ListEntry, ObjectMeta, ReadOptions, Store, Transport } from './store.js';
+import { LIST_PAGE_KEYS, type FirstReadOptions, type ListPage, type ObjectMeta, type ReadOptions, type Store, type Transport } from './store.js';
 
 export interface AzureStoreOptions extends HttpStoreOptions {
   /** Azure connection string (default AZURE_STORAGE_CONNECTION_STRING). */
@@ -137,16 +137,16 @@ export class AzureStore implements Store {
     }
   }
 
-  async list(prefix: Location): Promise<ListEntry[]> {
+  async listPage(prefix: Location, cursor: string | undefined, signal: AbortSignal): Promise<ListPage> {
     const container = (await this.client(prefix.uri)).getContainerClient(prefix.bucket);
-    const out: ListEntry[] = [];
     try {
-      for await (const b of container.listBlobsFlat({ prefix: prefix.key })) {
-        out.push({ key: b.name, size: b.properties.contentLength ?? 0, etag: b.properties.etag, lastModified: b.properties.lastModified });
-      }
+      const pages = container.listBlobsFlat({ prefix: prefix.key, abortSignal: signal }).byPage({ maxPageSize: LIST_PAGE_KEYS, ...(cursor ? { continuationToken: cursor } : {}) });
+      const { value } = await pages.next();
+      const entries = (value?.segment.blobItems ?? []).map((b: BlobItem) => ({ key: b.name, size: b.properties.contentLength ?? 0, etag: b.properties.etag, lastModified: b.properties.lastModified }));
+      return { entries, next: value?.continuationToken || undefined };
     } catch (e) {
       this.fail(prefix, e);
     }
-    return out;
   }
+
 }

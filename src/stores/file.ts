@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { RangepoolError } from '../errors.js';
 import { defaultPool } from '../pool/index.js';
 import type { Location } from '../uri.js';
-import type { ListEntry, ObjectMeta, ReadOptions, Store } from './store.js';
+import type { ListEntry, ListPage, ObjectMeta, ReadOptions, Store } from './store.js';
 
 const ALIGN = 4096;
 
@@ -113,19 +113,21 @@ export class FileStore implements Store {
     }
   }
 
-  async list(prefix: Location): Promise<ListEntry[]> {
+  /** A directory is listed in one page (regular files only, sorted); a file that vanishes meanwhile is left out. */
+  async listPage(prefix: Location, _cursor: string | undefined, signal: AbortSignal): Promise<ListPage> {
     const dir = prefix.key.endsWith('/') ? prefix.key : dirname(prefix.key);
-    const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch((e) => {
+    const found = await readdir(dir, { recursive: true, withFileTypes: true }).catch((e) => {
       throw fsError(e, prefix.uri);
     });
-    const out: ListEntry[] = [];
-    for (const e of entries) {
+    const entries: ListEntry[] = [];
+    for (const e of found) {
+      signal.throwIfAborted();
       const path = join(e.parentPath ?? (e as unknown as { path: string }).path, e.name);
       if (!e.isFile() || !path.startsWith(prefix.key)) continue;
-      const s = await stat(path);
-      out.push({ key: path, size: s.size, lastModified: s.mtime });
+      const s = await stat(path).catch(() => undefined);
+      if (s) entries.push({ key: path, size: s.size, lastModified: s.mtime });
     }
-    return out.sort((a, b) => (a.key < b.key ? -1 : 1));
+    return { entries: entries.sort((a, b) => (a.key < b.key ? -1 : 1)) };
   }
 }
 

@@ -10,7 +10,7 @@ import { loadSdk } from './load-sdk.js';
 import { chooseTransport, httpClientFor, type HttpStoreOptions } from './http-options.js';
 import { DirectRanges } from './direct.js';
 import type { HttpRequest } from '../http/client.js';
-import type { FirstReadOptions, ListEntry, ObjectMeta, ReadOptions, Store, Transport } from './store.js';
+import { LIST_PAGE_KEYS, type FirstReadOptions, type ListPage, type ObjectMeta, type ReadOptions, type Store, type Transport } from './store.js';
 
 export interface GcsStoreOptions extends HttpStoreOptions {
   /** API endpoint (default STORAGE_EMULATOR_HOST, else Google's). */
@@ -141,14 +141,19 @@ export class GcsStore implements Store {
     }
   }
 
-  async list(prefix: Location): Promise<ListEntry[]> {
+  async listPage(prefix: Location, cursor: string | undefined): Promise<ListPage> {
     const storage = await this.client();
-    const [files] = await storage.bucket(prefix.bucket).getFiles({ prefix: prefix.key }).catch((e) => this.fail(prefix, e));
-    return files.map((f) => ({
+    const [files, next] = await storage
+      .bucket(prefix.bucket)
+      .getFiles({ prefix: prefix.key, autoPaginate: false, maxResults: LIST_PAGE_KEYS, ...(cursor ? { pageToken: cursor } : {}) })
+      .catch((e) => this.fail(prefix, e));
+    const entries = files.map((f) => ({
       key: f.name,
       size: Number(f.metadata.size ?? 0),
       etag: f.metadata.etag,
       lastModified: f.metadata.updated ? new Date(f.metadata.updated) : undefined,
     }));
+    return { entries, next: (next as { pageToken?: string } | null)?.pageToken };
   }
+
 }

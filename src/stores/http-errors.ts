@@ -6,8 +6,10 @@ const NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EA
 export function httpError(uri: string, cause: unknown, status: number | undefined, serviceCode?: string): RangepoolError {
   if (cause instanceof RangepoolError) return cause;
   const errno = (cause as NodeJS.ErrnoException)?.code ?? ((cause as Error)?.cause as NodeJS.ErrnoException | undefined)?.code;
+  // An SDK names an error it could not parse 'Unknown'/'UnknownError': the status says more.
+  const named = serviceCode && !/^Unknown/.test(serviceCode) ? serviceCode : undefined;
   const say = (code: ErrorCode, what: string, retryable?: boolean) =>
-    new RangepoolError(code, `${what}${serviceCode ? ` (${serviceCode})` : status ? ` (HTTP ${status})` : ''}`, { uri, cause, retryable });
+    new RangepoolError(code, `${what}${named ? ` (${named})` : status ? ` (HTTP ${status})` : ''}`, { uri, cause, retryable });
   if ((cause as Error)?.name === 'CredentialsProviderError') {
     return say('AccessDenied', 'no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), or pass storeOptions.credentials');
   }

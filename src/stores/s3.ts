@@ -13,7 +13,8 @@ import { DirectRanges } from './direct.js';
 import { httpError, sizeOf } from './http-errors.js';
 import { chooseTransport, httpClientFor, type HttpStoreOptions } from './http-options.js';
 import { loadSdk } from './load-sdk.js';
-import type { FirstReadOptions, ListEntry, ObjectMeta, ReadOptions, Store, Transport } from './store.js';
+import { boundedBodies } from './sdk-bodies.js';
+import { LIST_PAGE_KEYS, type FirstReadOptions, type ListPage, type ObjectMeta, type ReadOptions, type Store, type Transport } from './store.js';
 
 export interface S3StoreOptions extends HttpStoreOptions {
   /** Default: AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL, else AWS itself. */
@@ -108,7 +109,7 @@ export class S3Store implements Store {
         // objects on servers that do not speak it. The engine verifies whole objects itself.
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
-        requestHandler: new NodeHttpHandler({ httpAgent: new HttpAgent(agentOpts), httpsAgent: new HttpsAgent({ ...tls, ...agentOpts }) }),
+        requestHandler: new (boundedBodies(NodeHttpHandler))({ httpAgent: new HttpAgent(agentOpts), httpsAgent: new HttpsAgent({ ...tls, ...agentOpts }) }),
       });
       return { sdk, client };
     })());
@@ -161,17 +162,13 @@ export class S3Store implements Store {
     }
   }
 
-  async list(prefix: Location): Promise<ListEntry[]> {
+  async listPage(prefix: Location, cursor: string | undefined, signal: AbortSignal): Promise<ListPage> {
     const { sdk, client } = await this.sdk();
-    const out: ListEntry[] = [];
-    let token: string | undefined;
-    do {
-      const page = await client
-        .send(new sdk.ListObjectsV2Command({ Bucket: prefix.bucket, Prefix: prefix.key, ContinuationToken: token }))
-        .catch((e) => this.fail(prefix, e));
-      for (const c of page.Contents ?? []) out.push({ key: c.Key!, size: c.Size ?? 0, etag: c.ETag, lastModified: c.LastModified });
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    return out;
+    const page = await client
+      .send(new sdk.ListObjectsV2Command({ Bucket: prefix.bucket, Prefix: prefix.key, ContinuationToken: cursor, MaxKeys: LIST_PAGE_KEYS }), { abortSignal: signal })
+      .catch((e) => this.fail(prefix, e));
+    const entries = (page.Contents ?? []).map((c) => ({ key: c.Key!, size: c.Size ?? 0, etag: c.ETag, lastModified: c.LastModified }));
+    return { entries, next: page.IsTruncated ? page.NextContinuationToken : undefined };
   }
+
 }

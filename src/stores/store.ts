@@ -37,6 +37,17 @@ export interface ListEntry {
   lastModified?: Date;
 }
 
+/** One page of a listing, and the cursor of the next (undefined on the last page). */
+export interface ListPage {
+  entries: ListEntry[];
+  next?: string;
+}
+
+/** The most keys a store asks for per page (S3's own maximum). */
+export const LIST_PAGE_KEYS = 1000;
+/** A list page's body is abandoned past this: 1,000 keys of S3's longest (1 KiB) fit in about 1.5 MiB. */
+export const LIST_BODY_LIMIT = 4 * 1024 * 1024;
+
 /** How an HTTP store fetches ranges: its own HTTP/1.1 reader straight into pooled memory, or the cloud's SDK. */
 export type Transport = 'direct' | 'sdk';
 
@@ -58,5 +69,6 @@ export interface Store {
   readonly alignment?: number;
   /** For HTTP stores, which transport reads ranges. */
   readonly transport?: Transport;
-  list(prefix: Location): Promise<ListEntry[]>;
+  /** One page of the keys under `prefix`, starting at `cursor` (from the previous page; undefined for the first). */
+  listPage(prefix: Location, cursor: string | undefined, signal: AbortSignal): Promise<ListPage>;
 }

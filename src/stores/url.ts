@@ -7,7 +7,7 @@ import type { HttpRequest } from '../http/client.js';
 import type { Location } from '../uri.js';
 import { DirectRanges } from './direct.js';
 import { httpClientFor, type HttpStoreOptions } from './http-options.js';
-import type { FirstReadOptions, ListEntry, ObjectMeta, ReadOptions, Store } from './store.js';
+import type { FirstReadOptions, ListPage, ObjectMeta, ReadOptions, Store } from './store.js';
 
 export type UrlStoreOptions = HttpStoreOptions;
 
@@ -49,7 +49,7 @@ export class UrlStore implements Store {
     return this.ranges.readRange(loc, start, target, opts);
   }
 
-  async list(prefix: Location): Promise<ListEntry[]> {
+  async listPage(prefix: Location): Promise<ListPage> {
     throw new RangepoolError('Unsupported', 'http(s) URLs cannot be listed', { uri: prefix.uri });
   }
 }
