@@ -4,6 +4,7 @@ import { MetaCache } from './cache.js';
 import { RangeEngine, type DownloadOptions, type DownloadStats } from './engine/engine.js';
 import { RangepoolError, isRangepoolError } from './errors.js';
 import { release } from './pool/index.js';
+import { optionsKey } from './stores/options-key.js';
 import { storeFor, type StoreOptions } from './stores/registry.js';
 import type { ListEntry, ObjectMeta, Store } from './stores/store.js';
 import { parseUri } from './uri.js';
@@ -40,7 +41,7 @@ export const metaCache = new MetaCache();
 async function resolve(uri: string, opts: GetOptions) {
   const loc = parseUri(uri);
   const store = opts.store ?? (await storeFor(loc, opts.storeOptions));
-  return { loc, store, cacheKey: `${loc.uri}|${JSON.stringify(opts.storeOptions ?? {})}` };
+  return { loc, store, cacheKey: `${loc.uri}|${optionsKey(opts.storeOptions)}` };
 }
 
 export async function getObject(uri: string, opts: GetOptions = {}): Promise<RangepoolObject> {

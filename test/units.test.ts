@@ -1,4 +1,5 @@
 // The small pure modules on their own, without servers: every branch that decides something.
+import { optionsKey } from '../src/stores/options-key.js';
 import { describe, expect, it } from 'vitest';
 import { parseSize } from '../src/cli/sizes.js';
 import { Limiter } from '../src/engine/limiter.js';
@@ -100,5 +101,21 @@ describe('parseSize', () => {
   ])('%s is %d bytes', (text, n) => expect(parseSize(text)).toBe(n));
   it.each(['0', '-1', '1.5', 'lots', '8XB', ''])('%j is refused', (text) => {
     expect(() => parseSize(text)).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+  });
+});
+
+describe('optionsKey', () => {
+  it('plain data by value; functions and class instances by identity', () => {
+    const f = async () => ({ accessKeyId: 'a', secretAccessKey: 'b' });
+    const g = async () => ({ accessKeyId: 'a', secretAccessKey: 'b' });
+    expect(optionsKey({ endpoint: 'x', credentials: { accessKeyId: 'a' } })).toBe(optionsKey({ endpoint: 'x', credentials: { accessKeyId: 'a' } }));
+    expect(optionsKey({ credentials: f })).toBe(optionsKey({ credentials: f }));
+    expect(optionsKey({ credentials: f })).not.toBe(optionsKey({ credentials: g }));
+    expect(optionsKey({ credentials: f })).not.toBe(optionsKey({}));
+    class Client {}
+    const a = new Client();
+    expect(optionsKey({ client: a })).toBe(optionsKey({ client: a }));
+    expect(optionsKey({ client: a })).not.toBe(optionsKey({ client: new Client() }));
+    expect(optionsKey(undefined)).toBe(optionsKey({}));
   });
 });

@@ -1,6 +1,6 @@
 // az://container/blob on @azure/storage-blob. Every range carries If-Match with the ETag stat saw.
 import type { BlobItem, BlobServiceClient } from '@azure/storage-blob';
-import { RangepoolError } from '../errors.js';
+import { RangepoolError, invalidArgument } from '../errors.js';
 import type { Location } from '../uri.js';
 import { checkContentRange, pipeInto } from './body.js';
 import { httpError, sizeOf } from './http-errors.js';
@@ -13,6 +13,11 @@ import { LIST_PAGE_KEYS, type FirstReadOptions, type ListPage, type ObjectMeta, 
 export interface AzureStoreOptions extends HttpStoreOptions {
   /** Azure connection string (default AZURE_STORAGE_CONNECTION_STRING). */
   connectionString?: string;
+  /**
+   * A BlobServiceClient of yours (any credential: shared key, SAS URL, or a token credential such as
+   * DefaultAzureCredential), used as it is configured; connectionString is then ignored.
+   */
+  client?: BlobServiceClient;
 }
 
 type Sdk = typeof import('@azure/storage-blob');
@@ -31,7 +36,8 @@ export class AzureStore implements Store {
 
   constructor(readonly opts: AzureStoreOptions = {}) {
     const cs = opts.connectionString ?? process.env.AZURE_STORAGE_CONNECTION_STRING ?? '';
-    this.transport = chooseTransport(opts, /BlobEndpoint=([^;]+)/i.exec(cs)?.[1] ?? (/DefaultEndpointsProtocol=http(;|$)/i.test(cs) ? 'http://' : undefined));
+    const endpoint = opts.client ? opts.client.url : (/BlobEndpoint=([^;]+)/i.exec(cs)?.[1] ?? (/DefaultEndpointsProtocol=http(;|$)/i.test(cs) ? 'http://' : undefined));
+    this.transport = chooseTransport(opts, endpoint);
     if (this.transport === 'direct') {
       const ranges = new DirectRanges(
         {
@@ -81,6 +87,10 @@ export class AzureStore implements Store {
 
   private client(uri: string): Promise<BlobServiceClient> {
     return (this.service ??= loadSdk<Sdk>('@azure/storage-blob').then((sdk) => {
+      if (this.opts.client !== undefined) {
+        if (typeof this.opts.client.getContainerClient !== 'function' || !('credential' in this.opts.client)) throw invalidArgument('storeOptions.client for az:// must be a BlobServiceClient from @azure/storage-blob', uri);
+        return this.opts.client;
+      }
       const cs = this.opts.connectionString ?? process.env.AZURE_STORAGE_CONNECTION_STRING;
       if (!cs) throw new RangepoolError('InvalidArgument', 'az:// needs AZURE_STORAGE_CONNECTION_STRING or the connectionString option', { uri });
       try {

@@ -2,7 +2,7 @@
 // overwrite mid-download fails instead of mixing versions.
 import type { Readable } from 'node:stream';
 import type { Storage } from '@google-cloud/storage';
-import { RangepoolError } from '../errors.js';
+import { RangepoolError, invalidArgument } from '../errors.js';
 import type { Location } from '../uri.js';
 import { checkContentRange, pipeInto } from './body.js';
 import { httpError, sizeOf } from './http-errors.js';
@@ -17,6 +17,8 @@ export interface GcsStoreOptions extends HttpStoreOptions {
   endpoint?: string;
   /** GCS project id. */
   projectId?: string;
+  /** A Storage client of yours, used as it is configured; endpoint and projectId are then ignored. */
+  client?: Storage;
 }
 
 type Sdk = typeof import('@google-cloud/storage');
@@ -74,6 +76,10 @@ export class GcsStore implements Store {
   private client(): Promise<Storage> {
     const endpoint = this.endpoint;
     return (this.storage ??= loadSdk<Sdk>('@google-cloud/storage').then((sdk) => {
+      if (this.opts.client !== undefined) {
+        if (typeof this.opts.client.bucket !== 'function' || !('authClient' in this.opts.client)) throw invalidArgument('storeOptions.client for gs:// must be a Storage from @google-cloud/storage');
+        return this.opts.client;
+      }
       return new sdk.Storage({
         ...(endpoint ? { apiEndpoint: endpoint } : {}),
         ...(this.opts.projectId ? { projectId: this.opts.projectId } : {}),

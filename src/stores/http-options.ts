@@ -1,6 +1,7 @@
 // What every HTTP store (s3, gs, az) shares: which transport reads ranges, and its connection pool.
 import type { ConnectionOptions } from 'node:tls';
 import { debuglog } from 'node:util';
+import { invalidArgument, printable } from '../errors.js';
 import { HttpClient } from '../http/client.js';
 import { ConnectionPool } from '../http/pool.js';
 import type { Transport } from './store.js';
@@ -22,7 +23,7 @@ export interface HttpStoreOptions {
 
 export function chooseTransport(opts: HttpStoreOptions, endpoint: string | undefined): Transport {
   const asked = opts.transport ?? (process.env.RANGEPOOL_TRANSPORT as Transport | undefined);
-  if (asked !== undefined && asked !== 'direct' && asked !== 'sdk') throw new TypeError(`transport must be 'direct' or 'sdk', got ${String(asked)}`);
+  if (asked !== undefined && asked !== 'direct' && asked !== 'sdk') throw invalidArgument(`transport must be 'direct' or 'sdk', got ${printable(String(asked))}`);
   if (asked === 'sdk') return 'sdk';
   const https = !endpoint || endpoint.startsWith('https:');
   const proxy = (https ? (process.env.HTTPS_PROXY ?? process.env.https_proxy) : undefined) ?? process.env.HTTP_PROXY ?? process.env.http_proxy;

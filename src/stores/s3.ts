@@ -21,9 +21,22 @@ export interface S3StoreOptions extends HttpStoreOptions {
   endpoint?: string;
   /** Default: AWS_REGION, then AWS_DEFAULT_REGION, else us-east-1. */
   region?: string;
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Keys, or a function the SDK calls for them when it needs them (default: the SDK's own chain). */
+  credentials?: AwsCredentials | (() => Promise<AwsCredentials>);
   /** Path-style URLs; default true when the endpoint is an IP address or localhost. */
   forcePathStyle?: boolean;
+  /**
+   * An S3Client of yours, used as it is configured (endpoint, region, credentials, its own retries and
+   * handler); the options above are then ignored, except transport, maxSockets and tls.
+   */
+  client?: S3Client;
+}
+
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
 }
 
 type Sdk = typeof import('@aws-sdk/client-s3');
@@ -95,6 +108,12 @@ export class S3Store implements Store {
   private sdk(): Promise<{ sdk: Sdk; client: S3Client }> {
     return (this.client ??= (async () => {
       const sdk = await loadSdk<Sdk>('@aws-sdk/client-s3');
+      const given = this.opts.client;
+      if (given !== undefined) {
+        // Duck-typed: a client from another copy of the SDK (a nested node_modules) is one too.
+        if (typeof given.send !== 'function' || typeof given.config !== 'object') throw invalidArgument('storeOptions.client for s3:// must be an S3Client from @aws-sdk/client-s3');
+        return { sdk, client: given };
+      }
       const { NodeHttpHandler } = await loadSdk<typeof import('@smithy/node-http-handler')>('@smithy/node-http-handler');
       const agentOpts = { keepAlive: true, maxSockets: this.maxSockets };
       const tls = this.opts.tls ?? {};
@@ -102,7 +121,7 @@ export class S3Store implements Store {
         endpoint: this.endpoint,
         region: this.opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
         // A copy: the SDK writes into the object it is given, which would change the caller's options (and the store and size-cache keys made from them).
-        credentials: this.opts.credentials && { ...this.opts.credentials },
+        credentials: typeof this.opts.credentials === 'function' ? this.opts.credentials : this.opts.credentials && { ...this.opts.credentials },
         forcePathStyle: this.opts.forcePathStyle ?? pathStyleFor(this.endpoint),
         maxAttempts: 1,
         // Whole-response checksums are wrong for ranges and cost a pass; aws-chunked uploads corrupt

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { defaultEngine, get, parseUri, storeFor } from '../../src/index.js';
+import { defaultEngine, get, getObject, parseUri, release, storeFor } from '../../src/index.js';
 import { startAzurite } from '../../testing/emulators/azurite.js';
 import { writerFor } from '../../testing/writers.js';
 import { storeSuite } from '../support/store-suite.js';
@@ -52,7 +52,6 @@ describe('az on azurite: credentials and consistency', () => {
     const storeOptions = { connectionString: server.connectionString };
     const data = randomBytes(3 << 20);
     await (await writerFor('az://suite/md5', storeOptions)).put('az://suite/md5', data);
-    const { getObject, release } = await import('../../src/index.js');
     const obj = await getObject('az://suite/md5', { storeOptions, verify: 'require', cache: false });
     expect(obj.stats.verified).toBe('md5');
     expect(obj.buffer.equals(data)).toBe(true);
@@ -67,5 +66,19 @@ describe('az on azurite: credentials and consistency', () => {
     } finally {
       if (saved !== undefined) process.env.AZURE_STORAGE_CONNECTION_STRING = saved;
     }
+  });
+});
+
+describe('az on azurite: a BlobServiceClient of the caller', () => {
+  it.each(['direct', 'sdk'] as const)('is used as it is configured, and two clients never share a store (%s)', async (transport) => {
+    const uri = 'az://suite/own-client';
+    await (await writerFor(uri, { connectionString: server.connectionString })).put(uri, Buffer.from('via my client'));
+    const client = BlobServiceClient.fromConnectionString(server.connectionString);
+    const obj = await getObject(uri, { storeOptions: { client, transport }, cache: false });
+    expect(obj.buffer.toString()).toBe('via my client');
+    expect(obj.stats.transport).toBe(transport);
+    release(obj.buffer);
+    const wrong = BlobServiceClient.fromConnectionString(server.wrongCredentials);
+    await expect(get(uri, { storeOptions: { client: wrong, transport } })).rejects.toMatchObject({ code: 'AccessDenied' });
   });
 });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultEngine, get, parseUri, release, storeFor } from '../../src/index.js';
+import { Storage } from '@google-cloud/storage';
+import { defaultEngine, get, getObject, parseUri, release, storeFor } from '../../src/index.js';
 import { startGcsEmulator } from '../../testing/emulators/gcs-emulator.js';
 import { writerFor } from '../../testing/writers.js';
 import { storeSuite } from '../support/store-suite.js';
@@ -69,5 +70,18 @@ describe('gs on the firebase storage emulator: generation and checksums', () => 
       if (saved === undefined) delete process.env.STORAGE_EMULATOR_HOST;
       else process.env.STORAGE_EMULATOR_HOST = saved;
     }
+  });
+});
+
+describe('gs on the firebase storage emulator: a Storage client of the caller', () => {
+  it.each(['direct', 'sdk'] as const)('is used as it is configured (%s)', async (transport) => {
+    const uri = 'gs://suite/own-client';
+    await (await writerFor(uri, storeOptions())).put(uri, Buffer.from('via my client'));
+    const client = new Storage({ apiEndpoint: server.endpoint, projectId: server.projectId });
+    const obj = await getObject(uri, { storeOptions: { client, transport }, cache: false });
+    expect(obj.buffer.toString()).toBe('via my client');
+    expect(obj.stats.transport).toBe(transport);
+    release(obj.buffer);
+    await expect(get(uri, { storeOptions: { client: {} as Storage } })).rejects.toMatchObject({ code: 'InvalidArgument' });
   });
 });
