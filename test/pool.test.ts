@@ -1,4 +1,5 @@
 // The pool's contract, run against both implementations: the native addon and the JS fallback.
+import { MessageChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { BufferPool, RangepoolError, release, type BufferPoolOptions } from '../src/index.js';
 import { until } from './support/wait.js';
@@ -219,6 +220,22 @@ describe.each([
     await until(() => pool.stats().inUseBytes === 0, 'the collector to return the block');
     expect(pool.stats().returned).toBe(1);
     await until(() => pool.stats().collectedWithoutRelease === 1, 'the diagnostic count');
+  });
+
+  it('a buffer posted to another thread (in a transfer list when it can be) and then released leaves the pool usable and its count right', async () => {
+    const pool = make();
+    const buf = await pool.acquire(MiB);
+    const { port1, port2 } = new MessageChannel();
+    const received = new Promise<ArrayBuffer>((r) => port2.once('message', r));
+    port1.postMessage(buf.buffer, [buf.buffer]); // the JS pool's memory moves; the native pool's is copied
+    expect((await received).byteLength).toBe(MiB);
+    port1.close();
+    pool.release(buf);
+    await until(() => pool.stats().inUseBytes === 0, 'the block counted back');
+    const next = await pool.acquire(MiB);
+    expect(next.length).toBe(MiB);
+    next.fill(1);
+    pool.release(next);
   });
 
   it('a lease releases its buffer at the end of the scope', async () => {

@@ -77,6 +77,12 @@ export class JsBackend implements Backend {
       throw new TypeError('not a buffer handed out by this pool');
     }
     this.out.delete(ab);
+    // Transferred away (postMessage with a transfer list): the memory belongs to the receiver now, so the
+    // block counts as returned and is not reused (there is nothing left to reuse).
+    if (isDetached(ab)) {
+      this.giveBack(capacity, undefined);
+      return true;
+    }
     // Moves the memory to a new ArrayBuffer and detaches `ab`: every view over it drops to length 0.
     const fresh = structuredClone(ab, { transfer: [ab] });
     if (this.config.poison) new Uint8Array(fresh).fill(POISON_BYTE);
