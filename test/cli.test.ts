@@ -199,6 +199,18 @@ describe('errors and exit codes', () => {
     expect(r.stdout.toString().trim()).toBe(own);
   });
 
+  it.each(['stat', 'ls'])('%s --help lists only the switches it takes, none of the download ones', async (cmd) => {
+    const r = await run([cmd, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.toString()).toMatch(/--endpoint/);
+    expect(r.stdout.toString()).not.toMatch(/--part-size|--concurrency|--buffer-pool|--verify|--quiet/);
+    expect((await run([cmd, '--part-size', '1MiB', 's3://b/k'])).code).toBe(2);
+  });
+
+  it('get --help lists the download switches', async () => {
+    expect((await run(['get', '--help'])).stdout.toString()).toMatch(/--part-size[\s\S]*--concurrency[\s\S]*--verify/);
+  });
+
   it('wrong credentials exit 4', async () => {
     const r = await run(['get', 'az://cli/blob', '-o', '-'], { AZURE_STORAGE_CONNECTION_STRING: azurite.wrongCredentials });
     expect(r.code).toBe(4);

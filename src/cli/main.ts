@@ -46,19 +46,25 @@ function ownVersion(): string {
   return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-function withCommon(cmd: Command): Command {
+/** Switches every command takes: where the service is, and how to print. */
+function withService(cmd: Command): Command {
   return cmd
+    .option('--endpoint <url>', 'S3 or GCS endpoint (default: AWS_ENDPOINT_URL, STORAGE_EMULATOR_HOST)')
+    .option('--region <region>', 'S3 region (default: AWS_REGION, else us-east-1)')
+    .option('--json', 'machine-readable output')
+    .option('--debug', 'print stack traces');
+}
+
+/** Switches of the commands that download: how ranges are fetched and where their bytes go. */
+function withDownload(cmd: Command): Command {
+  return withService(cmd)
     .option('--buffer-pool', 'reuse pooled off-heap buffers (default)')
     .option('--no-buffer-pool', 'allocate a fresh buffer for every download')
     .option('--buffer-pool-size <n>', 'idle buffers kept per size class (default 16)', wholeNumber('--buffer-pool-size', 0))
     .option('--part-size <size>', 'bytes per ranged request, e.g. 8MiB (default 16MiB)', (t) => parseSize(t, '--part-size'))
     .option('--concurrency <n>', 'ranges of one object in flight (default 8)', wholeNumber('--concurrency', 1))
-    .option('--endpoint <url>', 'S3 or GCS endpoint (default: AWS_ENDPOINT_URL, STORAGE_EMULATOR_HOST)')
-    .option('--region <region>', 'S3 region (default: AWS_REGION, else us-east-1)')
     .option('--verify', "check the service's whole-object checksum")
-    .option('--json', 'machine-readable output')
-    .option('-q, --quiet', 'no progress bar or summary')
-    .option('--debug', 'print stack traces');
+    .option('-q, --quiet', 'no progress bar or summary');
 }
 
 function storeOptions(o: Common): StoreOptions {
@@ -165,12 +171,12 @@ const run =
     await fn(...args);
   };
 
-withCommon(program.command('get').argument('<uri>', 'the object').description('download an object to a file (-o FILE) or stdout (-o -)'))
+withDownload(program.command('get').argument('<uri>', 'the object').description('download an object to a file (-o FILE) or stdout (-o -)'))
   .addOption(new Option('-o, --output <file>', "where to write it ('-' for stdout; default: the key's base name)"))
   .action(run((uri: string, o: Common & { output?: string }) => getCommand(uri, o)));
-withCommon(program.command('stat').argument('<uri>', 'the object').description('size, ETag/generation, checksums, last modified'))
+withService(program.command('stat').argument('<uri>', 'the object').description('size, ETag/generation, checksums, last modified'))
   .action(run((uri: string, o: Common) => statCommand(uri, o)));
-withCommon(program.command('ls').argument('<prefix>', 'a prefix URI, e.g. s3://bucket/dir/').description('list keys and sizes'))
+withService(program.command('ls').argument('<prefix>', 'a prefix URI, e.g. s3://bucket/dir/').description('list keys and sizes'))
   .action(run((prefix: string, o: Common) => lsCommand(prefix, o)));
 program
   .command('bench')
