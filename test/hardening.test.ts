@@ -109,6 +109,24 @@ describe('bodies that are not object data are bounded, on every path', () => {
   });
 });
 
+describe('what the SDK transport reports is mapped, not Internal', () => {
+  const once = new RangeEngine({ stallTimeoutMs: 2_000, retry: { retries: 0 } });
+  const sdkStore = () => new S3Store({ endpoint: raw.url, credentials, transport: 'sdk' });
+
+  it('a 301 naming the bucket region says to set the region (InvalidArgument)', async () => {
+    raw.script((_req, s) => s.write('HTTP/1.1 301 Moved Permanently\r\nx-amz-bucket-region: eu-west-1\r\ncontent-length: 0\r\n\r\n'));
+    await expect(stat('s3://b/k', { store: sdkStore(), engine: once })).rejects.toMatchObject({ code: 'InvalidArgument', message: expect.stringContaining('AWS_REGION=eu-west-1') });
+  });
+
+  it.each([
+    ['a head past the HTTP parser limit', `HTTP/1.1 200 OK\r\nx-big: ${'a'.repeat(100_000)}\r\ncontent-length: 10\r\n\r\n`],
+    ['a malformed Content-Length', 'HTTP/1.1 200 OK\r\ncontent-length: 12abc\r\n\r\n'],
+  ])('%s is IntegrityError', async (_what, reply) => {
+    raw.script((_req, s) => s.end(reply));
+    await expect(stat('s3://b/k', { store: sdkStore(), engine: once })).rejects.toMatchObject({ code: 'IntegrityError', message: expect.stringContaining('HPE_') });
+  });
+});
+
 describe('options', () => {
   it.each([1, 1000, 65535])('partSize %d (below 64 KiB) is InvalidArgument, per call and per engine', async (partSize) => {
     await expect(get('s3://b/k', { partSize, store: new S3Store({ endpoint: objects.url, credentials }) })).rejects.toMatchObject({ code: 'InvalidArgument' });

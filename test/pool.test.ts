@@ -227,7 +227,7 @@ describe.each([
     const buf = await pool.acquire(MiB);
     const { port1, port2 } = new MessageChannel();
     const received = new Promise<ArrayBuffer>((r) => port2.once('message', r));
-    port1.postMessage(buf.buffer, [buf.buffer]); // the JS pool's memory moves; the native pool's is copied
+    port1.postMessage(buf.buffer, [buf.buffer as ArrayBuffer]); // the JS pool's memory moves; the native pool's is copied
     expect((await received).byteLength).toBe(MiB);
     port1.close();
     pool.release(buf);

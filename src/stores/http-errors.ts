@@ -1,9 +1,12 @@
-import { RangepoolError, type ErrorCode } from '../errors.js';
+import { RangepoolError, printable, type ErrorCode } from '../errors.js';
 
 const NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE']);
 
-/** Maps what an SDK or HTTP client reports (status, service code, socket errno) to a RangepoolError. */
-export function httpError(uri: string, cause: unknown, status: number | undefined, serviceCode?: string): RangepoolError {
+/**
+ * Maps what an SDK or HTTP client reports (status, service code, socket errno) to a RangepoolError.
+ * `region` is S3's x-amz-bucket-region, which names where a redirected bucket lives.
+ */
+export function httpError(uri: string, cause: unknown, status: number | undefined, serviceCode?: string, region?: string): RangepoolError {
   if (cause instanceof RangepoolError) return cause;
   const errno = (cause as NodeJS.ErrnoException)?.code ?? ((cause as Error)?.cause as NodeJS.ErrnoException | undefined)?.code;
   // An SDK names an error it could not parse 'Unknown'/'UnknownError': the status says more.
@@ -16,6 +19,11 @@ export function httpError(uri: string, cause: unknown, status: number | undefine
   if (status === undefined && errno && /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME/.test(errno)) {
     return say('AccessDenied', `the server's TLS certificate is not trusted (${errno}): add its CA with NODE_EXTRA_CA_CERTS or storeOptions.tls.ca`);
   }
+  if (status !== undefined && status >= 300 && status < 400) {
+    return say('InvalidArgument', region ? `the bucket is in region ${printable(region)}: set AWS_REGION=${printable(region)} or storeOptions.region` : 'the service redirected the request elsewhere');
+  }
+  // Node's HTTP parser refused the response (a head past its limit, a malformed Content-Length, ...).
+  if (status === undefined && errno?.startsWith('HPE_')) return say('IntegrityError', `the response is not valid HTTP (${errno})`, true);
   if (status === 404) return say('NotFound', 'no such object, bucket or container');
   if (status === 401 || status === 403) return say('AccessDenied', 'access denied: check the credentials and permissions');
   if (status === 412 || status === 409) return say('PreconditionFailed', 'the object changed since it was first read');

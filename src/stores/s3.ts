@@ -135,8 +135,8 @@ export class S3Store implements Store {
   }
 
   private fail(loc: Location, e: unknown): never {
-    const err = e as { $metadata?: { httpStatusCode?: number }; name?: string };
-    throw httpError(loc.uri, e, err?.$metadata?.httpStatusCode, err?.$metadata ? err.name : undefined);
+    const err = e as { $metadata?: { httpStatusCode?: number }; $response?: { headers?: Record<string, string> }; name?: string };
+    throw httpError(loc.uri, e, err?.$metadata?.httpStatusCode, err?.$metadata ? err.name : undefined, err?.$response?.headers?.['x-amz-bucket-region']);
   }
 
   async stat(loc: Location, signal?: AbortSignal): Promise<ObjectMeta> {
