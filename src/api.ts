@@ -38,7 +38,8 @@ export function defaultEngine(): RangeEngine {
 
 export const metaCache = new MetaCache();
 
-async function resolve(uri: string, opts: GetOptions) {
+/** The store for a URI and the key of its size-cache entry. */
+export async function resolve(uri: string, opts: Pick<GetOptions, 'store' | 'storeOptions'>) {
   const loc = parseUri(uri);
   const store = opts.store ?? (await storeFor(loc, opts.storeOptions));
   return { loc, store, cacheKey: `${loc.uri}|${optionsKey(opts.storeOptions)}` };

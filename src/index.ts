@@ -1,4 +1,7 @@
 export { get, getRange, getObject, stat, list, listEach, defaultEngine, metaCache } from './api.js';
+export { stream, ObjectStream, type StreamOptions } from './stream.js';
+export { download, type DownloadFileOptions, type DownloadFileResult } from './download-to-file.js';
+export { getMany, type ManyOptions, type ManyResult } from './get-many.js';
 export type { GetOptions, RangepoolObject } from './api.js';
 export { RangeEngine } from './engine/engine.js';
 export type { Checksum, EngineOptions, DownloadOptions, DownloadResult, DownloadStats, Progress } from './engine/engine.js';

@@ -1,84 +1,33 @@
 #!/usr/bin/env node
-// The `rangepool` command: get, stat, ls (and bench, from a checkout). Data goes to stdout only with
-// `-o -`; messages, the progress bar and errors go to stderr.
+// The `rangepool` command: get, cat, stat, ls (and bench, from a checkout). Data goes to stdout only
+// with `-o -` and cat; messages, the progress bar and errors go to stderr.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Command, CommanderError, Option } from 'commander';
-import { getObject, list, listEach, stat } from '../api.js';
-import { RangeEngine } from '../engine/engine.js';
+import { list, listEach, stat } from '../api.js';
 import { invalidArgument, printable } from '../errors.js';
 import { packageRoot } from '../native.js';
-import { BufferPool, defaultPool, release } from '../pool/index.js';
-import type { StoreOptions } from '../stores/registry.js';
 import type { ObjectMeta } from '../stores/store.js';
-import { parseUri } from '../uri.js';
 import { EXIT, describe, exitCodeFor } from './exit-codes.js';
-import { defaultOutputName, writeOutput } from './output.js';
-import { progressBar } from './progress.js';
-import { formatSize, parseSize } from './sizes.js';
+import { storeOptions, toJson, wholeNumber, withDownload, withService, type Common } from './options.js';
+import { formatSize } from './sizes.js';
+import { catCommand, getCommand, type GetSwitches } from './transfer.js';
 
-interface Common {
-  /** undefined unless a switch was given (commander leaves the default unset when both forms exist). */
-  bufferPool?: boolean;
-  bufferPoolSize?: number;
-  partSize?: number;
-  concurrency?: number;
-  endpoint?: string;
-  region?: string;
-  verify?: boolean;
-  json?: boolean;
-  quiet?: boolean;
-  debug?: boolean;
+// SIGINT and SIGTERM abort what runs (a file being written is removed), then exit 130 or 143; a
+// second signal kills at once.
+const interrupt = new AbortController();
+let signalled: NodeJS.Signals | undefined;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    signalled = sig;
+    interrupt.abort();
+  });
 }
-
-/** A whole number of at least `min` (0 for counts that may be zero, 1 for ones that may not). */
-const wholeNumber = (what: string, min: 0 | 1) => (text: string) => {
-  const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min) {
-    throw invalidArgument(`${what} must be a whole number${min ? ' of at least 1' : ''}, got ${JSON.stringify(text)}`);
-  }
-  return n;
-};
 
 /** This package's version, from its own package.json (npm_package_version is the version of the app running it). */
 function ownVersion(): string {
   return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
-}
-
-/** Switches every command takes: where the service is, and how to print. */
-function withService(cmd: Command): Command {
-  return cmd
-    .option('--endpoint <url>', 'S3 or GCS endpoint (default: AWS_ENDPOINT_URL, STORAGE_EMULATOR_HOST)')
-    .option('--region <region>', 'S3 region (default: AWS_REGION, else us-east-1)')
-    .option('--json', 'machine-readable output')
-    .option('--debug', 'print stack traces');
-}
-
-/** Switches of the commands that download: how ranges are fetched and where their bytes go. */
-function withDownload(cmd: Command): Command {
-  return withService(cmd)
-    .option('--buffer-pool', 'reuse pooled off-heap buffers (default)')
-    .option('--no-buffer-pool', 'allocate a fresh buffer for every download')
-    .option('--buffer-pool-size <n>', 'idle buffers kept per size class (default 16)', wholeNumber('--buffer-pool-size', 0))
-    .option('--part-size <size>', 'bytes per ranged request, e.g. 8MiB (default 16MiB)', (t) => parseSize(t, '--part-size'))
-    .option('--concurrency <n>', 'ranges of one object in flight (default 8)', wholeNumber('--concurrency', 1))
-    .option('--verify', "check the service's whole-object checksum")
-    .option('-q, --quiet', 'no progress bar or summary');
-}
-
-function storeOptions(o: Common): StoreOptions {
-  return { ...(o.endpoint ? { endpoint: o.endpoint } : {}), ...(o.region ? { region: o.region } : {}) };
-}
-
-function poolFor(o: Common): BufferPool {
-  if (o.bufferPool === false) return new BufferPool({ idlePerClass: 0 }); // every block fresh from the OS, unmapped on release
-  return o.bufferPoolSize !== undefined ? new BufferPool({ idlePerClass: o.bufferPoolSize }) : defaultPool();
-}
-
-/** JSON with the BigInt CRC-64 as hex. */
-function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString(16).padStart(16, '0') : v), 2);
 }
 
 function checksumsText(meta: ObjectMeta): string[] {
@@ -90,41 +39,8 @@ function checksumsText(meta: ObjectMeta): string[] {
   return out;
 }
 
-async function getCommand(uri: string, o: Common & { output?: string }): Promise<void> {
-  const loc = parseUri(uri);
-  const output = o.output ?? defaultOutputName(loc.key);
-  const toStdout = output === '-';
-  const pool = poolFor(o);
-  const bar = progressBar(!o.quiet && !o.json);
-  const engine = new RangeEngine({ ...(o.partSize ? { partSize: o.partSize } : {}), ...(o.concurrency ? { concurrency: o.concurrency } : {}) });
-  let obj;
-  try {
-    obj = await getObject(uri, { pool, engine, storeOptions: storeOptions(o), verify: o.verify ? 'require' : false, onProgress: (p) => bar.update(p.bytes, p.total) });
-  } finally {
-    bar.stop();
-  }
-  try {
-    if (toStdout) {
-      await new Promise<void>((resolve, reject) => process.stdout.write(obj.buffer, (e) => (e && (e as NodeJS.ErrnoException).code !== 'EPIPE' ? reject(e) : resolve())));
-    } else {
-      await writeOutput(output, obj.buffer); // atomic: readers never see a partial file under the final name
-    }
-  } finally {
-    release(obj.buffer); // only after the write completed: a pending write holds the memory
-  }
-  await new Promise((r) => setImmediate(r)); // the block is back in the pool at the next turn: report that
-  const { stats, meta } = obj;
-  if (o.json) {
-    const report = toJson({ uri, output, meta, stats, pool: { native: pool.native, ...pool.stats() } });
-    (toStdout ? process.stderr : process.stdout).write(report + '\n');
-  } else if (!o.quiet) {
-    const rate = formatSize(stats.bytesPerSecond);
-    process.stderr.write(`${uri} → ${toStdout ? 'stdout' : output}: ${formatSize(stats.bytes)} in ${(stats.elapsedMs / 1000).toFixed(2)} s (${rate}/s, ${stats.ranges} ranges, ${stats.retries} retries${stats.verified ? `, ${stats.verified} verified` : ''})\n`);
-  }
-}
-
 async function statCommand(uri: string, o: Common): Promise<void> {
-  const meta = await stat(uri, { storeOptions: storeOptions(o) });
+  const meta = await stat(uri, { storeOptions: storeOptions(o), signal: interrupt.signal });
   if (o.json) return void process.stdout.write(toJson({ uri, ...meta }) + '\n');
   const lines = [
     `uri:       ${uri}`,
@@ -138,8 +54,9 @@ async function statCommand(uri: string, o: Common): Promise<void> {
 }
 
 async function lsCommand(prefix: string, o: Common): Promise<void> {
-  if (o.json) return void process.stdout.write(toJson(await list(prefix, { storeOptions: storeOptions(o) })) + '\n');
-  for await (const e of listEach(prefix, { storeOptions: storeOptions(o) })) {
+  const opts = { storeOptions: storeOptions(o), signal: interrupt.signal };
+  if (o.json) return void process.stdout.write(toJson(await list(prefix, opts)) + '\n');
+  for await (const e of listEach(prefix, opts)) {
     const when = e.lastModified ? e.lastModified.toISOString().replace('T', ' ').slice(0, 19) : ''.padEnd(19);
     process.stdout.write(`${when} ${String(e.size).padStart(12)} ${printable(e.key)}\n`); // keys come from the server
   }
@@ -171,9 +88,18 @@ const run =
     await fn(...args);
   };
 
-withDownload(program.command('get').argument('<uri>', 'the object').description('download an object to a file (-o FILE) or stdout (-o -)'))
-  .addOption(new Option('-o, --output <file>', "where to write it ('-' for stdout; default: the key's base name)"))
-  .action(run((uri: string, o: Common & { output?: string }) => getCommand(uri, o)));
+withDownload(
+  program
+    .command('get')
+    .argument('<uri...>', 'the object, several objects, or with --recursive a prefix')
+    .description('download an object to a file (-o FILE) or stdout (-o -); several objects, or every object under a prefix, to a directory (-o DIR/)'),
+)
+  .addOption(new Option('-o, --output <path>', "where to write it ('-' for stdout; default: the key's base name); a directory for several objects"))
+  .option('-r, --recursive', 'every object under the prefix URI, into -o DIR/ (the tree mirrors the keys)')
+  .option('--objects <n>', 'objects in flight at once (default: from the pool cap and their sizes)', wholeNumber('--objects', 1))
+  .action(run((uris: string[], o: GetSwitches) => getCommand(uris, o, interrupt.signal)));
+withDownload(program.command('cat').argument('<uri>', 'the object').description('write an object of any size to stdout'))
+  .action(run((uri: string, o: Common) => catCommand(uri, o, interrupt.signal)));
 withService(program.command('stat').argument('<uri>', 'the object').description('size, ETag/generation, checksums, last modified'))
   .action(run((uri: string, o: Common) => statCommand(uri, o)));
 withService(program.command('ls').argument('<prefix>', 'a prefix URI, e.g. s3://bucket/dir/').description('list keys and sizes'))
@@ -194,7 +120,9 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 try {
   await program.parseAsync();
 } catch (e) {
-  if (e instanceof CommanderError) {
+  if (signalled) {
+    process.exitCode = signalled === 'SIGINT' ? 130 : 143;
+  } else if (e instanceof CommanderError) {
     // Help and version exit 0; everything else commander rejects is bad usage (it printed why).
     process.exitCode = e.exitCode === 0 ? EXIT.ok : EXIT.usage;
   } else {

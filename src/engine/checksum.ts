@@ -3,11 +3,23 @@
 import { createHash } from 'node:crypto';
 import { crc32c, crc32cCombine } from '../crc32c.js';
 import { crc64nvme, crc64nvmeCombine } from '../crc64nvme.js';
+import { RangepoolError } from '../errors.js';
 import type { ObjectMeta } from '../stores/store.js';
 
 /** Whole-object checksums the engine can check, cheapest first. */
 export type Checksum = 'crc32c' | 'crc64nvme' | 'md5';
 export const CHECKSUMS: readonly Checksum[] = ['crc32c', 'crc64nvme', 'md5'];
+
+/** Which checksum `verify` checks for this object (false: none), or Unsupported when required and impossible. */
+export function checksumFor(verify: boolean | 'require' | undefined, meta: ObjectMeta, whole: boolean, uri: string): Checksum | false {
+  if (!verify) return false;
+  const kind = CHECKSUMS.find((k) => meta.checksums?.[k] !== undefined);
+  if (kind && whole) return kind;
+  if (verify === 'require') {
+    throw new RangepoolError('Unsupported', whole ? 'the service keeps no whole-object checksum for this object' : 'a partial range cannot be checked against a whole-object checksum', { uri });
+  }
+  return false;
+}
 
 /** The running CRC of one part's bytes, in order. */
 export class PartCrc {

@@ -7,7 +7,7 @@ import { RangepoolError, abortedError, invalidArgument, printable } from '../err
 import type { Pool } from '../pool/types.js';
 import type { ObjectMeta, Store } from '../stores/store.js';
 import type { Location } from '../uri.js';
-import { CHECKSUMS, PartCrc, checksumMatches, type Checksum } from './checksum.js';
+import { PartCrc, checksumFor, checksumMatches, type Checksum } from './checksum.js';
 import type { DownloadOptions, DownloadResult, DownloadStats, EngineContext } from './types.js';
 import { planParts } from './plan.js';
 import { backoffMs, isRetryable, sleep } from './retry.js';
@@ -34,6 +34,8 @@ export class Download {
   /** Aborted by the caller's signal or the first failure; every range, wait and sleep listens to it. */
   private readonly stop = new AbortController();
   private verify: Checksum | false = false;
+  /** What each part's running CRC computes: the checksum verified, or the one asked for (opts.crc). */
+  private crcKind: Checksum | false = false;
   private received = 0;
   private userError: { error: unknown } | undefined;
   private length = 0;
@@ -83,7 +85,9 @@ export class Download {
     }
     this.stats.elapsedMs = performance.now() - started;
     this.stats.bytesPerSecond = this.stats.elapsedMs > 0 ? (this.length / this.stats.elapsedMs) * 1000 : 0;
-    return { buffer: this.buffer!, meta: this.meta!, stats: this.stats };
+    const asked = this.opts.crc !== undefined && this.crcKind === this.opts.crc ? this.crcKind : undefined;
+    const crc = asked === 'crc32c' ? PartCrc.combine32(this.parts) : asked === 'crc64nvme' ? PartCrc.combine64(this.parts) : undefined;
+    return { buffer: this.buffer!, meta: this.meta!, stats: this.stats, ...(crc !== undefined ? { crc } : {}) };
   }
 
   /** The first failure stops every range. */
@@ -112,7 +116,8 @@ export class Download {
     if (rangesLeft && meta.etag === undefined && meta.generation === undefined && meta.lastModified === undefined) {
       throw new RangepoolError('PreconditionFailed', 'the server gives no ETag, generation or Last-Modified to pin ranges to, so ranges of two versions could mix: set partSize to at least the object size to fetch it in one request', { uri });
     }
-    this.verify = this.verification(meta, offset === 0 && length === meta.size);
+    this.verify = checksumFor(this.opts.verify, meta, offset === 0 && length === meta.size, uri);
+    this.crcKind = this.verify || (this.opts.crc ?? false);
     this.length = this.stats.bytes = length;
     const buffer = await this.pool.acquire(length, { signal: this.stop.signal }).catch((e) => {
       throw e instanceof RangepoolError ? new RangepoolError(e.code, e.message, { uri, cause: e.cause }) : e;
@@ -121,7 +126,7 @@ export class Download {
     const done = first?.length ?? 0;
     const align = this.store.alignment ?? 1;
     const size = Math.ceil(this.opts.partSize / align) * align;
-    const state = (start: number, len: number, at: number): PartState => ({ start, end: start + len - 1, length: len, target: buffer.subarray(at, at + len), crc: new PartCrc(this.verify) });
+    const state = (start: number, len: number, at: number): PartState => ({ start, end: start + len - 1, length: len, target: buffer.subarray(at, at + len), crc: new PartCrc(this.crcKind) });
     const rest = planParts(offset + done, length - done, size, this.engine.options.singleRequestBelow).map((p) => state(p.start, p.end - p.start + 1, done + p.offset));
     const head = first ? state(offset, done, 0) : undefined;
     this.parts = head && done > 0 ? [head, ...rest] : rest;
@@ -139,17 +144,6 @@ export class Download {
     } catch (e) {
       this.fail(e);
     }
-  }
-
-  private verification(meta: ObjectMeta, whole: boolean): Checksum | false {
-    const asked = this.opts.verify;
-    if (!asked) return false;
-    const kind = CHECKSUMS.find((k) => meta.checksums?.[k] !== undefined);
-    if (kind && whole) return kind;
-    if (asked === 'require') {
-      throw new RangepoolError('Unsupported', whole ? 'the service keeps no whole-object checksum for this object' : 'a partial range cannot be checked against a whole-object checksum', { uri: this.loc.uri });
-    }
-    return false;
   }
 
   private progress(n: number): void {

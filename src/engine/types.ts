@@ -39,6 +39,11 @@ export interface DownloadOptions {
   length?: number;
   /** Only this ETag will do (sent as If-Match on the first request when the meta is not known yet). */
   ifMatch?: string;
+  /**
+   * Compute this CRC of the span as bytes land and return it (`DownloadResult.crc`), so spans fetched
+   * apart can be checked as one object (stream() and download() do). Internal; no check is made here.
+   */
+  crc?: 'crc32c' | 'crc64nvme';
 }
 
 export interface DownloadStats {
@@ -59,6 +64,8 @@ export interface DownloadResult {
   /** What the object is: from stat, or from the first ranged response. */
   meta: ObjectMeta;
   stats: DownloadStats;
+  /** With DownloadOptions.crc: the span's CRC. */
+  crc?: number | bigint;
 }
 
 /** What a Download needs of the engine that runs it. */

@@ -162,6 +162,10 @@ export class BufferPool implements Pool {
     if (this.backend.release(ab)) this.finalization.unregister(ab);
   }
 
+  get maxBytes(): number {
+    return this.backend.config.maxBytes;
+  }
+
   /** Capacity of the block behind a pooled buffer (>= its length); 0 when not from this pool. */
   capacityOf(buf: ArrayBufferView | ArrayBuffer): number {
     return this.backend.capacityOf(arrayBufferOf(buf));

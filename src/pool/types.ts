@@ -41,6 +41,8 @@ export interface PoolStats {
 
 export interface Pool {
   readonly native: boolean;
+  /** The cap: in-use plus idle bytes never exceed it. */
+  readonly maxBytes: number;
   acquire(size: number, opts?: AcquireOptions): Promise<Buffer>;
   release(buf: ArrayBufferView | ArrayBuffer): void;
   stats(): PoolStats;

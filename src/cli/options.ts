@@ -1,0 +1,69 @@
+// The switches the commands share, and what they turn into: store options, a pool, an engine.
+import type { Command } from 'commander';
+import { RangeEngine } from '../engine/engine.js';
+import { invalidArgument } from '../errors.js';
+import { BufferPool, defaultPool } from '../pool/index.js';
+import type { StoreOptions } from '../stores/registry.js';
+import { parseSize } from './sizes.js';
+
+export interface Common {
+  /** undefined unless a switch was given (commander leaves the default unset when both forms exist). */
+  bufferPool?: boolean;
+  bufferPoolSize?: number;
+  partSize?: number;
+  concurrency?: number;
+  endpoint?: string;
+  region?: string;
+  verify?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+  debug?: boolean;
+}
+
+/** A whole number of at least `min` (0 for counts that may be zero, 1 for ones that may not). */
+export const wholeNumber = (what: string, min: 0 | 1) => (text: string) => {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min) {
+    throw invalidArgument(`${what} must be a whole number${min ? ' of at least 1' : ''}, got ${JSON.stringify(text)}`);
+  }
+  return n;
+};
+
+/** Switches every command takes: where the service is, and how to print. */
+export function withService(cmd: Command): Command {
+  return cmd
+    .option('--endpoint <url>', 'S3 or GCS endpoint (default: AWS_ENDPOINT_URL, STORAGE_EMULATOR_HOST)')
+    .option('--region <region>', 'S3 region (default: AWS_REGION, else us-east-1)')
+    .option('--json', 'machine-readable output')
+    .option('--debug', 'print stack traces');
+}
+
+/** Switches of the commands that download: how ranges are fetched and where their bytes go. */
+export function withDownload(cmd: Command): Command {
+  return withService(cmd)
+    .option('--buffer-pool', 'reuse pooled off-heap buffers (default)')
+    .option('--no-buffer-pool', 'allocate a fresh buffer for every download')
+    .option('--buffer-pool-size <n>', 'idle buffers kept per size class (default 16)', wholeNumber('--buffer-pool-size', 0))
+    .option('--part-size <size>', 'bytes per ranged request, e.g. 8MiB (default 16MiB)', (t) => parseSize(t, '--part-size'))
+    .option('--concurrency <n>', 'ranges of one object in flight (default 8)', wholeNumber('--concurrency', 1))
+    .option('--verify', "check the service's whole-object checksum")
+    .option('-q, --quiet', 'no progress bar or summary');
+}
+
+export function storeOptions(o: Common): StoreOptions {
+  return { ...(o.endpoint ? { endpoint: o.endpoint } : {}), ...(o.region ? { region: o.region } : {}) };
+}
+
+export function poolFor(o: Common): BufferPool {
+  if (o.bufferPool === false) return new BufferPool({ idlePerClass: 0 }); // every block fresh from the OS, unmapped on release
+  return o.bufferPoolSize !== undefined ? new BufferPool({ idlePerClass: o.bufferPoolSize }) : defaultPool();
+}
+
+export function engineFor(o: Common): RangeEngine {
+  return new RangeEngine({ ...(o.partSize ? { partSize: o.partSize } : {}), ...(o.concurrency ? { concurrency: o.concurrency } : {}) });
+}
+
+/** JSON with the BigInt CRC-64 as hex. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString(16).padStart(16, '0') : v), 2);
+}

@@ -1,0 +1,135 @@
+// Objects bigger than memory: a span fetched as consecutive chunks of one part each, every chunk its own
+// pooled block, at most `readAhead` bytes of them fetched or held at once, handed over in order. Each
+// chunk is a Download pinned to the same version (so retries, resume, stalls and the in-flight limit
+// are the engine's own); their CRCs combine into the span's, checked after the last chunk.
+import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { crc32cCombine } from '../crc32c.js';
+import { crc64nvmeCombine } from '../crc64nvme.js';
+import { RangepoolError, abortedError, invalidArgument } from '../errors.js';
+import type { Pool } from '../pool/types.js';
+import type { ObjectMeta, Store } from '../stores/store.js';
+import type { Location } from '../uri.js';
+import { checksumFor } from './checksum.js';
+import type { DownloadOptions, DownloadResult, DownloadStats, Progress } from './types.js';
+
+export interface ChunkOptions {
+  pool: Pool;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  /** Bytes per chunk (one request each). */
+  partSize: number;
+  /** Bytes fetched ahead of the consumer, the chunk it holds included. At least one chunk. */
+  readAhead: number;
+  verify?: boolean | 'require';
+  offset?: number;
+  length?: number;
+  /** Totals over the chunks so far (requests, retries, ...), updated as each arrives; `verified` after the last. */
+  stats?: DownloadStats;
+}
+
+/** What the chunk pipeline needs of an engine. */
+export interface ChunkSource {
+  download(store: Store, loc: Location, meta: ObjectMeta, opts: DownloadOptions): Promise<DownloadResult>;
+}
+
+/**
+ * The span's bytes as pooled chunks, in order. A chunk is the consumer's until it asks for the next one
+ * (or ends the loop): then it goes back to the pool, unless `keepChunks` hands each one over for good
+ * (it then returns when released or garbage-collected). Ending the loop early stops every fetch and
+ * returns every chunk not handed over.
+ */
+export async function* chunksInOrder(engine: ChunkSource, store: Store, loc: Location, meta: ObjectMeta, opts: ChunkOptions, keepChunks = false): AsyncGenerator<Buffer, void, undefined> {
+  const uri = loc.uri;
+  const offset = opts.offset ?? 0;
+  const length = opts.length ?? meta.size - offset;
+  if (offset < 0 || length < 0 || offset + length > meta.size) throw invalidArgument(`range ${offset}+${length} runs past the end of the object (${meta.size} bytes)`, uri);
+  const verify = checksumFor(opts.verify, meta, offset === 0 && length === meta.size, uri);
+  const crc = verify === 'crc32c' || verify === 'crc64nvme' ? verify : undefined;
+  const md5 = verify === 'md5' ? createHash('md5') : undefined;
+  const chunkCount = Math.ceil(length / opts.partSize);
+  const ahead = Math.max(1, Math.floor(opts.readAhead / opts.partSize));
+
+  const stop = new AbortController();
+  setMaxListeners(0, stop.signal);
+  const onCallerAbort = () => stop.abort(abortedError(opts.signal!, uri));
+  if (opts.signal?.aborted) throw abortedError(opts.signal, uri);
+  opts.signal?.addEventListener('abort', onCallerAbort, { once: true });
+
+  const progress = new Map<number, number>();
+  let received = 0;
+  const onProgress = (i: number) => (p: Progress) => {
+    received += p.bytes - (progress.get(i) ?? 0);
+    progress.set(i, p.bytes);
+    opts.onProgress?.({ bytes: received, total: length });
+  };
+  const inFlight: Array<Promise<DownloadResult>> = [];
+  let firstError: { error: unknown } | undefined;
+  let next = 0;
+  const fill = () => {
+    while (inFlight.length < ahead && next < chunkCount) {
+      const i = next++;
+      const start = offset + i * opts.partSize;
+      const chunk = engine.download(store, loc, meta, {
+        pool: opts.pool,
+        signal: stop.signal,
+        offset: start,
+        length: Math.min(opts.partSize, offset + length - start),
+        partSize: opts.partSize,
+        concurrency: 1,
+        crc,
+        onProgress: onProgress(i),
+      });
+      // The first failure stops the others, and is what the loop reports (not the aborts it caused).
+      chunk.catch((e: unknown) => {
+        firstError ??= { error: e };
+        stop.abort(e);
+      });
+      inFlight.push(chunk);
+    }
+  };
+
+  let combined: number | bigint = crc === 'crc64nvme' ? 0n : 0;
+  let done = false;
+  try {
+    fill();
+    while (inFlight.length > 0) {
+      const { buffer, crc: part, stats } = await inFlight.shift()!.catch((e: unknown) => {
+        throw opts.signal?.aborted ? abortedError(opts.signal, uri) : (firstError?.error ?? e);
+      });
+      if (opts.stats) addStats(opts.stats, stats);
+      if (crc === 'crc32c') combined = crc32cCombine(combined as number, part as number, buffer.length);
+      else if (crc === 'crc64nvme') combined = crc64nvmeCombine(combined as bigint, part as bigint, buffer.length);
+      md5?.update(buffer);
+      if (keepChunks) {
+        fill();
+        yield buffer;
+      } else {
+        try {
+          yield buffer;
+        } finally {
+          opts.pool.release(buffer);
+        }
+        fill(); // only now: the chunk just released is the room for the next
+      }
+    }
+    const matches = crc ? combined === meta.checksums![crc] : md5 ? md5.digest('base64') === meta.checksums!.md5 : true;
+    if (!matches) throw new RangepoolError('IntegrityError', `the object's ${verify} does not match the bytes received`, { uri });
+    if (opts.stats) opts.stats.verified = verify;
+    done = true;
+  } finally {
+    opts.signal?.removeEventListener('abort', onCallerAbort);
+    if (!done) {
+      stop.abort(opts.signal?.aborted ? abortedError(opts.signal, uri) : new RangepoolError('Aborted', 'the reader stopped', { uri }));
+      for (const r of await Promise.allSettled(inFlight)) if (r.status === 'fulfilled') opts.pool.release(r.value.buffer);
+    }
+  }
+}
+
+function addStats(total: DownloadStats, chunk: DownloadStats): void {
+  total.bytes += chunk.bytes;
+  total.ranges += chunk.ranges;
+  total.requests += chunk.requests;
+  total.retries += chunk.retries;
+  total.transport = chunk.transport;
+}

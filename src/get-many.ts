@@ -1,0 +1,145 @@
+// getMany(): many objects (a list of URIs, or every object under a prefix, listed page by page as
+// needed) with a bound on objects in flight. Every object goes through the one engine, so its in-flight
+// range limit holds across all of them, and the pool's cap across their buffers.
+import { basename } from 'node:path';
+import { getObject, listEach, type GetOptions, type RangepoolObject } from './api.js';
+import { download, type DownloadFileOptions } from './download-to-file.js';
+import { RangepoolError, abortedError, invalidArgument } from './errors.js';
+import type { DownloadStats } from './engine/types.js';
+import { pathUnder } from './files/paths.js';
+import { defaultPool } from './pool/index.js';
+import type { ObjectMeta } from './stores/store.js';
+import { parseUri } from './uri.js';
+
+export interface ManyOptions extends Omit<GetOptions, 'offset' | 'length' | 'ifMatch' | 'onProgress'> {
+  /** Objects in flight at once. Default: as many as fit in half the pool's cap at their listed size, 1–16 (8 when sizes are unknown). */
+  objects?: number;
+  /** Yield in input (or listing) order instead of completion order. Default false. */
+  ordered?: boolean;
+  /** Throw the first failure (after stopping the rest) instead of yielding it. Default false. */
+  failFast?: boolean;
+  /** Write each object to a file under this directory (its key below the prefix) instead of into memory. */
+  to?: string;
+  /** With `to`: see download(). */
+  fsync?: DownloadFileOptions['fsync'];
+  readAhead?: DownloadFileOptions['readAhead'];
+  /** Called as each object's bytes arrive: which object, its bytes so far and its size. */
+  onProgress?: (p: { uri: string; bytes: number; total: number }) => void;
+}
+
+/** One object's outcome. In memory: `buffer` (pooled; release it). With `to`: `path`. On failure: `error`. */
+export type ManyResult =
+  | { uri: string; buffer: Buffer; path?: undefined; meta: ObjectMeta; stats: DownloadStats; error?: undefined }
+  | { uri: string; buffer?: undefined; path: string; meta: ObjectMeta; stats: DownloadStats; error?: undefined }
+  | { uri: string; error: RangepoolError; buffer?: undefined; path?: undefined };
+
+interface Source {
+  uri: string;
+  size?: number;
+  /** Where it goes, with `to`. */
+  path?: string;
+  /** Why it is not fetched (a key with no safe path under `to`). */
+  error?: RangepoolError;
+}
+
+/** The URI of `key`, listed under `prefix` (keys are paths on file://, as parseUri reads them back). */
+function uriOf(prefix: string, key: string): string {
+  const { scheme, bucket } = parseUri(prefix, { prefix: true });
+  return scheme === 'file' || scheme === 'direct' ? `${scheme}://${key.replace(/%/g, '%25')}` : `${scheme}://${bucket}/${key}`;
+}
+
+/** With `to`, where `key` goes (its path below `prefix`), or why it cannot go anywhere. */
+function placed(source: Source, to: string | undefined, prefix: string, key: string): Source {
+  if (to === undefined) return source;
+  try {
+    return { ...source, path: pathUnder(to, prefix, key) };
+  } catch (e) {
+    return { ...source, error: e as RangepoolError };
+  }
+}
+
+async function* sources(from: string | Iterable<string> | AsyncIterable<string>, opts: ManyOptions): AsyncGenerator<Source> {
+  if (typeof from !== 'string') {
+    for await (const uri of from) yield placed({ uri }, opts.to, '', basename(parseUri(uri).key));
+    return;
+  }
+  const prefix = parseUri(from, { prefix: true });
+  for await (const entry of listEach(from, opts)) {
+    if (entry.key.endsWith('/')) continue; // a "folder" marker, not an object
+    yield placed({ uri: uriOf(from, entry.key), size: entry.size }, opts.to, prefix.key, entry.key);
+  }
+}
+
+export async function* getMany(from: string | Iterable<string> | AsyncIterable<string>, opts: ManyOptions = {}): AsyncGenerator<ManyResult, void, undefined> {
+  if (opts.objects !== undefined && (!Number.isSafeInteger(opts.objects) || opts.objects < 1)) throw invalidArgument(`objects must be a positive integer, got ${opts.objects}`);
+  const pool = opts.pool ?? defaultPool();
+  const budget = pool.maxBytes / 2;
+  const stop = new AbortController();
+  const onCallerAbort = () => stop.abort(abortedError(opts.signal!));
+  if (opts.signal?.aborted) throw abortedError(opts.signal);
+  opts.signal?.addEventListener('abort', onCallerAbort, { once: true });
+  const { to, fsync, readAhead, objects, ordered, failFast, onProgress, ...getOpts } = opts;
+  const fetch = async (s: Source): Promise<ManyResult> => {
+    const progress = onProgress && ((p: { bytes: number; total: number }) => onProgress({ uri: s.uri, ...p }));
+    try {
+      if (s.path !== undefined) {
+        const r = await download(s.uri, s.path, { ...getOpts, pool, fsync, readAhead, createDirs: true, signal: stop.signal, onProgress: progress });
+        return { uri: s.uri, path: r.path, meta: r.meta, stats: r.stats };
+      }
+      const r: RangepoolObject = await getObject(s.uri, { ...getOpts, pool, signal: stop.signal, onProgress: progress });
+      return { uri: s.uri, buffer: r.buffer, meta: r.meta, stats: r.stats };
+    } catch (e) {
+      const error = e instanceof RangepoolError ? e : new RangepoolError('Internal', `unexpected error: ${(e as Error)?.message}`, { uri: s.uri, cause: e });
+      return { uri: s.uri, error };
+    }
+  };
+
+  const running: Array<{ size: number; result: Promise<ManyResult> }> = [];
+  let inFlightBytes = 0;
+  const input = sources(from, { ...opts, signal: stop.signal })[Symbol.asyncIterator]();
+  let pending: Source | undefined;
+  let exhausted = false;
+  const room = (size: number | undefined) =>
+    running.length === 0 || (objects !== undefined ? running.length < objects : size !== undefined ? running.length < 16 && inFlightBytes + size <= budget : running.length < 8);
+  const start = async () => {
+    while (!exhausted) {
+      if (!pending) {
+        const n = await input.next();
+        if (n.done) {
+          exhausted = true;
+          break;
+        }
+        pending = n.value;
+      }
+      if (!room(pending.size)) break;
+      const s = pending;
+      pending = undefined;
+      const size = s.size ?? 0;
+      const entry: (typeof running)[number] = { size, result: s.error ? Promise.resolve({ uri: s.uri, error: s.error }) : fetch(s) };
+      inFlightBytes += size;
+      running.push(entry);
+    }
+  };
+
+  let done = false;
+  try {
+    for (;;) {
+      await start();
+      if (running.length === 0) break;
+      const i = ordered ? 0 : await Promise.race(running.map((r, k) => r.result.then(() => k)));
+      const [entry] = running.splice(i, 1);
+      const result = await entry!.result;
+      inFlightBytes -= entry!.size;
+      if (result.error && failFast) throw result.error;
+      yield result;
+    }
+    done = true;
+  } finally {
+    opts.signal?.removeEventListener('abort', onCallerAbort);
+    if (!done) {
+      stop.abort(opts.signal?.aborted ? abortedError(opts.signal) : new RangepoolError('Aborted', 'the reader stopped'));
+      for (const r of await Promise.all(running.map((e) => e.result))) if (r.buffer) pool.release(r.buffer);
+      await input.return?.(undefined);
+    }
+  }
+}

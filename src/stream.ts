@@ -1,0 +1,77 @@
+// stream(): an object of any size as a Readable of pooled chunks in order, fetched as ranges with a
+// bounded read-ahead. Memory stays at the read-ahead window whatever the object's size.
+import { Readable } from 'node:stream';
+import { defaultEngine, metaCache, resolve, type GetOptions } from './api.js';
+import { chunksInOrder } from './engine/chunks.js';
+import { defaultPool } from './pool/index.js';
+import type { ObjectMeta } from './stores/store.js';
+
+export interface StreamOptions extends Pick<GetOptions, 'store' | 'storeOptions' | 'engine' | 'pool' | 'signal' | 'onProgress' | 'partSize' | 'concurrency' | 'verify' | 'offset' | 'length'> {
+  /**
+   * Bytes fetched ahead of the reader, the chunk it holds included: the memory a stream uses. Default
+   * concurrency × partSize (8 × 16 MiB); chunks are one part each, so this many / partSize are in flight.
+   */
+  readAhead?: number;
+}
+
+/**
+ * The object's bytes in order. Two ways to read it:
+ * - `for await (const chunk of stream(uri))`: each chunk is a pooled block, valid until the loop body
+ *   returns; then it goes back to the pool (copy what you keep). The pool's in-use bytes never exceed
+ *   `readAhead`. Breaking out of the loop stops every fetch.
+ * - as a Readable (`pipe`, `pipeline`, 'data'): chunks are handed over for good, so a write still in
+ *   progress can never see recycled memory; each comes back to the pool when garbage-collected.
+ * A failure (or a checksum mismatch with `verify`) is an 'error' instead of 'end'.
+ */
+export class ObjectStream extends Readable {
+  /** What the object is, once the stream has started. */
+  meta: ObjectMeta | undefined;
+  private chunks: AsyncGenerator<Buffer, void, undefined> | undefined;
+  private mode: 'readable' | 'iterator' | undefined;
+
+  constructor(
+    readonly uri: string,
+    private readonly opts: StreamOptions = {},
+  ) {
+    super({ highWaterMark: 0 }); // the read-ahead is the chunk pipeline's, not a second buffer here
+  }
+
+  private async *open(keepChunks: boolean): AsyncGenerator<Buffer, void, undefined> {
+    const { loc, store, cacheKey } = await resolve(this.uri, this.opts);
+    const engine = this.opts.engine ?? defaultEngine();
+    const meta = (this.meta = await engine.stat(store, loc, this.opts.signal));
+    metaCache.set(cacheKey, meta);
+    const partSize = this.opts.partSize ?? engine.options.partSize;
+    const pool = this.opts.pool ?? defaultPool();
+    yield* chunksInOrder(engine, store, loc, meta, { ...this.opts, pool, partSize, readAhead: this.opts.readAhead ?? (this.opts.concurrency ?? engine.options.concurrency) * partSize }, keepChunks);
+  }
+
+  override _read(): void {
+    if (this.mode === 'iterator') return void this.destroy(new TypeError('this stream is read by its async iterator'));
+    this.mode = 'readable';
+    this.chunks ??= this.open(true);
+    this.chunks.next().then(
+      ({ value, done }) => void this.push(done ? null : value),
+      (e: unknown) => this.destroy(e as Error),
+    );
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const chunks = this.mode === 'readable' ? this.chunks : undefined;
+    if (!chunks) return callback(error);
+    chunks.return().then(
+      () => callback(error),
+      () => callback(error),
+    );
+  }
+
+  override [Symbol.asyncIterator](): AsyncGenerator<Buffer, void, undefined> {
+    if (this.mode === 'readable') throw new TypeError('this stream is already being read as a Readable');
+    this.mode = 'iterator';
+    return (this.chunks ??= this.open(false));
+  }
+}
+
+export function stream(uri: string, opts: StreamOptions = {}): ObjectStream {
+  return new ObjectStream(uri, opts);
+}
