@@ -130,6 +130,10 @@ export async function* getMany(from: string | Iterable<string> | AsyncIterable<s
       const [entry] = running.splice(i, 1);
       const result = await entry!.result;
       inFlightBytes -= entry!.size;
+      if (opts.signal?.aborted) {
+        if (result.buffer) pool.release(result.buffer);
+        throw abortedError(opts.signal);
+      }
       if (result.error && failFast) throw result.error;
       yield result;
     }

@@ -59,7 +59,7 @@ describe('rangepool get', () => {
     const r = await run(['get', 's3://b/dir/data.bin', '-o', out, '--part-size', '1MiB', '--concurrency', '3']);
     expect(r.code).toBe(0);
     expect(readFileSync(out).equals(data)).toBe(true);
-    expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
+    expect(readdirSync(dir).filter((f) => f.includes('rangepool-tmp'))).toEqual([]);
     expect(r.stderr).toMatch(/s3:\/\/b\/dir\/data\.bin → .*out\.bin: 5\.0 MiB in .* 6 ranges/);
   });
 
@@ -239,5 +239,84 @@ describe('progress', () => {
     expect(piped.stderr).not.toMatch(/ETA|%/);
     const quiet = await run(['get', 's3://b/dir/data.bin', '-o', join(dir, 'q.bin'), '-q']);
     expect(quiet.stderr).not.toMatch(/→/);
+  });
+});
+
+describe('many objects: get --recursive, several URIs, cat', () => {
+  beforeAll(() => {
+    server.put('t', 'p/a', Buffer.from('aaa'));
+    server.put('t', 'p/sub/b', Buffer.from('bbbb'));
+    server.put('t', 'p/big', data);
+  });
+
+  it('--recursive mirrors the keys under DIR, with per-object and total --json', async () => {
+    const out = join(dir, 'rec');
+    const r = await run(['get', '-r', 's3://t/p/', '-o', `${out}/`, '--json', '--objects', '2', '--part-size', '1MiB']);
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(out, 'a'), 'utf8')).toBe('aaa');
+    expect(readFileSync(join(out, 'sub', 'b'), 'utf8')).toBe('bbbb');
+    expect(readFileSync(join(out, 'big')).equals(data)).toBe(true);
+    const report = JSON.parse(r.stdout.toString());
+    expect(report.objects.map((o: { uri: string }) => o.uri).sort()).toEqual(['s3://t/p/a', 's3://t/p/big', 's3://t/p/sub/b']);
+    expect(report.total).toMatchObject({ objects: 3, failed: 0, bytes: data.length + 7 });
+  });
+
+  it('hostile keys write nothing outside DIR; the rest is written; exit code is the worst class, with a summary', async () => {
+    server.put('hostile', 'k/../x', Buffer.from('escape'));
+    server.put('hostile', 'k//abs', Buffer.from('escape'));
+    server.put('hostile', 'k/a//b', Buffer.from('escape'));
+    server.put('hostile', 'k/d', Buffer.from('a file named like a directory'));
+    server.put('hostile', 'k/d/e', Buffer.from('needs d to be a directory'));
+    server.put('hostile', 'k/fine', Buffer.from('fine'));
+    const root = mkdtempSync(join(tmpdir(), 'rangepool-hostile-'));
+    const out = join(root, 'out');
+    const r = await run(['get', '--recursive', 's3://hostile/k/', '-o', out]);
+    // Three keys refused (InvalidArgument); of k/d and k/d/e, whichever comes second cannot be written
+    // (a file where a directory must be, or the reverse: NotFound or InvalidArgument).
+    expect([2, 3]).toContain(r.code);
+    expect(readFileSync(join(out, 'fine'), 'utf8')).toBe('fine');
+    expect(readdirSync(root)).toEqual(['out']); // nothing beside DIR
+    expect(r.stderr).toMatch(/k\/\.\.\/x.*not written/);
+    expect(r.stderr).toMatch(/4 of 6 objects failed/);
+    const written = readdirSync(out, { recursive: true }).map(String).sort();
+    expect(written.every((f) => ['fine', 'd', join('d', 'e')].includes(f))).toBe(true);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('several URIs go flat into DIR; a prefix without --recursive, or no DIR, is a usage error', async () => {
+    const out = join(dir, 'several');
+    mkdirSync(out);
+    const r = await run(['get', 's3://t/p/a', 's3://t/p/sub/b', '-o', out, '-q']);
+    expect(r.code).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['a', 'b']);
+    expect((await run(['get', 's3://t/p/a', 's3://t/p/sub/b'])).code).toBe(2);
+    expect((await run(['get', 's3://t/p/', 's3://t/p/a', '-o', out])).code).toBe(2);
+  });
+
+  it('cat streams the object to stdout', async () => {
+    const r = await run(['cat', 's3://t/p/big', '--part-size', '1MiB']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.equals(data)).toBe(true);
+    expect(r.stderr).not.toMatch(/→|rangepool:/); // no summary: stdout is the data
+  });
+
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('%s while a file is being written removes the temporary file and exits %d', async (sig, code) => {
+    const out = mkdtempSync(join(tmpdir(), 'rangepool-sig-'));
+    server.setFaults([{ kind: 'stall', afterBytes: 1000, match: { key: 'p/big' } }]); // every range stalls for good
+    const child = spawn(process.execPath, [cli, 'get', 's3://t/p/big', '-o', join(out, 'big'), '-q', '--part-size', '1MiB'], {
+      env: { ...process.env, AWS_ENDPOINT_URL: server.url, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    for (let i = 0; i < 200 && !readdirSync(out).some((f) => f.includes('rangepool-tmp')); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(readdirSync(out).some((f) => f.includes('rangepool-tmp'))).toBe(true);
+    child.kill(sig);
+    expect(await exited).toBe(code);
+    server.setFaults([]);
+    expect(readdirSync(out)).toEqual([]);
+    rmSync(out, { recursive: true, force: true });
   });
 });
