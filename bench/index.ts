@@ -3,7 +3,8 @@
 // repeats; the table shows medians. Then a, c, e and f again over HTTPS (a loopback TLS server). Full
 // runs also sweep part size × concurrency, compare against the Azure and GCS SDKs on their emulators,
 // and write bench/results/ (Markdown, SVG chart, README table).
-// Usage: npm run bench [-- --quick] [--repeats N] [--variants abcdef] [--no-tls] [--no-sweep] [--no-clouds] [--sweep-only]
+// Then many objects (100 × 64 MiB: the CLI to tmpfs and getMany, with and without the pool, vs the SDK).
+// Usage: npm run bench [-- --quick] [--repeats N] [--variants abcdef] [--no-tls] [--no-sweep] [--no-clouds] [--no-many] [--sweep-only] [--many-only]
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { root, tsArgs } from '../testing/spawn.js';
 import { VARIANTS, type VariantOptions } from './variants.js';
 import { chartSvg } from './chart.js';
 import { cloudComparisons } from './clouds.js';
+import { MANY_VARIANTS, manyObjects, manyTable, type ManySummary } from './many.js';
 
 /** What run-variant.ts prints. */
 interface Run {
@@ -53,6 +55,8 @@ const { values: args } = parseArgs({
     tls: { type: 'boolean', default: true },
     sweep: { type: 'boolean', default: true },
     'sweep-only': { type: 'boolean', default: false },
+    many: { type: 'boolean', default: true },
+    'many-only': { type: 'boolean', default: false },
     clouds: { type: 'boolean', default: true },
   },
   allowNegative: true,
@@ -214,8 +218,38 @@ function sweepTable(points: Awaited<ReturnType<typeof sweep>>): string[] {
 }
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(totalmem() / GiB)} GiB, Node ${process.versions.node}, ${process.platform}-${process.arch}`;
+const MANY = { count: quick ? 16 : 100, objects: 8, repeats: quick ? 1 : 3 };
 if (args['sweep-only']) await withServer(false, sweepOnly);
+else if (args['many-only']) await manyOnly();
 else await fullRun();
+
+/** The many-objects table and its RSS chart (SDK vs the CLI with and without the pool, each over its own run). */
+function manyReport(results: Record<string, ManySummary>): string[] {
+  if (!quick) {
+    const chart = Object.fromEntries(Object.entries(results).map(([k, r]) => [k, { throughput: r.throughput, sample: { rss: r.rss } }]));
+    writeFileSync(new URL('results/many-rss.svg', here), chartSvg(chart, MANY_VARIANTS, ['sdk', 'cli-fresh', 'cli-pool'], true));
+  }
+  return [...manyTable(results, MANY.count, MANY.objects), ...(quick ? [] : ['', '![many objects: throughput, and RSS over each run](bench/results/many-rss.svg)'])];
+}
+
+function replaceBlock(name: string, lines: string[]): void {
+  const readme = new URL('../README.md', here);
+  const re = new RegExp(`<!-- ${name}:start -->[\\s\\S]*<!-- ${name}:end -->`);
+  writeFileSync(readme, readFileSync(readme, 'utf8').replace(re, `<!-- ${name}:start -->\n${lines.join('\n')}\n<!-- ${name}:end -->`));
+}
+
+async function manyOnly(): Promise<void> {
+  const bar = progress(Object.keys(MANY_VARIANTS).length * MANY.repeats);
+  mkdirSync(new URL('results/', here), { recursive: true });
+  const results = await manyObjects({ ...MANY, tick: bar.tick });
+  bar.stop();
+  const lines = [`${machine}; client and server on the same cores`, '', ...manyReport(results)];
+  console.log(lines.join('\n'));
+  if (!quick) {
+    writeFileSync(new URL('results/many.md', here), lines.join('\n') + '\n');
+    replaceBlock('bench-many', lines);
+  }
+}
 
 async function sweepOnly(server: Server): Promise<void> {
   const bar = progress(SWEEP.length * SWEEP_REPEATS);
@@ -230,17 +264,22 @@ async function sweepOnly(server: Server): Promise<void> {
 async function fullRun() {
   const tlsVariants: string[] = args.tls ? variants.filter((v) => 'acef'.includes(v)) : [];
   const sweepRuns = !quick && args.sweep ? SWEEP.length * SWEEP_REPEATS : 0;
-  const bar = progress(repeats * (variants.length + tlsVariants.length) + sweepRuns);
+  const manyRuns = args.many ? Object.keys(MANY_VARIANTS).length * MANY.repeats : 0;
+  const bar = progress(repeats * (variants.length + tlsVariants.length) + sweepRuns + manyRuns);
+  mkdirSync(new URL('results/', here), { recursive: true });
   const { results, points } = await withServer(false, async (server) => ({
     results: await measure(server, variants, bar),
     points: sweepRuns ? await sweep(server, bar) : [],
   }));
   const tlsResults = tlsVariants.length ? await withServer(true, (server) => measure(server, tlsVariants, bar, 'TLS: ')) : undefined;
+  const many = manyRuns ? await manyObjects({ ...MANY, tick: bar.tick }) : undefined;
   bar.stop();
   const heading = `${parallel} concurrent downloads of 64 MiB (${defaults.partSize / MiB} MiB parts, ${defaults.concurrency} per object), ${downloads} per run after ${parallel} warm-up, ${repeats} repeat(s), medians; ${machine}; client and server on the same cores`;
   const tlsBlock = tlsResults ? ['', '### Over HTTPS (loopback TLS server, the same scenario)', '', table(tlsResults, tlsVariants), '', ...tlsRatios(tlsResults).map((l) => `- ${l}`)] : [];
   const main = [heading, '', table(results, variants), '', ...ratios(results).map((l) => `- ${l}`), ...tlsBlock];
   const out = [`## rangepool benchmark${quick ? ' (quick)' : ''}`, '', ...main];
+  const manyLines = many ? manyReport(many) : [];
+  if (many) out.push('', ...manyLines);
   if (points.length) out.push('', ...sweepTable(points));
   if (!quick && args.clouds) out.push('', ...(await cloudComparisons()));
   const report = out.join('\n');
@@ -249,11 +288,9 @@ async function fullRun() {
     const dir = new URL('results/', here);
     mkdirSync(dir, { recursive: true });
     writeFileSync(new URL('latest.md', dir), report + '\n');
-    writeFileSync(new URL('latest.json', dir), JSON.stringify({ heading, results, tlsResults, points }) + '\n');
+    writeFileSync(new URL('latest.json', dir), JSON.stringify({ heading, results, tlsResults, points, many }) + '\n');
+    if (many) replaceBlock('bench-many', [`${machine}; client and server on the same cores`, '', ...manyLines]);
     if (results.a && results.c) writeFileSync(new URL('throughput-rss.svg', dir), chartSvg(results, VARIANTS));
-    const readme = new URL('../README.md', here);
-    const text = readFileSync(readme, 'utf8');
-    const block = `<!-- bench:start -->\n${main.join('\n')}\n\n![throughput and RSS over time, a vs c](bench/results/throughput-rss.svg)\n<!-- bench:end -->`;
-    writeFileSync(readme, text.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, block));
+    replaceBlock('bench', [...main, '', '![throughput and RSS over time, a vs c](bench/results/throughput-rss.svg)']);
   }
 }

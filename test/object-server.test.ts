@@ -241,6 +241,9 @@ describe('in its own process', () => {
     expect(Buffer.from(await (await fetch(`${url}/bk/k`)).arrayBuffer()).equals(body)).toBe(true);
     await fetch(`${url}/_control/faults`, { method: 'POST', body: JSON.stringify({ rules: [{ kind: 'status', status: 500, count: 1 }] }) });
     expect((await fetch(`${url}/bk/k`, { headers: { range: 'bytes=0-1' } })).status).toBe(500);
+    await fetch(`${url}/_control/replicate`, { method: 'POST', body: JSON.stringify({ bucket: 'bk', key: 'k', prefix: 'copy-', count: 3 }) });
+    expect(Buffer.from(await (await fetch(`${url}/bk/copy-2`)).arrayBuffer()).equals(body)).toBe(true);
+    expect((await fetch(`${url}/bk/copy-3`)).status).toBe(404);
     const stats = (await (await fetch(`${url}/_control/stats`)).json()) as { faults: Record<string, number> };
     expect(stats.faults.status).toBe(1);
     const exited = new Promise<number | null>((r) => child.once('exit', r));

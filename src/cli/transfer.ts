@@ -100,7 +100,8 @@ async function manyToDirectory(from: string | string[], o: GetSwitches, signal: 
     bar.stop();
   }
   const elapsedMs = performance.now() - t0;
-  const total = { objects: finished, failed: failures.length, bytes, elapsedMs, bytesPerSecond: elapsedMs > 0 ? (bytes / elapsedMs) * 1000 : 0 };
+  await new Promise((resolve) => setImmediate(resolve)); // the last blocks are back in the pool at the next turn
+  const total = { objects: finished, failed: failures.length, bytes, elapsedMs, bytesPerSecond: elapsedMs > 0 ? (bytes / elapsedMs) * 1000 : 0, pool: { native: pool.native, ...pool.stats() } };
   if (o.json) process.stdout.write(toJson({ objects: results, failures: failures.map((f) => ({ uri: f.uri, code: f.error!.code, message: printable(f.error!.message) })), total }) + '\n');
   else if (!o.quiet) process.stderr.write(`${finished - failures.length} of ${finished} objects → ${o.output}: ${formatSize(bytes)} in ${(elapsedMs / 1000).toFixed(2)} s (${formatSize(total.bytesPerSecond)}/s)\n`);
   if (failures.length > 0) {

@@ -1,5 +1,5 @@
 // The S3-style HTTP surface: path URLs (/bucket/key), GET/HEAD with Range (suffix ranges too), If-Match,
-// checksums on request, ListObjectsV2, PUT/DELETE, and /_control/{faults,stats} for a server in another process.
+// checksums on request, ListObjectsV2, PUT/DELETE, and /_control/{faults,stats,replicate} for a server in another process.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { Faults, sendBody, type FaultRule } from './faults.js';
 import type { Storage } from './storage.js';
@@ -112,6 +112,14 @@ export function routes(storage: Storage, faults: Faults, stats: ServerStats): Re
     if (url.pathname === '/_control/faults' && req.method === 'POST') {
       const { rules = [], seed } = JSON.parse(body.toString() || '{}') as { rules?: (FaultRule & { data?: string })[]; seed?: number };
       faults.set(rules.map((r) => (r.data !== undefined ? { ...r, data: Buffer.from(r.data, 'base64') } : r) as FaultRule), seed);
+      res.writeHead(204).end();
+    } else if (url.pathname === '/_control/replicate' && req.method === 'POST') {
+      // {bucket, key, prefix, count}: `count` objects named prefix0..prefixN-1 sharing one object's bytes,
+      // so a benchmark of many large objects costs the server one copy of memory, not `count`.
+      const { bucket, key, prefix, count } = JSON.parse(body.toString()) as { bucket: string; key: string; prefix: string; count: number };
+      const from = storage.get(bucket, key);
+      if (!from) return sendError(res, 404, 'NoSuchKey', `${bucket}/${key}`);
+      for (let i = 0; i < count; i++) storage.put(bucket, `${prefix}${i}`, from.data);
       res.writeHead(204).end();
     } else if (url.pathname === '/_control/stats') {
       const text = JSON.stringify(stats);

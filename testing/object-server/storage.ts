@@ -14,6 +14,9 @@ export interface StoredObject {
 
 export class Storage {
   private readonly buckets = new Map<string, Map<string, StoredObject>>();
+  /** One MD5 and one of each CRC per body: the same bytes stored under many keys are hashed once. */
+  private readonly md5 = new WeakMap<Buffer, string>();
+  private readonly crcs = new WeakMap<Buffer, { crc32c?: string; crc64nvme?: string }>();
 
   hasBucket(bucket: string): boolean {
     return this.buckets.has(bucket);
@@ -25,7 +28,7 @@ export class Storage {
 
   put(bucket: string, key: string, data: Buffer): StoredObject {
     this.createBucket(bucket);
-    const etag = `"${createHash('md5').update(data).digest('hex')}"`;
+    const etag = `"${(this.md5.get(data) ?? this.md5.set(data, createHash('md5').update(data).digest('hex')).get(data))!}"`;
     const obj = { data, etag, lastModified: new Date(Math.floor(Date.now() / 1000) * 1000) };
     this.buckets.get(bucket)!.set(key, obj);
     return obj;
@@ -48,8 +51,10 @@ export class Storage {
   checksumHeaders(obj: StoredObject): Record<string, string> {
     const serve = obj.serveChecksums ?? ['crc32c', 'crc64nvme'];
     const headers: Record<string, string> = { 'x-amz-checksum-type': 'FULL_OBJECT' };
-    if (serve.includes('crc32c')) headers['x-amz-checksum-crc32c'] = obj.crc32c ??= checksumHeader(crc32c(obj.data));
-    if (serve.includes('crc64nvme')) headers['x-amz-checksum-crc64nvme'] = obj.crc64nvme ??= checksumHeader(crc64nvme(obj.data));
+    let known = this.crcs.get(obj.data);
+    if (!known) this.crcs.set(obj.data, (known = {}));
+    if (serve.includes('crc32c')) headers['x-amz-checksum-crc32c'] = obj.crc32c ??= known.crc32c ??= checksumHeader(crc32c(obj.data));
+    if (serve.includes('crc64nvme')) headers['x-amz-checksum-crc64nvme'] = obj.crc64nvme ??= known.crc64nvme ??= checksumHeader(crc64nvme(obj.data));
     return headers;
   }
 }
