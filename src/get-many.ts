@@ -2,7 +2,7 @@
 // needed) with a bound on objects in flight. Every object goes through the one engine, so its in-flight
 // range limit holds across all of them, and the pool's cap across their buffers.
 import { basename } from 'node:path';
-import { getObject, listEach, type GetOptions, type RangepoolObject } from './api.js';
+import { defaultEngine, getObject, listEach, type GetOptions, type RangepoolObject } from './api.js';
 import { download, type DownloadFileOptions } from './download-to-file.js';
 import { RangepoolError, abortedError, invalidArgument } from './errors.js';
 import type { DownloadStats } from './engine/types.js';
@@ -12,7 +12,10 @@ import type { ObjectMeta } from './stores/store.js';
 import { parseUri } from './uri.js';
 
 export interface ManyOptions extends Omit<GetOptions, 'offset' | 'length' | 'ifMatch' | 'onProgress'> {
-  /** Objects in flight at once. Default: as many as fit in half the pool's cap at their listed size, 1–16 (8 when sizes are unknown). */
+  /**
+   * Objects in flight at once. Default: as many as fit in half the pool's cap (each at its listed size, or
+   * with `to` at most its read-ahead window), 1–16; 8 when sizes are unknown (a list of URIs).
+   */
   objects?: number;
   /** Yield in input (or listing) order instead of completion order. Default false. */
   ordered?: boolean;
@@ -60,7 +63,7 @@ function placed(source: Source, to: string | undefined, prefix: string, key: str
 
 async function* sources(from: string | Iterable<string> | AsyncIterable<string>, opts: ManyOptions): AsyncGenerator<Source> {
   if (typeof from !== 'string') {
-    for await (const uri of from) yield placed({ uri }, opts.to, '', basename(parseUri(uri).key));
+    for await (const uri of from) yield placed({ uri }, opts.to, '', basename(parseUri(uri).key.split('?')[0]!));
     return;
   }
   const prefix = parseUri(from, { prefix: true });
@@ -74,6 +77,10 @@ export async function* getMany(from: string | Iterable<string> | AsyncIterable<s
   if (opts.objects !== undefined && (!Number.isSafeInteger(opts.objects) || opts.objects < 1)) throw invalidArgument(`objects must be a positive integer, got ${opts.objects}`);
   const pool = opts.pool ?? defaultPool();
   const budget = pool.maxBytes / 2;
+  // What one object holds at most: its size in memory; to a file, no more than the read-ahead window.
+  const engine = opts.engine ?? defaultEngine();
+  const window = opts.readAhead ?? (opts.concurrency ?? engine.options.concurrency) * (opts.partSize ?? engine.options.partSize);
+  const cost = (s: Source) => (s.size === undefined ? undefined : s.path !== undefined ? Math.min(s.size, window) : s.size);
   const stop = new AbortController();
   const onCallerAbort = () => stop.abort(abortedError(opts.signal!));
   if (opts.signal?.aborted) throw abortedError(opts.signal);
@@ -99,8 +106,8 @@ export async function* getMany(from: string | Iterable<string> | AsyncIterable<s
   const input = sources(from, { ...opts, signal: stop.signal })[Symbol.asyncIterator]();
   let pending: Source | undefined;
   let exhausted = false;
-  const room = (size: number | undefined) =>
-    running.length === 0 || (objects !== undefined ? running.length < objects : size !== undefined ? running.length < 16 && inFlightBytes + size <= budget : running.length < 8);
+  const room = (bytes: number | undefined) =>
+    running.length === 0 || (objects !== undefined ? running.length < objects : bytes !== undefined ? running.length < 16 && inFlightBytes + bytes <= budget : running.length < 8);
   const start = async () => {
     while (!exhausted) {
       if (!pending) {
@@ -111,10 +118,10 @@ export async function* getMany(from: string | Iterable<string> | AsyncIterable<s
         }
         pending = n.value;
       }
-      if (!room(pending.size)) break;
+      if (!room(cost(pending))) break;
       const s = pending;
       pending = undefined;
-      const size = s.size ?? 0;
+      const size = cost(s) ?? 0;
       const entry: (typeof running)[number] = { size, result: s.error ? Promise.resolve({ uri: s.uri, error: s.error }) : fetch(s) };
       inFlightBytes += size;
       running.push(entry);

@@ -186,6 +186,23 @@ describe('NODE_DEBUG=rangepool', () => {
   });
 });
 
+describe('NODE_DEBUG=rangepool: the pool', () => {
+  it('says when idle memory goes back to the OS', async () => {
+    const { execFile } = await import('node:child_process');
+    const script = `
+      import { BufferPool } from './dist/index.js';
+      const pool = new BufferPool({ trimAfterMs: 0 });
+      pool.release(await pool.acquire(1 << 20));
+      await new Promise((r) => setImmediate(r));
+      pool.trim();
+    `;
+    const stderr = await new Promise<string>((resolve) =>
+      execFile(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, NODE_DEBUG: 'rangepool' }, cwd: new URL('..', import.meta.url).pathname }, (_e, _out, err) => resolve(err)),
+    );
+    expect(stderr).toMatch(/RANGEPOOL \d+: trimmed \d+ idle bytes back to the OS/);
+  });
+});
+
 describe('missing credentials', () => {
   it.each(['direct', 'sdk'])('no AWS credentials anywhere is AccessDenied saying what to set, not a network error (%s)', async (transport) => {
     const { execFile } = await import('node:child_process');

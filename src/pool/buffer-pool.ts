@@ -177,7 +177,9 @@ export class BufferPool implements Pool {
 
   /** Returns every idle block to the OS now. Returns the bytes freed. */
   trim(): number {
-    return this.backend.trim(0);
+    const freed = this.backend.trim(0);
+    if (freed > 0) debug('trimmed %d idle bytes back to the OS on request', freed);
+    return freed;
   }
 
   private checkSize(size: number): void {
@@ -214,8 +216,9 @@ export class BufferPool implements Pool {
     const self = new WeakRef(this);
     const timer = setInterval(() => {
       const pool = self.deref();
-      if (pool) pool.backend.trim(trimAfterMs);
-      else clearInterval(timer);
+      if (!pool) return clearInterval(timer);
+      const freed = pool.backend.trim(trimAfterMs);
+      if (freed > 0) debug('trimmed %d idle bytes (idle longer than %d ms) back to the OS', freed, trimAfterMs);
     }, Math.max(100, trimAfterMs / 2));
     timer.unref();
     this.trimTimer = timer;
