@@ -226,7 +226,7 @@ else await fullRun();
 /** The many-objects table and its RSS chart (SDK vs the CLI with and without the pool, each over its own run). */
 function manyReport(results: Record<string, ManySummary>): string[] {
   if (!quick) {
-    const chart = Object.fromEntries(Object.entries(results).map(([k, r]) => [k, { throughput: r.throughput, sample: { rss: r.rss } }]));
+    const chart = Object.fromEntries(Object.entries(results).map(([k, r]) => [k, { throughput: r.throughput, sample: { rss: r.rss.map(([t, b]): [number, number] => [t, b]) } }]));
     writeFileSync(new URL('results/many-rss.svg', here), chartSvg(chart, MANY_VARIANTS, ['sdk', 'cli-fresh', 'cli-pool'], true));
   }
   return [...manyTable(results, MANY.count, MANY.objects), ...(quick ? [] : ['', '![many objects: throughput, and RSS over each run](bench/results/many-rss.svg)'])];

@@ -26,7 +26,7 @@ export interface ManySummary extends ManyRun {
   min?: number;
   max?: number;
   cpuPerGiB: number;
-  /** Largest distance of an RSS sample after warm-up (the first fifth of the run) from their median, as a fraction of it. */
+  /** Largest distance of an RSS sample from their median, as a fraction of it, while objects are in flight after warm-up. */
   rssSpread: number;
   freshPerMin: number;
 }
@@ -50,7 +50,8 @@ function runOne(opts: ManyVariantOptions): Promise<ManyRun> {
 
 function summarize(run: ManyRun): ManySummary {
   const gib = run.bytes / GiB;
-  const after = run.rss.filter(([t]) => t >= run.wallMs / 5).map(([, r]) => r);
+  // After warm-up (twice the objects in flight done) and before the last object is done (the wind-down and the process's exit).
+  const after = run.rss.filter(([, , done]) => done >= run.warmup && done < run.count).map(([, r]) => r);
   const median = [...after].sort((a, b) => a - b)[Math.floor(after.length / 2)] ?? 0;
   const rssSpread = median ? Math.max(...after.map((r) => Math.abs(r - median))) / median : 0;
   return { ...run, throughput: gib / (run.wallMs / 1000), cpuPerGiB: run.cpuMs / 1000 / gib, rssSpread, freshPerMin: (run.freshAfterWarmup ?? run.fresh) / (run.wallMs / 60_000) };

@@ -2,7 +2,7 @@
 // process): every object under a prefix, `objects` at a time. Prints one JSON line.
 // Usage: node --expose-gc --import tsx bench/run-many.ts '{"variant":"getMany-pool","url":...,"prefix":"many/","count":100,"size":...,"objects":8}'
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BufferPool, RangeEngine, getMany, release } from '../src/index.js';
 import { root } from '../testing/spawn.js';
@@ -24,8 +24,11 @@ export interface ManyRun {
   wallMs: number;
   cpuMs: number;
   peakRss: number;
-  /** [ms since start, RSS bytes]. */
-  rss: [number, number][];
+  /** [ms since start, RSS bytes, objects done]. */
+  rss: [number, number, number][];
+  /** Objects done before RSS counts as warm (twice the objects in flight). */
+  warmup: number;
+  count: number;
   /** Fresh large allocations (pool blocks made, or result arrays) over the run, and after warm-up. */
   fresh: number;
   freshAfterWarmup: number | undefined;
@@ -36,15 +39,15 @@ const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 const o = JSON.parse(process.argv[2] ?? '{}') as ManyVariantOptions;
 const warmup = Math.min(o.count, 2 * o.objects); // objects done before the run counts as warm
 
-/** A clock, RSS samples every 25 ms, and the objects done so far. */
-function sampler(rssOf: () => number) {
+/** A clock, and every 25 ms the RSS and the objects done so far (`doneOf`, else what done() counted). */
+function sampler(rssOf: () => number, doneOf?: () => number) {
   const t0 = performance.now();
-  const rss: [number, number][] = [];
+  const rss: [number, number, number][] = [];
   let done = 0;
   let peak = 0;
   const sample = () => {
     const r = rssOf();
-    if (r > 0) rss.push([Math.round(performance.now() - t0), r]), (peak = Math.max(peak, r));
+    if (r > 0) rss.push([Math.round(performance.now() - t0), r, doneOf?.() ?? done]), (peak = Math.max(peak, r));
   };
   const timer = setInterval(sample, 25);
   return {
@@ -100,7 +103,7 @@ async function inProcess(): Promise<ManyRun> {
   }
   const { rss, peak, wallMs } = s.stop();
   const cpu = process.cpuUsage(cpu0);
-  return { variant: o.variant, bytes: o.count * o.size, wallMs, cpuMs: (cpu.user + cpu.system) / 1000, peakRss: peak, rss, fresh, freshAfterWarmup: freshAtWarm === undefined ? undefined : fresh - freshAtWarm };
+  return { variant: o.variant, bytes: o.count * o.size, wallMs, cpuMs: (cpu.user + cpu.system) / 1000, peakRss: peak, rss, warmup, count: o.count, fresh, freshAfterWarmup: freshAtWarm === undefined ? undefined : fresh - freshAtWarm };
 }
 
 /** The CLI in its own process, sampled from /proc: its RSS, its CPU ticks, and its files as objects done. */
@@ -117,11 +120,15 @@ async function cli(): Promise<ManyRun> {
   };
   const ticksPerMs = 100 / 1000; // USER_HZ
   let cpuTicks = 0;
-  const s = sampler(() => {
-    const stat = proc('stat').split(') ')[1]?.split(' ');
-    if (stat) cpuTicks = Number(stat[11]) + Number(stat[12]); // utime, stime
-    return Number(/VmRSS:\s+(\d+)/.exec(proc('status'))?.[1] ?? 0) * 1024;
-  });
+  const s = sampler(
+    () => {
+      const stat = proc('stat').split(') ')[1]?.split(' ');
+      if (stat) cpuTicks = Number(stat[11]) + Number(stat[12]); // utime, stime
+      return Number(/VmRSS:\s+(\d+)/.exec(proc('status'))?.[1] ?? 0) * 1024;
+    },
+    // An object is done when its file has its name (the temporary one is renamed at the end).
+    () => readdirSync(out).filter((name) => !name.includes('rangepool-tmp')).length,
+  );
   let stdout = '';
   child.stdout!.on('data', (d) => (stdout += d));
   const code = await new Promise<number | null>((r) => child.once('exit', r));
@@ -129,7 +136,7 @@ async function cli(): Promise<ManyRun> {
   rmSync(out, { recursive: true, force: true });
   if (code !== 0) throw new Error(`the CLI exited ${code}`);
   const report = JSON.parse(stdout) as { total: { bytes: number; pool: { fresh: number } } };
-  return { variant: o.variant, bytes: report.total.bytes, wallMs, cpuMs: cpuTicks / ticksPerMs, peakRss: peak, rss, fresh: report.total.pool.fresh, freshAfterWarmup: undefined };
+  return { variant: o.variant, bytes: report.total.bytes, wallMs, cpuMs: cpuTicks / ticksPerMs, peakRss: peak, rss, warmup, count: o.count, fresh: report.total.pool.fresh, freshAfterWarmup: undefined };
 }
 
 console.log(JSON.stringify(o.variant.startsWith('cli') ? await cli() : await inProcess()));

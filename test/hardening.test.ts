@@ -221,4 +221,20 @@ describe('missing credentials', () => {
     );
     expect(JSON.parse(out.trim().split('\n').pop()!)).toMatchObject({ code: 'AccessDenied', message: expect.stringContaining('AWS_ACCESS_KEY_ID') });
   });
+
+  it('no Google credentials anywhere is AccessDenied saying what to set (direct transport: the token is fetched before any request)', async () => {
+    const { execFile } = await import('node:child_process');
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    // No key file, no gcloud configuration, and no metadata server lookup (it would leave this machine).
+    const env = { PATH: process.env.PATH, HOME: mkdtempSync(`${tmpdir()}/no-gcp-`), METADATA_SERVER_DETECTION: 'none' };
+    const script = `
+      import { get } from './dist/index.js';
+      await get('gs://b/x', { storeOptions: { transport: 'direct' } }).catch((e) => console.log(JSON.stringify({ code: e.code, message: e.message })));
+    `;
+    const out = await new Promise<string>((resolve) =>
+      execFile(process.execPath, ['--input-type=module', '-e', script], { env, cwd: new URL('..', import.meta.url).pathname }, (_e, stdout) => resolve(stdout)),
+    );
+    expect(JSON.parse(out.trim().split('\n').pop()!)).toMatchObject({ code: 'AccessDenied', message: expect.stringContaining('GOOGLE_APPLICATION_CREDENTIALS') });
+  });
 });

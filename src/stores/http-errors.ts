@@ -16,6 +16,9 @@ export function httpError(uri: string, cause: unknown, status: number | undefine
   if ((cause as Error)?.name === 'CredentialsProviderError') {
     return say('AccessDenied', 'no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), or pass storeOptions.credentials');
   }
+  if (status === undefined && /Could not load the default credentials/.test(String((cause as Error)?.message))) {
+    return say('AccessDenied', 'no Google credentials found: set GOOGLE_APPLICATION_CREDENTIALS or run `gcloud auth application-default login`, or pass storeOptions.client');
+  }
   if (status === undefined && errno && /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME/.test(errno)) {
     return say('AccessDenied', `the server's TLS certificate is not trusted (${errno}): add its CA with NODE_EXTRA_CA_CERTS or storeOptions.tls.ca`);
   }
