@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startObjectServer } from '../testing/object-server/index.js';
-import { RangeEngine, defaultPool, get, list, listEach, stat } from '../src/index.js';
+import { RangeEngine, defaultPool, get, list, listEach, release, stat } from '../src/index.js';
 import { S3Store } from '../src/stores/s3.js';
 import { startRawServer } from './support/raw-http-server.js';
 import { until } from './support/wait.js';
@@ -138,10 +138,13 @@ describe('a range whose bytes have all arrived', () => {
       s.write('\r\n');
     });
     raw.requests.length = 0;
+    const before = defaultPool().stats().inUseBytes;
     const store = new S3Store({ endpoint: raw.url, credentials });
     const buf = await get('s3://b/whole', { store, cache: false, engine: new RangeEngine({ stallTimeoutMs: 300, retry: { retries: 2, baseDelayMs: 1, maxDelayMs: 2 } }) });
     expect(buf.equals(data)).toBe(true);
+    release(buf);
     expect(raw.requests.map((r) => r.headers.range)).toEqual([`bytes=0-${16 * 1024 * 1024 - 1}`]);
+    await until(() => defaultPool().stats().inUseBytes === before, 'the pool back');
   });
 });
 
