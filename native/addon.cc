@@ -29,7 +29,7 @@ struct BlockHint {
 // thread that made it (at the next setImmediate, or at worker exit).
 void FinalizeBlock(napi_env, void* data, void* hint) {
   auto* h = static_cast<BlockHint*>(hint);
-  h->pool->Give(data);
+  h->pool->Reclaim(data);
   delete h;
 }
 
@@ -121,9 +121,10 @@ Napi::Value AttachPoolJs(const Napi::CallbackInfo& info) {
 
 Napi::Value PoolConfigJs(const Napi::CallbackInfo& info) { return ConfigTo(info.Env(), HandleOf(info[0]).pool->config()); }
 
-// An ArrayBuffer of exactly `size` bytes over a block; null when the cap would be exceeded; with
-// waitForReturning, false when a released block of the class will be back at the next turn.
-Napi::Value Acquire(const Napi::CallbackInfo& info) {
+// An ArrayBuffer of exactly `size` bytes over a block, or why not (AcquireStatus, as a string):
+// 'over-cap' when the cap would be exceeded; with waitForReturning, 'returning' when a released block of
+// the class will be back at the next turn.
+Napi::Value AcquireJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   PoolHandle& h = HandleOf(info[0]);
   const double size = info[1].As<Napi::Number>().DoubleValue();
@@ -131,16 +132,16 @@ Napi::Value Acquire(const Napi::CallbackInfo& info) {
   if (!(size >= 1) || size > 9007199254740991.0 || size != static_cast<double>(static_cast<uint64_t>(size)))
     throw Napi::RangeError::New(env, "size must be a positive integer");
   Block block;
-  switch (h.pool->Take(static_cast<size_t>(size), &block, wait_for_returning)) {
-    case TakeStatus::kOk:
+  switch (h.pool->Acquire(static_cast<size_t>(size), &block, wait_for_returning)) {
+    case AcquireStatus::kOk:
       break;
-    case TakeStatus::kOverCap:
-      return env.Null();
-    case TakeStatus::kReturning:
-      return Napi::Boolean::New(env, false);
-    case TakeStatus::kTooLarge:
+    case AcquireStatus::kOverCap:
+      return Napi::String::New(env, "over-cap");
+    case AcquireStatus::kReturning:
+      return Napi::String::New(env, "returning");
+    case AcquireStatus::kTooLarge:
       throw Napi::RangeError::New(env, "size is larger than the pool's cap");
-    case TakeStatus::kNoMemory: {
+    case AcquireStatus::kNoMemory: {
       Napi::Error e = Napi::Error::New(env, "out of memory mapping a pool block");
       e.Set("code", "ENOMEM");
       throw e;
@@ -152,7 +153,7 @@ Napi::Value Acquire(const Napi::CallbackInfo& info) {
       napi_create_external_arraybuffer(env, block.data, static_cast<size_t>(size), FinalizeBlock, hint, &ab);
   if (status != napi_ok) {
     delete hint;
-    h.pool->Give(block.data);
+    h.pool->Reclaim(block.data);
     Napi::Error e = Napi::Error::New(env, "this runtime does not allow external buffers");
     e.Set("code", status == napi_no_external_buffers_allowed ? "ERR_NO_EXTERNAL_BUFFERS" : "ERR_NAPI");
     throw e;
@@ -163,7 +164,7 @@ Napi::Value Acquire(const Napi::CallbackInfo& info) {
 // Detaches a pooled ArrayBuffer: every view drops to length 0 and the finalizer returns the block.
 // True when detached now, false when it was already detached; TypeError for a buffer the pool (or, with
 // no handle, any pool) did not hand out — detaching a foreign buffer can abort the process.
-Napi::Value Release(const Napi::CallbackInfo& info) {
+Napi::Value ReleaseJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsArrayBuffer()) throw Napi::TypeError::New(env, "expected an ArrayBuffer");
   napi_value ab = info[0];
@@ -181,12 +182,12 @@ Napi::Value Release(const Napi::CallbackInfo& info) {
   }
   if (!owner) throw Napi::TypeError::New(env, "not a buffer handed out by this pool");
   if (napi_detach_arraybuffer(env, ab) != napi_ok) throw Napi::Error::New(env, "could not detach the buffer");
-  owner->MarkReleased(data);
+  owner->Release(data);
   return Napi::Boolean::New(env, true);
 }
 
 // The pool id and block capacity behind a pooled ArrayBuffer, or undefined.
-Napi::Value Ownership(const Napi::CallbackInfo& info) {
+Napi::Value OwnershipJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsArrayBuffer()) return env.Undefined();
   const void* data = info[0].As<Napi::ArrayBuffer>().Data();
@@ -219,16 +220,16 @@ Napi::Value TrimJs(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(HandleOf(info[0]).pool->Trim(min_idle_ms)));
 }
 
-Napi::Value CapacityFor(const Napi::CallbackInfo& info) {
+Napi::Value CapacityForJs(const Napi::CallbackInfo& info) {
   const double size = info[1].As<Napi::Number>().DoubleValue();
   return Napi::Number::New(info.Env(), static_cast<double>(HandleOf(info[0]).pool->CapacityFor(static_cast<size_t>(size))));
 }
 
-void NoteWait(const Napi::CallbackInfo& info) { HandleOf(info[0]).pool->NoteWait(); }
+void NoteWaitJs(const Napi::CallbackInfo& info) { HandleOf(info[0]).pool->NoteWait(); }
 
 // createWaker(fn): fn(poolId) is called on this thread after memory comes back to a pool watched
 // through the returned waker.
-Napi::Value CreateWaker(const Napi::CallbackInfo& info) {
+Napi::Value CreateWakerJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto watchers = std::make_shared<Watchers>();
   auto* finalize_data = new WatchersRef(watchers);
@@ -247,7 +248,7 @@ Napi::Value CreateWaker(const Napi::CallbackInfo& info) {
 }
 
 // watch(waker, handle, on): while on, memory coming back to this pool from any thread wakes this thread.
-void Watch(const Napi::CallbackInfo& info) {
+void WatchJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Watchers& w = **info[0].As<Napi::External<WatchersRef>>().Data();
   PoolHandle& h = HandleOf(info[1]);
@@ -268,7 +269,7 @@ void Watch(const Napi::CallbackInfo& info) {
 }
 
 // False under runtimes that forbid external buffers (V8 sandbox): the facade falls back to JS.
-Napi::Value ExternalBuffersAllowed(const Napi::CallbackInfo& info) {
+Napi::Value ExternalBuffersAllowedJs(const Napi::CallbackInfo& info) {
   // A fresh byte each time: V8 may refuse two live external buffers over one address.
   char* probe = new char[1];
   napi_value ab;
@@ -335,21 +336,21 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("defaultPool", Napi::Function::New(env, DefaultPoolJs));
   exports.Set("attachPool", Napi::Function::New(env, AttachPoolJs));
   exports.Set("poolConfig", Napi::Function::New(env, PoolConfigJs));
-  exports.Set("acquire", Napi::Function::New(env, Acquire));
-  exports.Set("release", Napi::Function::New(env, Release));
-  exports.Set("ownership", Napi::Function::New(env, Ownership));
-  exports.Set("capacityFor", Napi::Function::New(env, CapacityFor));
+  exports.Set("acquire", Napi::Function::New(env, AcquireJs));
+  exports.Set("release", Napi::Function::New(env, ReleaseJs));
+  exports.Set("ownership", Napi::Function::New(env, OwnershipJs));
+  exports.Set("capacityFor", Napi::Function::New(env, CapacityForJs));
   exports.Set("stats", Napi::Function::New(env, StatsJs));
   exports.Set("trim", Napi::Function::New(env, TrimJs));
-  exports.Set("noteWait", Napi::Function::New(env, NoteWait));
-  exports.Set("createWaker", Napi::Function::New(env, CreateWaker));
-  exports.Set("watch", Napi::Function::New(env, Watch));
+  exports.Set("noteWait", Napi::Function::New(env, NoteWaitJs));
+  exports.Set("createWaker", Napi::Function::New(env, CreateWakerJs));
+  exports.Set("watch", Napi::Function::New(env, WatchJs));
   exports.Set("crc32c", Napi::Function::New(env, Crc32cJs));
   exports.Set("crc32cCombine", Napi::Function::New(env, Crc32cCombineJs));
   exports.Set("crc32cHardware", Crc32cHardware());
   exports.Set("crc64nvme", Napi::Function::New(env, Crc64NvmeJs));
   exports.Set("crc64nvmeCombine", Napi::Function::New(env, Crc64NvmeCombineJs));
-  exports.Set("externalBuffersAllowed", Napi::Function::New(env, ExternalBuffersAllowed));
+  exports.Set("externalBuffersAllowed", Napi::Function::New(env, ExternalBuffersAllowedJs));
   return exports;
 }
 

@@ -57,10 +57,10 @@ size_t Pool::CapacityFor(size_t size) const {
   return c < 0 ? RoundToPage(size) : config_.size_classes[c];
 }
 
-TakeStatus Pool::Take(size_t size, Block* out, bool wait_for_returning) {
+AcquireStatus Pool::Acquire(size_t size, Block* out, bool wait_for_returning) {
   const int size_class = ClassFor(size);
   const size_t capacity = CapacityFor(size);
-  if (capacity > config_.max_bytes) return TakeStatus::kTooLarge;
+  if (capacity > config_.max_bytes) return AcquireStatus::kTooLarge;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (size_class >= 0 && !idle_[size_class].empty()) {
@@ -73,10 +73,10 @@ TakeStatus Pool::Take(size_t size, Block* out, bool wait_for_returning) {
       stats_.reused++;
       *out = Block{idle.data, capacity, size_class};
       out_[idle.data] = *out;
-      return TakeStatus::kOk;
+      return AcquireStatus::kOk;
     }
-    if (wait_for_returning && size_class >= 0 && returning_[size_class] > 0) return TakeStatus::kReturning;
-    if (!EvictIdleLocked(capacity)) return TakeStatus::kOverCap;
+    if (wait_for_returning && size_class >= 0 && returning_[size_class] > 0) return AcquireStatus::kReturning;
+    if (!EvictIdleLocked(capacity)) return AcquireStatus::kOverCap;
     // Reserve the bytes now so other threads see them while we map outside the lock.
     stats_.in_use_bytes += capacity;
     stats_.peak_in_use_bytes = std::max(stats_.peak_in_use_bytes, stats_.in_use_bytes);
@@ -85,16 +85,16 @@ TakeStatus Pool::Take(size_t size, Block* out, bool wait_for_returning) {
   std::lock_guard<std::mutex> lock(mu_);
   if (data == nullptr) {
     stats_.in_use_bytes -= capacity;
-    return TakeStatus::kNoMemory;
+    return AcquireStatus::kNoMemory;
   }
   stats_.taken++;
   stats_.fresh++;
   *out = Block{data, capacity, size_class};
   out_[data] = *out;
-  return TakeStatus::kOk;
+  return AcquireStatus::kOk;
 }
 
-bool Pool::Give(void* data) {
+bool Pool::Reclaim(void* data) {
   Block block;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -122,7 +122,7 @@ bool Pool::Give(void* data) {
   return true;
 }
 
-bool Pool::MarkReleased(const void* data) {
+bool Pool::Release(const void* data) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = out_.find(data);
   if (it == out_.end()) return false;

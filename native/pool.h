@@ -44,7 +44,7 @@ struct Block {
 
 // kReturning: no idle block of the class, but a released one is on its way back (its finalizer runs
 // at the next turn of the event loop); a caller that can wait should, rather than map a fresh block.
-enum class TakeStatus { kOk, kOverCap, kTooLarge, kNoMemory, kReturning };
+enum class AcquireStatus { kOk, kOverCap, kTooLarge, kNoMemory, kReturning };
 
 constexpr unsigned char kPoisonByte = 0xDB;
 
@@ -59,11 +59,13 @@ class Pool {
 
   // A block of at least `size` bytes (size > 0), or why not. Never blocks: waiting is the caller's job.
   // With `wait_for_returning`, answers kReturning instead of mapping fresh when a block is on its way back.
-  TakeStatus Take(size_t size, Block* out, bool wait_for_returning = false);
-  // Notes that a block was detached: it comes back when its finalizer runs. False if not out.
-  bool MarkReleased(const void* data);
-  // Returns a block handed out by Take. False if `data` is not a block of this pool that is out.
-  bool Give(void* data);
+  AcquireStatus Acquire(size_t size, Block* out, bool wait_for_returning = false);
+  // The JS release(): the buffer was detached, and its block comes back when the finalizer runs
+  // (Reclaim). False if not out.
+  bool Release(const void* data);
+  // The block comes back (the finalizer of its ArrayBuffer, or a failed hand-out): kept idle or unmapped.
+  // False if `data` is not a block of this pool that is out.
+  bool Reclaim(void* data);
   bool IsOut(const void* data) const;
   size_t CapacityOf(const void* data) const;  // 0 when not out
   // Unmaps idle blocks idle for at least `min_idle_ms` (0: all of them). Returns the bytes unmapped.

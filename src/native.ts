@@ -2,41 +2,28 @@
 // node-gyp-build and says why when it cannot; the pool then falls back to JavaScript.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { PoolStats } from './pool/types.js';
+import type { AcquireStatus, BackendStats, PoolConfig } from './pool/types.js';
 
 export interface NativeHandle {
   readonly handle: object;
   readonly id: number;
 }
 
-export interface NativeConfig {
-  sizeClasses: number[];
-  idlePerClass: number;
-  maxBytes: number;
-  trimAfterMs: number;
-  poison: boolean;
-}
-
-/** The pool's counters as the addon keeps them (the facade adds its own diagnostic count). */
-export type NativeStats = Omit<PoolStats, 'collectedWithoutRelease'>;
 
 export interface NativeBinding {
   readonly sourceHash: string;
   readonly poisonByte: number;
-  createPool(config: NativeConfig): NativeHandle;
-  defaultPool(config: NativeConfig): NativeHandle;
+  createPool(config: PoolConfig): NativeHandle;
+  defaultPool(config: PoolConfig): NativeHandle;
   attachPool(id: number): NativeHandle | undefined;
-  poolConfig(handle: object): NativeConfig;
-  /**
-   * An ArrayBuffer of exactly `size` bytes, or null when the cap would be exceeded; with
-   * waitForReturning, false when a released block of that class comes back at the next turn.
-   */
-  acquire(handle: object, size: number, waitForReturning?: boolean): ArrayBuffer | null | false;
+  poolConfig(handle: object): PoolConfig;
+  /** An ArrayBuffer of exactly `size` bytes, or why not. */
+  acquire(handle: object, size: number, waitForReturning?: boolean): ArrayBuffer | AcquireStatus;
   /** True when detached now, false when already detached; TypeError when not ours. */
   release(ab: ArrayBuffer, handle?: object): boolean;
   ownership(ab: ArrayBuffer): { poolId: number; capacity: number } | undefined;
   capacityFor(handle: object, size: number): number;
-  stats(handle: object): NativeStats;
+  stats(handle: object): BackendStats;
   trim(handle: object, minIdleMs: number): number;
   noteWait(handle: object): void;
   /** A waker: fn(poolId) runs on this thread after memory comes back to a pool it watches. */

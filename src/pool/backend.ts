@@ -1,4 +1,4 @@
-import type { NativeConfig, NativeStats } from '../native.js';
+import type { AcquireStatus, BackendStats, PoolConfig } from './types.js';
 
 /**
  * Where blocks come from. The facade (buffer-pool.ts) adds argument checks, FIFO waiting and abort;
@@ -8,19 +8,19 @@ export interface Backend {
   readonly native: boolean;
   /** Shared by every thread that attaches to the same native pool; unique per JS pool. */
   readonly id: number;
-  readonly config: NativeConfig;
+  readonly config: PoolConfig;
   /**
-   * Exactly `size` bytes (size >= 1), or null when the cap would be exceeded. With waitForReturning,
-   * false instead of a fresh block when a released block of that size is back at the next turn.
+   * Exactly `size` bytes (size >= 1), or 'over-cap'. With waitForReturning, 'returning' instead of a
+   * fresh block when a released block of that size is back at the next turn.
    */
-  tryAcquire(size: number, waitForReturning?: boolean): ArrayBuffer | null | false;
+  tryAcquire(size: number, waitForReturning?: boolean): ArrayBuffer | AcquireStatus;
   /** True when given back now, false when it was already released; TypeError when not ours. */
   release(ab: ArrayBuffer): boolean;
   /** Bytes a request of `size` occupies against the cap. */
   capacityFor(size: number): number;
   /** Capacity of the block behind a live buffer of this pool, or 0. */
   capacityOf(ab: ArrayBuffer): number;
-  stats(): NativeStats;
+  stats(): BackendStats;
   trim(minIdleMs: number): number;
   noteWait(): void;
   /** While on, `wake` runs (asynchronously) after memory comes back to this pool from any thread. */

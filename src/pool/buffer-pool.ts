@@ -5,7 +5,7 @@ import { isDetached, type Backend } from './backend.js';
 import { JsBackend } from './js-backend.js';
 import { NativeBackend } from './native-backend.js';
 import { optionsFromEnv, resolveOptions } from './options.js';
-import type { AcquireOptions, Pool, PoolOptions, PoolStats } from './types.js';
+import type { AcquireOptions, AcquireStatus, Pool, PoolOptions, PoolStats } from './types.js';
 
 export interface BufferPoolOptions extends PoolOptions {
   /** 'js' forces the JavaScript fallback (the environment variable RANGEPOOL_NO_NATIVE=1 does so for all). */
@@ -99,12 +99,12 @@ export class BufferPool implements Pool {
     // map a fresh one, so back-to-back downloads reuse memory.
     for (let turns = 0; this.waiters.length === 0; turns++) {
       const buf = this.take(size, turns < 3);
-      if (buf === false) {
+      if (buf === 'returning') {
         await new Promise((r) => setImmediate(r));
         if (signal?.aborted) throw abortedError(signal, undefined, 'acquire');
         continue;
       }
-      if (buf) return buf;
+      if (buf !== 'over-cap') return buf;
       break;
     }
     return new Promise<Buffer>((resolve, reject) => {
@@ -129,17 +129,18 @@ export class BufferPool implements Pool {
   /** A buffer now, or undefined when the cap would be exceeded. */
   tryAcquire(size: number): Buffer | undefined {
     this.checkSize(size);
-    return this.take(size, false) || undefined;
+    const buf = this.take(size, false);
+    return typeof buf === 'string' ? undefined : buf;
   }
 
-  private take(size: number, waitForReturning: boolean): Buffer | null | false {
+  private take(size: number, waitForReturning: boolean): Buffer | AcquireStatus {
     if (size === 0) {
       const ab = new ArrayBuffer(0);
       empties.add(ab);
       return Buffer.from(ab);
     }
     const ab = this.backend.tryAcquire(size, waitForReturning);
-    if (!ab) return ab;
+    if (typeof ab === 'string') return ab;
     owners.set(ab, this);
     this.finalization.register(ab, this.backend.capacityFor(size), ab);
     this.startTrimTimer();

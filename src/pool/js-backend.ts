@@ -1,4 +1,4 @@
-import type { NativeConfig, NativeStats } from '../native.js';
+import type { AcquireStatus, BackendStats, PoolConfig } from './types.js';
 import { isDetached, type Backend } from './backend.js';
 
 const POISON_BYTE = 0xdb;
@@ -20,7 +20,7 @@ export class JsBackend implements Backend {
   readonly id = nextId++;
   private readonly idle: Idle[][];
   private readonly out = new WeakMap<ArrayBuffer, number>(); // live buffer -> capacity
-  private readonly counts: NativeStats = {
+  private readonly counts: BackendStats = {
     taken: 0,
     returned: 0,
     fresh: 0,
@@ -33,7 +33,7 @@ export class JsBackend implements Backend {
   };
   private readonly wakes = new Set<() => void>();
 
-  constructor(readonly config: NativeConfig) {
+  constructor(readonly config: PoolConfig) {
     this.idle = config.sizeClasses.map(() => []);
   }
 
@@ -49,7 +49,7 @@ export class JsBackend implements Backend {
     return c < 0 ? size : this.config.sizeClasses[c]!;
   }
 
-  tryAcquire(size: number): ArrayBuffer | null {
+  tryAcquire(size: number): ArrayBuffer | AcquireStatus {
     const c = this.classFor(size);
     const capacity = this.capacityFor(size);
     const s = this.counts;
@@ -59,7 +59,7 @@ export class JsBackend implements Backend {
       s.reused++;
       ab.resize(size);
     } else {
-      if (!this.evictFor(capacity)) return null;
+      if (!this.evictFor(capacity)) return 'over-cap';
       ab = c >= 0 ? new ArrayBuffer(size, { maxByteLength: capacity }) : new ArrayBuffer(size);
       s.fresh++;
     }
@@ -130,7 +130,7 @@ export class JsBackend implements Backend {
     return this.out.get(ab) ?? 0;
   }
 
-  stats(): NativeStats {
+  stats(): BackendStats {
     return { ...this.counts };
   }
 

@@ -1,4 +1,5 @@
-import { binding as nativeBinding, type NativeBinding, type NativeConfig, type NativeHandle } from '../native.js';
+import { binding as nativeBinding, type NativeBinding, type NativeHandle } from '../native.js';
+import type { AcquireStatus, PoolConfig } from './types.js';
 import type { Backend } from './backend.js';
 
 // Per thread: the wake callbacks of pools waiting on each native pool id. The addon calls back with
@@ -15,7 +16,7 @@ function wakerFor(b: NativeBinding): object {
 export class NativeBackend implements Backend {
   readonly native = true;
   readonly id: number;
-  readonly config: NativeConfig;
+  readonly config: PoolConfig;
   private readonly handle: object;
 
   private constructor(
@@ -27,7 +28,7 @@ export class NativeBackend implements Backend {
     this.config = b.poolConfig(h.handle); // the default pool keeps the config of whoever made it first
   }
 
-  static create(config: NativeConfig, shared: boolean): NativeBackend | undefined {
+  static create(config: PoolConfig, shared: boolean): NativeBackend | undefined {
     if (!nativeBinding) return undefined;
     const h = shared ? nativeBinding.defaultPool(config) : nativeBinding.createPool(config);
     return new NativeBackend(nativeBinding, h);
@@ -38,7 +39,7 @@ export class NativeBackend implements Backend {
     return h && new NativeBackend(nativeBinding!, h);
   }
 
-  tryAcquire(size: number, waitForReturning = false): ArrayBuffer | null | false {
+  tryAcquire(size: number, waitForReturning = false): ArrayBuffer | AcquireStatus {
     return this.b.acquire(this.handle, size, waitForReturning);
   }
 

@@ -1,6 +1,6 @@
 import { totalmem } from 'node:os';
 import { invalidArgument } from '../errors.js';
-import type { NativeConfig } from '../native.js';
+import type { PoolConfig } from './types.js';
 import type { PoolOptions } from './types.js';
 
 const MiB = 1024 * 1024;
@@ -21,13 +21,13 @@ function check(ok: boolean, message: string): void {
 
 const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
 
-export function resolveOptions(opts: PoolOptions = {}): NativeConfig {
+export function resolveOptions(opts: PoolOptions = {}): PoolConfig {
   const sizeClasses = opts.sizeClasses ?? DEFAULT_SIZE_CLASSES;
   check(
     Array.isArray(sizeClasses) && sizeClasses.every((s, i) => isCount(s) && s > 0 && (i === 0 || s > sizeClasses[i - 1]!)),
     'sizeClasses must be positive integers in ascending order',
   );
-  const config: NativeConfig = {
+  const config: PoolConfig = {
     sizeClasses: [...sizeClasses],
     idlePerClass: opts.idlePerClass ?? DEFAULT_IDLE_PER_CLASS,
     maxBytes: opts.maxBytes ?? defaultMaxBytes(),

@@ -12,6 +12,18 @@ export interface PoolOptions {
   poison?: boolean;
 }
 
+/** The options as a pool runs with them, defaults filled in (what both backends are made from). */
+export type PoolConfig = Required<PoolOptions>;
+
+/** The counters both backends keep (the facade adds its own diagnostic count). */
+export type BackendStats = Omit<PoolStats, 'collectedWithoutRelease'>;
+
+/**
+ * Why a backend gave no block (the C++ core's AcquireStatus): 'over-cap', the cap would be exceeded;
+ * 'returning', a released block of the class is back at the next turn (asked for with waitForReturning).
+ */
+export type AcquireStatus = 'over-cap' | 'returning';
+
 export interface AcquireOptions {
   signal?: AbortSignal;
 }

@@ -93,7 +93,8 @@ export function storeSuite(name: string, target: () => Target, { largest = 64 * 
         got.set(r.uri.slice(r.uri.indexOf('many/')), Buffer.from(r.buffer!));
         release(r.buffer!);
       }
-      expect(got).toEqual(want);
+      expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+      for (const [key, data] of want) expect(got.get(key)!.equals(data)).toBe(true); // equals(): toEqual walks bytes one by one
       const data = want.get('many/2')!;
       const chunks: Buffer[] = [];
       for await (const c of stream(target().uri('many/2'), { ...opts(), readAhead: PART })) chunks.push(Buffer.from(c));
