@@ -196,6 +196,7 @@ export class Download {
           await this.store.readFirst!(this.loc, this.offset, first, {
             signal: attemptAbort.signal,
             onData,
+            pool: this.pool,
             ifMatch: this.opts.ifMatch,
             target: async (meta, span) => {
               part = await this.begin(meta, span);
@@ -203,7 +204,7 @@ export class Download {
             },
           });
         } else if (written < part.length) {
-          await this.store.readRange(this.loc, part.start + written, part.target.subarray(written), { version: this.meta!, signal: attemptAbort.signal, onData });
+          await this.store.readRange(this.loc, part.start + written, part.target.subarray(written), { version: this.meta!, signal: attemptAbort.signal, onData, pool: this.pool });
         }
         return;
       } catch (e) {

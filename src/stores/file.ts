@@ -89,7 +89,9 @@ export class FileStore implements Store {
         });
       }
       if (body === target.length) return;
-      const pool = defaultPool();
+      // The caller's pool, so the bounce block counts against its cap; the default one when the caller's
+      // is the JS fallback, whose memory is not page-aligned.
+      const pool = opts.pool.native ? opts.pool : defaultPool();
       if (!pool.native) throw new RangepoolError('Unsupported', 'direct:// needs the native pool (page-aligned memory)', { uri: loc.uri });
       const from = start + body;
       const alignedFrom = from - (from % ALIGN);

@@ -1,3 +1,4 @@
+import type { Pool } from '../pool/types.js';
 import type { Location } from '../uri.js';
 
 /** What `stat` (or the first ranged response) learns about an object; the engine pins every range to `etag`/`generation`. */
@@ -17,6 +18,8 @@ export interface ReadOptions {
   signal: AbortSignal;
   /** Called as bytes land in the target, with how many (the engine resumes from there after a failure). */
   onData: (bytes: number) => void;
+  /** The download's pool, for any scratch memory a store needs (it counts against the caller's cap). */
+  pool: Pool;
 }
 
 export interface FirstReadOptions extends Omit<ReadOptions, 'version'> {

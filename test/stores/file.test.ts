@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BufferPool, RangeEngine, get, getRange, release } from '../../src/index.js';
+import { BufferPool, RangeEngine, defaultPool, get, getRange, release } from '../../src/index.js';
 import { storeSuite } from '../support/store-suite.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rangepool-files-'));
@@ -26,6 +26,18 @@ describe('direct://', () => {
       expect(buf.equals(data.subarray(offset, offset + length))).toBe(true);
       release(buf);
     }
+  });
+
+  it("takes its bounce block from the caller's pool, so it counts against that pool's cap", async () => {
+    const data = randomBytes(3 * 4096 + 123);
+    writeFileSync(join(dir, 'bounced'), data);
+    const pool = new BufferPool();
+    const before = defaultPool().stats().taken;
+    const buf = await getRange(`direct://${dir}/bounced`, 1, 5000, { pool, cache: false });
+    expect(buf.equals(data.subarray(1, 5001))).toBe(true);
+    expect(pool.stats().taken).toBe(2); // the result and the bounce block
+    expect(defaultPool().stats().taken).toBe(before);
+    pool.release(buf);
   });
 
   it('is Unsupported on a filesystem that refuses O_DIRECT (sysfs, procfs), whatever the size', async () => {
