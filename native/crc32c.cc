@@ -5,12 +5,28 @@
 #include <cstdlib>
 #include <cstring>
 
-#if defined(__x86_64__)
+// Hardware CRC32C where the CPU has it: SSE4.2 on x64 (GCC, Clang and MSVC), the CRC extension on
+// arm64 (Linux asks the kernel; every arm64 Mac has it). Elsewhere, and when asked, the table path.
+#if defined(__x86_64__) || defined(_M_X64)
+#define RANGEPOOL_CRC_X64 1
 #include <nmmintrin.h>
-#elif defined(__aarch64__) && defined(__linux__)
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+#endif
+#elif defined(__aarch64__) && (defined(__linux__) || defined(__APPLE__))
+#define RANGEPOOL_CRC_ARM64 1
 #include <arm_acle.h>
+#if defined(__linux__)
 #include <asm/hwcap.h>
 #include <sys/auxv.h>
+#endif
+#endif
+
+// MSVC compiles intrinsics without per-function target attributes.
+#if defined(_MSC_VER) && !defined(__clang__)
+#define RANGEPOOL_TARGET(x)
+#else
+#define RANGEPOOL_TARGET(x) __attribute__((target(x)))
 #endif
 
 namespace rangepool {
@@ -21,8 +37,8 @@ using Crc32 = ReflectedCrc<uint32_t, 0x82F63B78u>;  // Castagnoli, reflected
 // Works on the inverted register; callers invert on entry and exit.
 uint32_t Software(uint32_t c, const unsigned char* p, size_t len) { return Crc32::Get().Update(c, p, len); }
 
-#if defined(__x86_64__)
-__attribute__((target("sse4.2"))) uint32_t Hardware(uint32_t c, const unsigned char* p, size_t len) {
+#if defined(RANGEPOOL_CRC_X64)
+RANGEPOOL_TARGET("sse4.2") uint32_t Hardware(uint32_t c, const unsigned char* p, size_t len) {
   uint64_t c64 = c;
   while (len >= 8) {
     uint64_t v;
@@ -35,9 +51,17 @@ __attribute__((target("sse4.2"))) uint32_t Hardware(uint32_t c, const unsigned c
   while (len--) c = _mm_crc32_u8(c, *p++);
   return c;
 }
+#if defined(_MSC_VER) && !defined(__clang__)
+bool DetectHardware() {
+  int info[4];
+  __cpuid(info, 1);
+  return (info[2] & (1 << 20)) != 0;  // ECX bit 20: SSE4.2
+}
+#else
 bool DetectHardware() { return __builtin_cpu_supports("sse4.2"); }
-#elif defined(__aarch64__) && defined(__linux__)
-__attribute__((target("+crc"))) uint32_t Hardware(uint32_t c, const unsigned char* p, size_t len) {
+#endif
+#elif defined(RANGEPOOL_CRC_ARM64)
+RANGEPOOL_TARGET("+crc") uint32_t Hardware(uint32_t c, const unsigned char* p, size_t len) {
   while (len >= 8) {
     uint64_t v;
     std::memcpy(&v, p, 8);
@@ -48,7 +72,11 @@ __attribute__((target("+crc"))) uint32_t Hardware(uint32_t c, const unsigned cha
   while (len--) c = __crc32cb(c, *p++);
   return c;
 }
+#if defined(__linux__)
 bool DetectHardware() { return (getauxval(AT_HWCAP) & HWCAP_CRC32) != 0; }
+#else
+bool DetectHardware() { return true; }
+#endif
 #else
 uint32_t Hardware(uint32_t c, const unsigned char* p, size_t len) { return Software(c, p, len); }
 bool DetectHardware() { return false; }

@@ -1,7 +1,12 @@
 #include "pool.h"
 
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
 #include <sys/mman.h>
 #include <unistd.h>
+#endif
 
 #include <algorithm>
 #include <cstring>
@@ -9,10 +14,21 @@
 namespace rangepool {
 namespace {
 
+#ifdef MADV_HUGEPAGE
 constexpr size_t kHugePage = 2u << 20;
+#endif
 
 size_t PageSize() {
+#ifdef _WIN32
+  // VirtualAlloc reserves at this granularity (64 KiB), which is also page aligned.
+  static const size_t page = [] {
+    SYSTEM_INFO info;
+    GetSystemInfo(&info);
+    return static_cast<size_t>(info.dwAllocationGranularity);
+  }();
+#else
   static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+#endif
   return page;
 }
 
@@ -23,6 +39,9 @@ size_t RoundToPage(size_t n) {
 
 // Page aligned (O_DIRECT works on it) and untouched: pages fault in on first write.
 void* MapBlock(size_t capacity) {
+#ifdef _WIN32
+  return VirtualAlloc(nullptr, capacity, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+#else
   void* p = mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return nullptr;
 #ifdef MADV_HUGEPAGE
@@ -30,9 +49,17 @@ void* MapBlock(size_t capacity) {
   if (capacity >= kHugePage) madvise(p, capacity, MADV_HUGEPAGE);
 #endif
   return p;
+#endif
 }
 
-void UnmapBlock(void* p, size_t capacity) { munmap(p, capacity); }
+void UnmapBlock(void* p, size_t capacity) {
+#ifdef _WIN32
+  (void)capacity;  // MEM_RELEASE frees the whole reservation
+  VirtualFree(p, 0, MEM_RELEASE);
+#else
+  munmap(p, capacity);
+#endif
+}
 
 }  // namespace
 
