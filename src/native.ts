@@ -48,7 +48,7 @@ function load(): { binding?: NativeBinding; reason?: string } {
     if (!binding.externalBuffersAllowed()) return { reason: 'this runtime does not allow external buffers' };
     return { binding };
   } catch (e) {
-    return { reason: `the native addon did not load: ${(e as Error).message}` };
+    return { reason: `the native addon did not load: ${(e as Error).message.split('\n')[0]}` };
   }
 }
 

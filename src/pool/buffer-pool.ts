@@ -63,6 +63,7 @@ export class BufferPool implements Pool {
       if (implementation !== 'auto' && implementation !== 'js') throw invalidArgument("implementation must be 'auto' or 'js'");
       const config = resolveOptions(poolOpts);
       backend = (implementation === 'auto' ? NativeBackend.create(config, false) : undefined) ?? new JsBackend(config);
+      if (implementation === 'auto') warnFallbackOnce(backend);
     }
     this.backend = backend;
     this.native = backend.native;
@@ -78,7 +79,9 @@ export class BufferPool implements Pool {
   /** @internal the process-wide pool; see defaultPool(). */
   static shared(): BufferPool {
     const config = resolveOptions(optionsFromEnv());
-    return new BufferPool({}, NativeBackend.create(config, true) ?? new JsBackend(config));
+    const backend = NativeBackend.create(config, true) ?? new JsBackend(config);
+    warnFallbackOnce(backend);
+    return new BufferPool({}, backend);
   }
 
   /** Shared by every thread that attaches to the same native pool. */
@@ -249,6 +252,14 @@ let shared: BufferPool | undefined;
  * The process's shared pool: one native pool for every thread (each thread gets its own facade over
  * it). Tuned by RANGEPOOL_MAX_BYTES, RANGEPOOL_IDLE_PER_CLASS, RANGEPOOL_TRIM_AFTER_MS, RANGEPOOL_POISON.
  */
+let warned = false;
+/** One process warning, the first time a pool falls back because the addon did not load (not when asked for). */
+function warnFallbackOnce(backend: Backend): void {
+  if (warned || backend.native || !fallbackReason || process.env.RANGEPOOL_NO_NATIVE === '1') return;
+  warned = true;
+  process.emitWarning(`rangepool uses its JavaScript pool: ${fallbackReason}. For the native one, install a C++ toolchain and run npm rebuild rangepool.`, { code: 'RANGEPOOL_NATIVE_UNAVAILABLE' });
+}
+
 export function defaultPool(): BufferPool {
   return (shared ??= BufferPool.shared());
 }
