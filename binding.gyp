@@ -10,6 +10,7 @@
       ],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2"],
       "conditions": [
+        ["OS=='linux'", {"ldflags": ["-Wl,--version-script=<(module_root_dir)/native/exports.map"]}],
         ["OS=='mac'", {"xcode_settings": {"CLANG_CXX_LANGUAGE_STANDARD": "c++17", "GCC_ENABLE_CPP_EXCEPTIONS": "YES"}}]
       ]
     }

@@ -12,6 +12,8 @@
 #include <nmmintrin.h>
 #if defined(_MSC_VER) && !defined(__clang__)
 #include <intrin.h>
+#else
+#include <cpuid.h>
 #endif
 #elif defined(__aarch64__) && (defined(__linux__) || defined(__APPLE__))
 #define RANGEPOOL_CRC_ARM64 1
@@ -38,7 +40,7 @@ using Crc32 = ReflectedCrc<uint32_t, 0x82F63B78u>;  // Castagnoli, reflected
 uint32_t Software(uint32_t c, const unsigned char* p, size_t len) { return Crc32::Get().Update(c, p, len); }
 
 #if defined(RANGEPOOL_CRC_X64)
-RANGEPOOL_TARGET("sse4.2") uint32_t Hardware(uint32_t c, const unsigned char* p, size_t len) {
+RANGEPOOL_TARGET("sse4.2,crc32") uint32_t Hardware(uint32_t c, const unsigned char* p, size_t len) {
   uint64_t c64 = c;
   while (len >= 8) {
     uint64_t v;
@@ -51,15 +53,19 @@ RANGEPOOL_TARGET("sse4.2") uint32_t Hardware(uint32_t c, const unsigned char* p,
   while (len--) c = _mm_crc32_u8(c, *p++);
   return c;
 }
-#if defined(_MSC_VER) && !defined(__clang__)
+// CPUID leaf 1, ECX bit 20 is SSE4.2. Asked directly rather than through __builtin_cpu_supports, whose
+// runtime data (__cpu_model) not every toolchain links into a shared library.
 bool DetectHardware() {
+#if defined(_MSC_VER) && !defined(__clang__)
   int info[4];
   __cpuid(info, 1);
-  return (info[2] & (1 << 20)) != 0;  // ECX bit 20: SSE4.2
-}
+  const unsigned ecx = static_cast<unsigned>(info[2]);
 #else
-bool DetectHardware() { return __builtin_cpu_supports("sse4.2"); }
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
 #endif
+  return (ecx & (1u << 20)) != 0;
+}
 #elif defined(RANGEPOOL_CRC_ARM64)
 RANGEPOOL_TARGET("+crc") uint32_t Hardware(uint32_t c, const unsigned char* p, size_t len) {
   while (len >= 8) {

@@ -1,30 +1,70 @@
-// `npm run prebuildify`: rebuilds prebuilds/<platform>-<arch> with prebuildify when native/ or binding.gyp
-// no longer match the committed binary (or with --force). npm also runs this before `npm run build`,
-// so it must cost nothing, and need no compiler, when the prebuild is current.
+// `npm run prebuildify`: rebuilds every prebuild that no longer matches native/ and binding.gyp (or all
+// of them with --force). npm also runs this before `npm run build`, so it must cost nothing, and need no
+// compiler, when the prebuilds are current.
+//
+// On a linux-x64 host it builds the four Linux binaries with zig (scripts/zig.cjs): x64 and arm64, for
+// glibc 2.17 (Amazon Linux 2, RHEL 7 and 8, Debian 10+, Ubuntu 18.04+) and for musl (Alpine), each with
+// libc++ linked in, so nothing but libc is needed where it loads. Elsewhere (macOS and Windows runners) it
+// builds this platform's binary with the host compiler.
 'use strict';
 const { execFileSync } = require('node:child_process');
+const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { nativeSourceHash } = require('./native-hash.cjs');
+const { zigCompilers } = require('./zig.cjs');
 
 const root = join(__dirname, '..');
-const target = join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'rangepool.node');
+const prebuildify = join(root, 'node_modules', '.bin', 'prebuildify');
 
-function committedHash() {
+/** What this host builds: [{ arch, libc?, zigTarget? }]. */
+function targets() {
+  if (process.platform === 'linux' && process.arch === 'x64') {
+    return [
+      { arch: 'x64', libc: 'glibc', zigTarget: 'x86_64-linux-gnu.2.17' },
+      { arch: 'arm64', libc: 'glibc', zigTarget: 'aarch64-linux-gnu.2.17' },
+      { arch: 'x64', libc: 'musl', zigTarget: 'x86_64-linux-musl' },
+      { arch: 'arm64', libc: 'musl', zigTarget: 'aarch64-linux-musl' },
+    ];
+  }
+  return [{ arch: process.arch }];
+}
+
+/** Where prebuildify puts a target's binary (its name carries the libc tag node-gyp-build matches). */
+function outputFile({ arch, libc }) {
+  return join(root, 'prebuilds', `${process.platform}-${arch}`, libc ? `rangepool.${libc}.node` : 'rangepool.node');
+}
+
+/** Whether the binary embeds this hash (read as bytes, so it works for binaries this host cannot load). */
+function embeds(file, hash) {
   try {
-    return require(target).sourceHash;
+    return readFileSync(file).includes(Buffer.from(hash));
   } catch {
-    return undefined;
+    return false;
   }
 }
 
+function build(target) {
+  const args = ['--napi', '--target', process.versions.node, '--arch', target.arch];
+  let env = process.env;
+  if (target.zigTarget) {
+    args.push('--tag-libc', '--libc', target.libc);
+    // zig links the C++ runtime statically; strip at link time (the host's strip knows no arm64).
+    env = { ...env, ...zigCompilers(target.zigTarget), LDFLAGS: '-Wl,--strip-all' };
+  } else {
+    args.push('--strip');
+  }
+  execFileSync(prebuildify, args, { cwd: root, env, stdio: 'inherit' });
+}
+
 const want = nativeSourceHash(root);
-if (!process.argv.includes('--force') && committedHash() === want) {
-  console.log(`prebuild is current (${want})`);
-} else {
-  const bin = join(root, 'node_modules', '.bin', 'prebuildify');
-  execFileSync(bin, ['--napi', '--strip', '--target', process.versions.node], { cwd: root, stdio: 'inherit' });
-  // A require() above may have loaded the old binary into this process; ask a fresh one.
-  const got = execFileSync(process.execPath, ['-p', `require(${JSON.stringify(target)}).sourceHash`], { encoding: 'utf8' }).trim();
-  if (got !== want) throw new Error(`rebuilt prebuild has hash ${got}, expected ${want}`);
-  console.log(`prebuild rebuilt (${want})`);
+for (const target of targets()) {
+  const file = outputFile(target);
+  const name = file.slice(root.length + 1);
+  if (!process.argv.includes('--force') && embeds(file, want)) {
+    console.log(`${name} is current (${want})`);
+    continue;
+  }
+  build(target);
+  if (!embeds(file, want)) throw new Error(`rebuilt ${name} does not embed ${want}`);
+  console.log(`${name} rebuilt (${want})`);
 }

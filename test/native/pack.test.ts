@@ -39,9 +39,9 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('npm pack', () => {
-  it('ships the prebuild and the build, not the sources of tests', () => {
+  it('ships the prebuilds and the build, not the sources of tests', () => {
     const files = tarball.files.map((f) => f.path);
-    expect(files).toContain(`prebuilds/${process.platform}-${process.arch}/rangepool.node`);
+    for (const arch of ['x64', 'arm64']) for (const libc of ['glibc', 'musl']) expect(files).toContain(`prebuilds/linux-${arch}/rangepool.${libc}.node`);
     expect(files).toContain('dist/index.js');
     expect(files).toContain('scripts/install.cjs');
     expect(files).toContain('LICENSE');
