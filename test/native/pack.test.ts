@@ -3,7 +3,7 @@
 // compiler, make or python on PATH, the install step exits 0 with one line saying so, and the pool falls
 // back to JavaScript with the reason and one process warning; the same with --ignore-scripts.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,6 +55,19 @@ describe('npm pack', () => {
     expect(JSON.parse(viaRequire)).toEqual({ native: true, reason: null, length: 0 });
     const viaImport = execFileSync(process.execPath, ['--input-type=module', '-e', `import { BufferPool } from 'rangepool'; console.log(new BufferPool().native)`], { cwd: at, encoding: 'utf8' });
     expect(viaImport.trim()).toBe('true');
+
+    // What a user sees of the package: its CLI's own version, its metadata, source maps that resolve.
+    const installed = join(at, 'node_modules', 'rangepool');
+    const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
+    expect(execFileSync(join(at, 'node_modules', '.bin', 'rangepool'), ['--version'], { cwd: at, encoding: 'utf8' }).trim()).toBe(pkg.version);
+    expect(pkg).toMatchObject({ license: 'Apache-2.0', type: 'module', engines: { node: expect.any(String) }, keywords: expect.arrayContaining(['s3']) });
+    const maps = tarball.files.map((f) => f.path).filter((f) => f.endsWith('.js.map'));
+    expect(maps.length).toBeGreaterThan(10);
+    for (const map of maps) {
+      const { sources, sourcesContent } = JSON.parse(readFileSync(join(installed, map), 'utf8'));
+      expect(sourcesContent, map).toHaveLength(sources.length); // inlined: src/ is not shipped
+      for (const text of sourcesContent) expect(typeof text).toBe('string');
+    }
   });
 
   it('without a prebuild and without a compiler, installs (exit 0, one line) and falls back to JavaScript, saying why', () => {
