@@ -7,6 +7,6 @@ trap 'rm -rf build' EXIT
 CXXFLAGS="-fsanitize=address -fno-omit-frame-pointer -g" LDFLAGS="-fsanitize=address" npx node-gyp rebuild >/dev/null
 # Node itself is not instrumented: preload the runtime; V8's own allocations make leak reports noise.
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so)" ASAN_OPTIONS=detect_leaks=0
-# Not the arm64 and musl checks: they load the committed prebuilds, not this build, in other processes.
-if [ $# -eq 0 ]; then set -- test/pool.test.ts test/native --exclude test/native/arm64.test.ts --exclude test/native/musl.test.ts; fi
+# Not the arm64 and loader checks: they load the committed prebuilds, not this build, in other processes.
+if [ $# -eq 0 ]; then set -- test/pool.test.ts test/native --exclude test/native/arm64.test.ts --exclude test/native/loaders.test.ts; fi
 npx vitest run "$@"
