@@ -3,9 +3,10 @@
 // qemu-user registered for arm64 binaries (binfmt_misc, so that the forks the tests make run too) and
 // Debian's arm64 libc; where either is missing the test's name says what to install, and it is skipped.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { qemuArm64 } from '../support/dlopen-host.js';
 
 const require = createRequire(import.meta.url);
 const root = new URL('../..', import.meta.url).pathname;
@@ -13,11 +14,10 @@ const { npmFetch } = require('../../scripts/npm-fetch.cjs');
 
 // The arm64 libc qemu loads programs with (Debian: libc6-arm64-cross libstdc++6-arm64-cross).
 const sysroot = process.env.QEMU_LD_PREFIX ?? '/usr/aarch64-linux-gnu';
-const binfmt = '/proc/sys/fs/binfmt_misc/qemu-aarch64';
 
 function cannotRun(): string | undefined {
   if (process.platform !== 'linux' || process.arch !== 'x64') return 'not a linux-x64 host';
-  if (!existsSync(binfmt) || !readFileSync(binfmt, 'utf8').startsWith('enabled')) return 'qemu-user is not registered for arm64 binaries (apt-get install qemu-user binfmt-support)';
+  if (!qemuArm64()) return 'qemu-user is not registered for arm64 binaries (apt-get install qemu-user binfmt-support)';
   if (!existsSync(`${sysroot}/lib/ld-linux-aarch64.so.1`)) return 'no arm64 libc (apt-get install libc6-arm64-cross libstdc++6-arm64-cross)';
   return undefined;
 }

@@ -4,11 +4,11 @@
 // the addon needs and runs its static constructors. Each check needs its toolchain; without it the
 // test's name says what is missing, and it is skipped.
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LOADED, glibc217Toolchain, hostSource } from '../support/dlopen-host.js';
+import { LOADED, glibc217Toolchain, hostSource, qemuArm64 } from '../support/dlopen-host.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'rangepool-loaders-'));
@@ -16,8 +16,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const works = (cmd: string) => spawnSync(cmd, ['--version']).status === 0;
 const linuxX64 = process.platform === 'linux' && process.arch === 'x64';
-const binfmt = '/proc/sys/fs/binfmt_misc/qemu-aarch64';
-const qemu = existsSync(binfmt) && readFileSync(binfmt, 'utf8').startsWith('enabled');
 const skip = (why: string | false) => (why ? ` (skipped: ${why})` : '');
 
 /** Builds the host for `addon` with `cc` and runs it (through `run`, a loader, when given). */
@@ -39,7 +37,7 @@ describe('the Linux prebuilds load on the C libraries they claim', () => {
     expect(r.stdout + r.stderr).toBe(LOADED);
   });
 
-  const noArm = noGlibcTools || (!qemu && 'qemu-user is not registered for arm64 binaries (apt-get install qemu-user binfmt-support)');
+  const noArm = noGlibcTools || (!qemuArm64() && 'qemu-user is not registered for arm64 binaries (apt-get install qemu-user binfmt-support)');
   it.skipIf(noArm)(`linux-arm64 glibc on glibc 2.17's own loader, under qemu-user${skip(noArm)}`, () => {
     const { gcc, sysroot } = glibc217Toolchain(root, 'aarch64');
     const r = load(`${root}prebuilds/linux-arm64/rangepool.glibc.node`, [gcc], [], { ...process.env, QEMU_LD_PREFIX: sysroot });

@@ -3,11 +3,17 @@
 // every C library symbol and version the addon needs is there, and it runs the addon's static
 // constructors. Built with that C library's own compiler, run by its own dynamic loader.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const { npmFetch } = require('../../scripts/npm-fetch.cjs');
+
+/** Whether arm64 programs run here, through qemu-user registered with binfmt_misc (so their forks run too). */
+export function qemuArm64(): boolean {
+  const entry = '/proc/sys/fs/binfmt_misc/qemu-aarch64';
+  return existsSync(entry) && readFileSync(entry, 'utf8').startsWith('enabled');
+}
 
 /** What the host prints when the addon loaded. */
 export const LOADED = 'entry point: found\n';
