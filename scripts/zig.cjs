@@ -23,8 +23,9 @@ const zigFetched = () => fetched(SPEC, cache).done;
 
 /** CC, CXX, LINK and zig's cache for node-gyp, compiling for `target` (e.g. aarch64-linux-gnu.2.17). */
 function zigCompilers(target) {
-  const cxx = `${zig()} c++ -target ${target}`;
-  return { CC: `${zig()} cc -target ${target}`, CXX: cxx, LINK: cxx, ZIG_GLOBAL_CACHE_DIR: join(cache, 'zig-cache') };
+  const bin = zig();
+  const cxx = `${bin} c++ -target ${target}`;
+  return { CC: `${bin} cc -target ${target}`, CXX: cxx, LINK: cxx, ZIG_GLOBAL_CACHE_DIR: join(cache, 'zig-cache') };
 }
 
 module.exports = { zig, zigCompilers, zigFetched };

@@ -24,7 +24,8 @@ function load(addon: string, cc: string[], run: string[] = [], env: NodeJS.Proce
   writeFileSync(`${name}.c`, hostSource(addon));
   const built = spawnSync(cc[0]!, [...cc.slice(1), '-rdynamic', '-o', name, `${name}.c`, '-ldl'], { encoding: 'utf8' });
   if (built.status !== 0) throw new Error(`${cc[0]} failed: ${built.stderr}`);
-  return spawnSync(run[0] ?? name, [...run.slice(1), ...(run.length ? [name] : []), addon], { encoding: 'utf8', env });
+  const [cmd, ...args] = [...run, name, addon];
+  return spawnSync(cmd!, args, { encoding: 'utf8', env });
 }
 
 describe('the Linux prebuilds load on the C libraries they claim', () => {
