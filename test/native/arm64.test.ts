@@ -52,7 +52,8 @@ describe('linux-arm64 under qemu-user', () => {
     expect(JSON.parse(probe.stdout)).toEqual({ arch: 'arm64', native: true, hash: nativeSourceHash(), crcHardware: true });
 
     const tests = ['test/pool.test.ts', 'test/checksums.test.ts', 'test/native/leak.test.ts', 'test/native/teardown.test.ts', 'test/native/two-copies.test.ts', 'test/native/workers.test.ts'];
-    const r = run(['node_modules/vitest/vitest.mjs', 'run', ...tests]);
+    // Emulated code runs tens of times slower: the 120,000-cycle leak loop alone has taken 60 s.
+    const r = run(['node_modules/vitest/vitest.mjs', 'run', '--testTimeout', '600000', ...tests]);
     const summary = (r.stdout + r.stderr).replace(/\x1b\[[0-9;]*m/g, '');
     expect(r.status, summary.slice(-4000)).toBe(0);
     expect(summary).toMatch(/Tests\s+\d+ passed/);

@@ -37,9 +37,10 @@ describe('worker threads', () => {
     const pool = new BufferPool({ sizeClasses: [4 * MiB], maxBytes: 8 * MiB, trimAfterMs: 0 });
     let peak = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, pool.stats().inUseBytes)), 1);
+    const start = new SharedArrayBuffer(4);
     const results = await Promise.all(
-      // Each block held long enough that the four workers overlap even on a busy machine.
-      [1, 2, 3, 4].map(() => runWorker(churn, { poolId: pool.id, size: 4 * MiB, rounds: 8, holdMs: 25 }).result),
+      // The four start together (a barrier) and hold each block long enough to overlap on a busy machine.
+      [1, 2, 3, 4].map(() => runWorker(churn, { poolId: pool.id, size: 4 * MiB, rounds: 8, holdMs: 25, start, workers: 4 }).result),
     );
     clearInterval(sampler);
     expect(results.map((r) => r.done)).toEqual([8, 8, 8, 8]);
