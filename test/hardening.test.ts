@@ -194,7 +194,9 @@ describe('NODE_DEBUG=rangepool', () => {
       const store = new S3Store({ endpoint: process.argv[1], credentials: { accessKeyId: 'AKIDVISIBLE', secretAccessKey: 'the-secret-key' } });
       release(await get('s3://b/dbg', { store, cache: false, engine: new RangeEngine({ partSize: 1 << 20, retry: { baseDelayMs: 1, maxDelayMs: 2 } }) }));
     `;
-    objects.setFaults([{ kind: 'status', status: 503, count: 1 }]);
+    // Matched by key: ranges the test before sent just as it stopped may reach this in-process server only
+    // now (CI saw one take the 503, so the child never retried); they must not take the fault.
+    objects.setFaults([{ kind: 'status', status: 503, count: 1, match: { key: 'dbg' } }]);
     // Asynchronously: the object server runs in this process and must keep answering.
     const r = await new Promise<{ status: number; stderr: string }>((resolve) => {
       const child = execFile(process.execPath, ['--input-type=module', '-e', script, objects.url], { env: { ...process.env, NODE_DEBUG: 'rangepool' }, cwd: new URL('..', import.meta.url).pathname }, (err, _out, stderr) =>
