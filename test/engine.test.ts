@@ -123,6 +123,22 @@ describe.each(['direct', 'sdk'] as const)('%s transport', (transport) => {
       expect(stats.retries).toBe(1);
     });
 
+    it('a thread busy past stallTimeoutMs is not a silent server: the ranges in flight are not abandoned', async () => {
+      const patient = new RangeEngine({ partSize: part, concurrency: 4, stallTimeoutMs: 1_000, retry: { baseDelayMs: 1, maxDelayMs: 5 } });
+      const big = randomBytes(4 * part);
+      server.put('b', 'busy', big);
+      let blocked = false;
+      // At the first bytes: the other ranges have been started and have nothing yet.
+      const onProgress = () => {
+        if (blocked) return;
+        blocked = true;
+        for (const until = performance.now() + 2_500; performance.now() < until; ); // the caller's own work
+      };
+      const stats = await expectExact('s3://b/busy', big, { engine: patient, onProgress });
+      expect(blocked).toBe(true);
+      expect(stats.retries).toBe(0);
+    });
+
     it('stat is retried too', async () => {
       server.setFaults([{ kind: 'status', status: 503, on: 'head', count: 2 }]);
       expect((await stat('s3://b/f', opts())).size).toBe(data.length);

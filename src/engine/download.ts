@@ -176,13 +176,22 @@ export class Download {
       const onStop = () => attemptAbort.abort(signal.reason);
       signal.addEventListener('abort', onStop, { once: true });
       // One check per quarter of the timeout, against the time of the last byte: re-arming a timer on
-      // every read would cost thousands of timers per GiB.
+      // every read would cost thousands of timers per GiB. A tick that comes late means this thread was
+      // busy (GC, the caller's own work), not that the server went quiet: its bytes may be waiting unread,
+      // so that tick passes and the next one judges, once the loop has read them. Never two in a row, so
+      // a thread that is always busy still times out.
+      const every = Math.max(10, stallTimeoutMs / 4);
       let lastData = performance.now();
+      let lastTick = lastData;
+      let passed = false;
       const stall = setInterval(() => {
-        if (performance.now() - lastData < stallTimeoutMs) return;
+        const now = performance.now();
+        passed = !passed && now - lastTick > 2 * every;
+        lastTick = now;
+        if (passed || now - lastData < stallTimeoutMs) return;
         const what = part ? `bytes ${part.start + written}-${part.end}` : `the first response from ${this.offset}`;
         attemptAbort.abort(new RangepoolError('Timeout', `no data for ${stallTimeoutMs} ms on ${what}`, { uri }));
-      }, Math.max(10, stallTimeoutMs / 4));
+      }, every);
       const onData = (n: number) => {
         part!.crc.update(part!.target.subarray(written, written + n));
         written += n;
