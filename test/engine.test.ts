@@ -139,6 +139,20 @@ describe.each(['direct', 'sdk'] as const)('%s transport', (transport) => {
       expect(stats.retries).toBe(0);
     });
 
+    it('a thread that is always busy still gives a silent range up', async () => {
+      const quick = new RangeEngine({ partSize: part, stallTimeoutMs: 200, retry: { retries: 0 } });
+      server.setFaults([{ kind: 'stall', afterBytes: 0, ms: Infinity }]);
+      // Every stall check comes late: the range is silent all the same, and must end.
+      const busy = setInterval(() => {
+        for (const until = performance.now() + 150; performance.now() < until; );
+      }, 10);
+      try {
+        await expect(get('s3://b/f', opts({ engine: quick }))).rejects.toMatchObject({ code: 'Timeout' });
+      } finally {
+        clearInterval(busy);
+      }
+    });
+
     it('stat is retried too', async () => {
       server.setFaults([{ kind: 'status', status: 503, on: 'head', count: 2 }]);
       expect((await stat('s3://b/f', opts())).size).toBe(data.length);

@@ -176,19 +176,17 @@ export class Download {
       const onStop = () => attemptAbort.abort(signal.reason);
       signal.addEventListener('abort', onStop, { once: true });
       // One check per quarter of the timeout, against the time of the last byte: re-arming a timer on
-      // every read would cost thousands of timers per GiB. A tick that comes late means this thread was
-      // busy (GC, the caller's own work), not that the server went quiet: its bytes may be waiting unread,
-      // so that tick passes and the next one judges, once the loop has read them. Never two in a row, so
-      // a thread that is always busy still times out.
+      // every read would cost thousands of timers per GiB. Only time this thread was free to read counts
+      // as the server's silence: when a tick comes late (a long GC, the caller's own synchronous work),
+      // the bytes may have been waiting unread all along, so the delay is not held against the range.
       const every = Math.max(10, stallTimeoutMs / 4);
       let lastData = performance.now();
       let lastTick = lastData;
-      let passed = false;
       const stall = setInterval(() => {
         const now = performance.now();
-        passed = !passed && now - lastTick > 2 * every;
+        lastData = Math.min(now, lastData + Math.max(0, now - lastTick - every));
         lastTick = now;
-        if (passed || now - lastData < stallTimeoutMs) return;
+        if (now - lastData < stallTimeoutMs) return;
         const what = part ? `bytes ${part.start + written}-${part.end}` : `the first response from ${this.offset}`;
         attemptAbort.abort(new RangepoolError('Timeout', `no data for ${stallTimeoutMs} ms on ${what}`, { uri }));
       }, every);
