@@ -15,5 +15,14 @@ function nativeSourceHash(root = join(__dirname, '..')) {
   return hash.digest('hex').slice(0, 16);
 }
 
-module.exports = { nativeSourceHash };
+/** Whether the binary at `file` embeds `hash` (read as bytes, so it works for binaries this host cannot load). */
+function embedsHash(file, hash) {
+  try {
+    return readFileSync(file).includes(Buffer.from(hash));
+  } catch {
+    return false;
+  }
+}
+
+module.exports = { embedsHash, nativeSourceHash };
 if (require.main === module) process.stdout.write(nativeSourceHash());

@@ -12,19 +12,30 @@ function fetched(spec, dir) {
   return { at, done: existsSync(join(at, 'package.json')) };
 }
 
-function npmFetch(spec, dir) {
-  const { at: target, done } = fetched(spec, dir);
-  if (done) return target;
+/**
+ * Makes the directory `target` whole or not at all: `fill(work)` builds it in an empty scratch directory
+ * beside it and returns the path to move into place (`work` itself or a directory inside it).
+ */
+function wholeDir(target, fill) {
   const work = `${target}.partial`;
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
-  execFileSync('npm', ['pack', '--silent', spec], { cwd: work, stdio: ['ignore', 'ignore', 'inherit'] });
-  const tgz = readdirSync(work).find((f) => f.endsWith('.tgz'));
-  execFileSync('tar', ['xzf', tgz], { cwd: work });
+  const made = fill(work);
   rmSync(target, { recursive: true, force: true });
-  renameSync(join(work, 'package'), target); // appears whole or not at all
+  renameSync(made, target);
   rmSync(work, { recursive: true, force: true });
   return target;
 }
 
-module.exports = { fetched, npmFetch };
+function npmFetch(spec, dir) {
+  const { at, done } = fetched(spec, dir);
+  if (done) return at;
+  return wholeDir(at, (work) => {
+    execFileSync('npm', ['pack', '--silent', spec], { cwd: work, stdio: ['ignore', 'ignore', 'inherit'] });
+    const tgz = readdirSync(work).find((f) => f.endsWith('.tgz'));
+    execFileSync('tar', ['xzf', tgz], { cwd: work });
+    return join(work, 'package');
+  });
+}
+
+module.exports = { fetched, npmFetch, wholeDir };

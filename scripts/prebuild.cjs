@@ -8,9 +8,8 @@
 // builds this platform's binary with the host compiler.
 'use strict';
 const { execFileSync } = require('node:child_process');
-const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
-const { nativeSourceHash } = require('./native-hash.cjs');
+const { embedsHash, nativeSourceHash } = require('./native-hash.cjs');
 const { zigCompilers } = require('./zig.cjs');
 
 const root = join(__dirname, '..');
@@ -34,15 +33,6 @@ function outputFile({ arch, libc }) {
   return join(root, 'prebuilds', `${process.platform}-${arch}`, libc ? `rangepool.${libc}.node` : 'rangepool.node');
 }
 
-/** Whether the binary embeds this hash (read as bytes, so it works for binaries this host cannot load). */
-function embeds(file, hash) {
-  try {
-    return readFileSync(file).includes(Buffer.from(hash));
-  } catch {
-    return false;
-  }
-}
-
 function build(target) {
   const args = ['--napi', '--target', process.versions.node, '--arch', target.arch];
   let env = process.env;
@@ -60,11 +50,11 @@ const want = nativeSourceHash(root);
 for (const target of targets()) {
   const file = outputFile(target);
   const name = file.slice(root.length + 1);
-  if (!process.argv.includes('--force') && embeds(file, want)) {
+  if (!process.argv.includes('--force') && embedsHash(file, want)) {
     console.log(`${name} is current (${want})`);
     continue;
   }
   build(target);
-  if (!embeds(file, want)) throw new Error(`rebuilt ${name} does not embed ${want}`);
+  if (!embedsHash(file, want)) throw new Error(`rebuilt ${name} does not embed ${want}`);
   console.log(`${name} rebuilt (${want})`);
 }

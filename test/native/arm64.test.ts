@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { qemuArm64 } from '../support/dlopen-host.js';
+import { noQemuArm64 } from '../support/dlopen-host.js';
 
 const require = createRequire(import.meta.url);
 const root = new URL('../..', import.meta.url).pathname;
@@ -17,7 +17,8 @@ const sysroot = process.env.QEMU_LD_PREFIX ?? '/usr/aarch64-linux-gnu';
 
 function cannotRun(): string | undefined {
   if (process.platform !== 'linux' || process.arch !== 'x64') return 'not a linux-x64 host';
-  if (!qemuArm64()) return 'qemu-user is not registered for arm64 binaries (apt-get install qemu-user binfmt-support)';
+  const noQemu = noQemuArm64();
+  if (noQemu) return noQemu;
   if (!existsSync(`${sysroot}/lib/ld-linux-aarch64.so.1`)) return 'no arm64 libc (apt-get install libc6-arm64-cross libstdc++6-arm64-cross)';
   return undefined;
 }

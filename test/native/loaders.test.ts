@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LOADED, glibc217Toolchain, hostSource, qemuArm64 } from '../support/dlopen-host.js';
+import { LOADED, glibc217Toolchain, hostSource, noQemuArm64 } from '../support/dlopen-host.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'rangepool-loaders-'));
@@ -38,7 +38,7 @@ describe('the Linux prebuilds load on the C libraries they claim', () => {
     expect(r.stdout + r.stderr).toBe(LOADED);
   });
 
-  const noArm = noGlibcTools || (!qemuArm64() && 'qemu-user is not registered for arm64 binaries (apt-get install qemu-user binfmt-support)');
+  const noArm = noGlibcTools || noQemuArm64();
   it.skipIf(noArm)(`linux-arm64 glibc on glibc 2.17's own loader, under qemu-user${skip(noArm)}`, () => {
     const { gcc, sysroot } = glibc217Toolchain(root, 'aarch64');
     const r = load(`${root}prebuilds/linux-arm64/rangepool.glibc.node`, [gcc], [], { ...process.env, QEMU_LD_PREFIX: sysroot });

@@ -3,16 +3,20 @@
 // every C library symbol and version the addon needs is there, and it runs the addon's static
 // constructors. Built with that C library's own compiler, run by its own dynamic loader.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const { npmFetch } = require('../../scripts/npm-fetch.cjs');
+const { npmFetch, wholeDir } = require('../../scripts/npm-fetch.cjs');
 
-/** Whether arm64 programs run here, through qemu-user registered with binfmt_misc (so their forks run too). */
-export function qemuArm64(): boolean {
+/**
+ * Why arm64 programs cannot run here, or false when they can: through qemu-user registered with
+ * binfmt_misc (so their forks run too).
+ */
+export function noQemuArm64(): string | false {
   const entry = '/proc/sys/fs/binfmt_misc/qemu-aarch64';
-  return existsSync(entry) && readFileSync(entry, 'utf8').startsWith('enabled');
+  const on = existsSync(entry) && readFileSync(entry, 'utf8').startsWith('enabled');
+  return !on && 'qemu-user is not registered for arm64 binaries (apt-get install qemu-user binfmt-support)';
 }
 
 /** What the host prints when the addon loaded. */
@@ -49,11 +53,10 @@ export function glibc217Toolchain(root: string, arch: 'x86_64' | 'aarch64'): { g
   const triple = `${arch}-unknown-linux-gnu`;
   const gcc = `${pkg}/toolchain/bin/${triple}-gcc`;
   if (!existsSync(gcc)) {
-    const partial = `${pkg}/toolchain.partial`;
-    rmSync(partial, { recursive: true, force: true });
-    mkdirSync(partial);
-    execFileSync('tar', ['xJf', `${pkg}/${triple}.tar.xz`, '-C', partial]);
-    renameSync(partial, `${pkg}/toolchain`);
+    wholeDir(`${pkg}/toolchain`, (work: string) => {
+      execFileSync('tar', ['xJf', `${pkg}/${triple}.tar.xz`, '-C', work]);
+      return work;
+    });
   }
   return { gcc, sysroot: `${pkg}/toolchain/${triple}/sysroot` };
 }
