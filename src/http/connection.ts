@@ -19,6 +19,10 @@ export const HEAD_LIMIT = 16 * 1024;
 const SPILL_BYTES = 64 * 1024;
 const SPILL_LIMIT = 4 * 1024 * 1024;
 const PAUSE_AT = 1024 * 1024;
+/** A chunk size (hex, at most 2^48) with optional extensions: no control bytes but HTAB, as llhttp. */
+const CHUNK_SIZE_LINE = /^([0-9a-fA-F]{1,12})[ \t]*(?:;[\t\x20-\x7e\x80-\xff]*)?$/;
+/** A trailer field: its content is ignored, but it must still be a header line. */
+const TRAILER_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t\x20-\x7e\x80-\xff]*$/;
 
 export type ConnectionErrorKind =
   | 'stale' // a reused socket closed before any byte of the response: the request can go again on a fresh one
@@ -42,6 +46,21 @@ export interface Origin {
   protocol: 'http:' | 'https:';
   hostname: string;
   port: number;
+}
+
+/** Node's `onread` contract: buffer() says where the next read lands, callback() says it did (false pauses). */
+export interface OnRead {
+  buffer: () => Uint8Array;
+  callback: (n: number, buf: Uint8Array) => boolean;
+}
+
+/** Opens the socket a Connection reads from (a test may hand it a scripted one). */
+export type Connect = (origin: Origin, tlsOptions: tls.ConnectionOptions, onread: OnRead) => net.Socket;
+
+function connectSocket(origin: Origin, tlsOptions: tls.ConnectionOptions, onread: OnRead): net.Socket {
+  return origin.protocol === 'https:'
+    ? tls.connect({ ...tlsOptions, host: origin.hostname, port: origin.port, servername: net.isIP(origin.hostname) ? undefined : origin.hostname, onread } as tls.ConnectionOptions)
+    : net.connect({ host: origin.hostname, port: origin.port, onread });
 }
 
 /** 'waiting': the head is read and the body waits for readBody() to say where it goes. */
@@ -81,12 +100,9 @@ export class Connection {
   constructor(
     readonly origin: Origin,
     tlsOptions: tls.ConnectionOptions = {},
+    connect: Connect = connectSocket,
   ) {
-    const onread = { buffer: () => this.nextBuffer(), callback: (n: number, buf: Uint8Array) => this.onRead(n, buf) };
-    this.socket =
-      origin.protocol === 'https:'
-        ? tls.connect({ ...tlsOptions, host: origin.hostname, port: origin.port, servername: net.isIP(origin.hostname) ? undefined : origin.hostname, onread } as tls.ConnectionOptions)
-        : net.connect({ host: origin.hostname, port: origin.port, onread });
+    this.socket = connect(origin, tlsOptions, { buffer: () => this.nextBuffer(), callback: (n, buf) => this.onRead(n, buf) });
     this.socket.setNoDelay(true);
     this.connected = new Promise<void>((resolve, reject) => {
       this.socket.once(origin.protocol === 'https:' ? 'secureConnect' : 'connect', resolve);
@@ -307,7 +323,7 @@ export class Connection {
         case 'dead':
           return;
         case 'head': {
-          const headEnd = findHeadEnd(this.scratch, this.scanned, this.end);
+          const headEnd = findHeadEnd(this.scratch, this.start, this.scanned, this.end);
           if (headEnd < 0) {
             this.scanned = Math.max(this.start, this.end - 3);
             if (this.end - this.start >= this.scratch.length) throw new ConnectionError('head-too-large', `the response head is larger than ${HEAD_LIMIT} bytes`);
@@ -315,7 +331,9 @@ export class Connection {
           }
           const head = parseHead(this.scratch, this.start, headEnd);
           this.start = this.scanned = headEnd;
-          if (head.status >= 100 && head.status < 200) continue; // 100 Continue and friends: the real head follows
+          // 101 switches to another protocol nobody asked for; 100 Continue and friends: the real head follows.
+          if (head.status === 101) throw new ConnectionError('protocol', 'the server switched protocols (HTTP 101) unasked');
+          if (head.status >= 100 && head.status < 200) continue;
           this.frame(head);
           this.phase = 'waiting';
           this.settle(head);
@@ -339,8 +357,9 @@ export class Connection {
         case 'chunk-size':
         case 'chunk-end':
         case 'trailer': {
-          const eol = this.scratch.indexOf('\r\n', this.start, 'latin1');
-          if (eol < 0 || eol >= this.end) {
+          // Only bytes that arrived count: scratch past `end` holds stale bytes of earlier reads.
+          const eol = lineEnd(this.scratch, this.start, this.end);
+          if (eol < 0) {
             if (avail >= this.scratch.length) throw new ConnectionError('protocol', 'a chunk line is too long');
             return;
           }
@@ -351,8 +370,9 @@ export class Connection {
             this.phase = 'chunk-size';
           } else if (this.phase === 'trailer') {
             if (line === '') this.finish();
+            else if (!TRAILER_LINE.test(line)) throw new ConnectionError('protocol', `bad trailer line ${JSON.stringify(line.slice(0, 40))}`);
           } else {
-            const m = /^([0-9a-fA-F]{1,12})[ \t]*(?:;.*)?$/.exec(line);
+            const m = CHUNK_SIZE_LINE.exec(line);
             if (!m) throw new ConnectionError('protocol', `bad chunk size line ${JSON.stringify(line.slice(0, 40))}`);
             this.due = parseInt(m[1]!, 16);
             this.phase = this.due === 0 ? 'trailer' : 'chunk-data';
@@ -415,4 +435,21 @@ export class Connection {
     this.scanned -= this.start;
     this.start = 0;
   }
+}
+
+/**
+ * Index of the CR of the first CRLF in buf[from, to), or -1 while the line is incomplete. A CR or LF
+ * that is not part of a CRLF is a framing error (llhttp refuses them too): a reader that tolerated one
+ * would see a different body than another parser.
+ */
+export function lineEnd(buf: Uint8Array, from: number, to: number): number {
+  for (let i = from; i < to; i++) {
+    const c = buf[i];
+    if (c === 0x0a) throw new ConnectionError('protocol', 'a bare LF in a chunk line');
+    if (c !== 0x0d) continue;
+    if (i + 1 === to) return -1; // the LF has not arrived yet
+    if (buf[i + 1] !== 0x0a) throw new ConnectionError('protocol', 'a bare CR in a chunk line');
+    return i;
+  }
+  return -1;
 }

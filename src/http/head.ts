@@ -20,10 +20,16 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Field values may hold visible ASCII, obs-text and spaces/tabs, nothing else (no CR, LF or NUL).
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
-/** Index just past the blank line that ends a head in buf[from, to), or -1. */
-export function findHeadEnd(buf: Uint8Array, from: number, to: number): number {
-  for (let i = Math.max(from, 3); i < to; i++) {
-    if (buf[i] === 0x0a && buf[i - 1] === 0x0d && buf[i - 2] === 0x0a && buf[i - 3] === 0x0d) return i + 1;
+/**
+ * Index just past the blank line that ends a head in buf[start, to), or -1; scanning resumes at `from`
+ * (bytes before it were scanned already). A LF without its CR is refused at once, as llhttp does, rather
+ * than waited on until the head limit.
+ */
+export function findHeadEnd(buf: Uint8Array, start: number, from: number, to: number): number {
+  for (let i = Math.max(from, start); i < to; i++) {
+    if (buf[i] !== 0x0a) continue;
+    if (i === start || buf[i - 1] !== 0x0d) throw new HeadSyntaxError('a bare LF in the response head');
+    if (i - start >= 3 && buf[i - 2] === 0x0a && buf[i - 3] === 0x0d) return i + 1;
   }
   return -1;
 }
@@ -39,7 +45,9 @@ export function parseHead(buf: Buffer, start: number, end: number): ResponseHead
     const colon = line.indexOf(':');
     const name = colon > 0 ? line.slice(0, colon) : '';
     if (!TOKEN.test(name)) throw new HeadSyntaxError(`malformed header line: ${JSON.stringify(line.slice(0, 80))}`);
-    const value = line.slice(colon + 1).trim();
+    // Only SP and HTAB are whitespace here (RFC 9110 5.5); String.trim() would also eat CR, VT, FF and
+    // NBSP, and read `chunked\xa0` as chunked where llhttp does not.
+    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
     if (!FIELD_VALUE.test(value)) throw new HeadSyntaxError(`header ${name} holds control characters`);
     const key = name.toLowerCase();
     const had = headers.get(key);

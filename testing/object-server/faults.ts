@@ -1,6 +1,7 @@
 // Fault injection: rules that pick ranged GETs (or HEADs) to fail, from a seeded random source so a
 // campaign is reproducible, and the ways a body can be sent wrongly.
 import type { ServerResponse } from 'node:http';
+import { prng } from '../prng.js';
 
 export interface Match {
   bucket?: string;
@@ -15,18 +16,6 @@ export type FaultRule = (
   | { kind: 'stall'; afterBytes?: number; ms?: number }
   | { kind: 'overwrite'; afterRequests: number; data: Buffer }
 ) & { probability?: number; count?: number; match?: Match; on?: 'range' | 'head' };
-
-/** Small seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class Faults {
   private rules: (FaultRule & { fired: number })[] = [];

@@ -1,0 +1,139 @@
+// Plays scripted server bytes into a real Connection through Node's `onread` contract, cut into reads
+// exactly where a splitter says: every byte boundary the reader can meet, deterministically, without the
+// kernel coalescing writes. The socket is a stand-in; the Connection, its buffers and its parser are the
+// real ones. Read N lands in the buffer buffer() returned after read N-1, as in Node's onStreamRead.
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { Connection, ConnectionError, type OnRead } from '../../src/http/connection.js';
+
+/** How many bytes the next read carries, given the bytes still to come (at least 1). */
+export type Splitter = (rest: Buffer) => number;
+
+export const splitters = {
+  whole: (): Splitter => (rest) => rest.length,
+  oneByte: (): Splitter => () => 1,
+  /** A cut before and after every CR and LF, so each lands at the start or the end of a read. */
+  atCrLf: (): Splitter => (rest) => {
+    if (rest[0] === 0x0d || rest[0] === 0x0a) return 1;
+    const i = rest.findIndex((b) => b === 0x0d || b === 0x0a);
+    return i < 0 ? rest.length : i;
+  },
+  random: (random: () => number, max: number): Splitter => () => 1 + Math.floor(random() * max),
+  /** Mostly tiny reads, now and then a large one: the mix TLS records and loopback coalescing give. */
+  mixed: (random: () => number): Splitter => () => (random() < 0.8 ? 1 + Math.floor(random() * 8) : 1 + Math.floor(random() * 20_000)),
+};
+
+class ScriptedSocket extends EventEmitter {
+  destroyed = false;
+  readonly written: string[] = [];
+  private paused = false;
+  private wake: (() => void) | undefined;
+  setNoDelay(): this {
+    return this;
+  }
+  setTimeout(): this {
+    return this;
+  }
+  ref(): this {
+    return this;
+  }
+  unref(): this {
+    return this;
+  }
+  write(data: string): boolean {
+    this.written.push(data);
+    this.wake?.();
+    return true;
+  }
+  resume(): this {
+    this.paused = false;
+    this.wake?.();
+    return this;
+  }
+  destroy(): this {
+    if (this.destroyed) return this;
+    this.destroyed = true;
+    this.wake?.();
+    setImmediate(() => this.emit('close'));
+    return this;
+  }
+
+  /**
+   * Response i is played once request i has been written; `endAfter` ends the stream (the server closes)
+   * after the last one.
+   */
+  async play(onread: OnRead, responses: Buffer[], split: Splitter, endAfter: boolean): Promise<void> {
+    let buf = onread.buffer();
+    setImmediate(() => this.emit('connect'));
+    const until = async (ready: () => boolean) => {
+      while (!ready() && !this.destroyed) await new Promise<void>((r) => (this.wake = r));
+      this.wake = undefined;
+    };
+    for (let r = 0; r < responses.length && !this.destroyed; r++) {
+      await until(() => this.written.length > r);
+      const bytes = responses[r]!;
+      for (let at = 0; at < bytes.length; ) {
+        await new Promise((resolve) => setImmediate(resolve)); // each read is its own turn of the loop
+        await until(() => !this.paused);
+        if (this.destroyed) return;
+        if (buf.length === 0) throw new Error('the reader offered a zero-length buffer (libuv would fail the socket with ENOBUFS)');
+        const n = Math.min(Math.max(1, split(bytes.subarray(at))), buf.length, bytes.length - at);
+        buf.set(bytes.subarray(at, at + n));
+        at += n;
+        const more = onread.callback(n, buf);
+        buf = onread.buffer();
+        if (more === false) this.paused = true;
+      }
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    if (endAfter && !this.destroyed) {
+      this.emit('end');
+      this.destroy();
+    }
+  }
+}
+
+export interface Exchange {
+  status: number;
+  headers: Map<string, string>;
+  body: Buffer;
+}
+
+export interface ScriptResult {
+  /** One per response read, in order; stops at the first error. */
+  exchanges: Exchange[];
+  error?: unknown;
+  /** Whether the connection could take another request after the last exchange. */
+  reusable: boolean;
+}
+
+/**
+ * Sends one GET per response over one Connection and reads each body into a fresh buffer of `room`
+ * bytes, while the script plays the responses cut by `split`.
+ */
+export async function readScripted(responses: Buffer[], split: Splitter, opts: { room?: number; endAfter?: boolean } = {}): Promise<ScriptResult> {
+  let socket: ScriptedSocket | undefined;
+  let played: Promise<void> | undefined;
+  const c = new Connection({ protocol: 'http:', hostname: 'scripted', port: 80 }, {}, (_o, _t, onread) => {
+    socket = new ScriptedSocket();
+    played = socket.play(onread, responses, split, opts.endAfter ?? false);
+    return socket as unknown as Socket;
+  });
+  const exchanges: Exchange[] = [];
+  let error: unknown;
+  try {
+    for (let i = 0; i < responses.length; i++) {
+      const head = await c.send('GET / HTTP/1.1\r\nhost: scripted\r\n\r\n');
+      const dest = Buffer.alloc(opts.room ?? 1 << 20);
+      const n = await c.readBody(dest);
+      exchanges.push({ status: head.status, headers: head.headers, body: dest.subarray(0, n) });
+      if (i + 1 < responses.length && !c.reusable) throw new ConnectionError('closed', 'the connection cannot take the next request');
+    }
+  } catch (e) {
+    error = e;
+  }
+  const reusable = error === undefined && c.reusable;
+  c.destroy();
+  await played;
+  return { exchanges, error, reusable };
+}
