@@ -89,7 +89,8 @@ export class DirectRanges {
     }
     let result: { meta: ObjectMeta; span: { start: number; length: number } };
     if (res.status === 206) {
-      if (!m || Number(m[1]) !== start || Number(m[2]) > start + length - 1 || Number(m[2]) >= Number(m[3])) {
+      // first <= last < size, starting where asked and no longer than asked (RFC 9110 14.4: a backwards range is invalid).
+      if (!m || Number(m[1]) !== start || Number(m[2]) < Number(m[1]) || Number(m[2]) > start + length - 1 || Number(m[2]) >= Number(m[3])) {
         throw new RangepoolError('IntegrityError', `asked for bytes ${start}-${start + length - 1}, got Content-Range ${printable(res.headers.get('content-range') ?? 'none')}`, { uri: loc.uri, retryable: true });
       }
       result = { meta: { size: Number(m[3]), ...described }, span: { start, length: Number(m[2]) - start + 1 } };

@@ -2,9 +2,10 @@
 // be split, lie, stop or overflow ends in exact bytes or a typed error, and the pool back where it was.
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { RangeEngine, defaultPool, getObject, release, type GetOptions } from '../../src/index.js';
+import { RangeEngine, defaultPool, getObject, getRange, release, type GetOptions } from '../../src/index.js';
 import { Connection } from '../../src/http/connection.js';
 import { S3Store } from '../../src/stores/s3.js';
+import { prng } from '../../testing/prng.js';
 import { partial, startRawServer } from '../support/raw-http-server.js';
 import { until } from '../support/wait.js';
 
@@ -113,6 +114,39 @@ describe('response framing', () => {
   });
 });
 
+describe('real sockets, random write sizes', () => {
+  // The in-process fuzz (segmentation.test.ts) controls every read; this one goes through the kernel,
+  // the pool and the engine: the server writes each response in random pieces of 1-64 bytes.
+  const seed = Number(process.env.RANGEPOOL_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+  it.each(['chunked', 'content-length'])(`%s responses in random small writes are byte-exact (seed ${seed})`, { timeout: 60_000 }, async (framing) => {
+    const random = prng(seed);
+    server.script((req, s) => {
+      const headers = framing === 'chunked' ? { 'content-length': undefined, 'transfer-encoding': 'chunked' } : {};
+      const bytes = partial(data, req.headers.range, headers);
+      const headEnd = bytes.indexOf('\r\n\r\n') + 4;
+      let wire = bytes;
+      if (framing === 'chunked') {
+        const body = bytes.subarray(headEnd);
+        const parts: Buffer[] = [bytes.subarray(0, headEnd)];
+        for (let at = 0; at < body.length; ) {
+          const n = Math.min(body.length - at, 1 + Math.floor(random() * 3000));
+          parts.push(Buffer.from(`${n.toString(16)}\r\n`), body.subarray(at, at + n), Buffer.from('\r\n'));
+          at += n;
+        }
+        wire = Buffer.concat([...parts, Buffer.from('0\r\n\r\n')]);
+      }
+      let at = 0;
+      const next = () => {
+        if (s.destroyed || at >= wire.length) return;
+        const n = 1 + Math.floor(random() * 64);
+        s.write(wire.subarray(at, (at += n)), () => setImmediate(next));
+      };
+      next();
+    });
+    for (let i = 0; i < 4; i++) await expectExact();
+  });
+});
+
 describe('what a response says is checked', () => {
   it('a 200 with the whole object answers the first request alone', async () => {
     server.script((_req, s) => s.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\ncontent-length: ${data.length}\r\netag: "v1"\r\n\r\n`), data])));
@@ -133,6 +167,17 @@ describe('what a response says is checked', () => {
       s.write(start === 0 ? partial(data, req.headers.range) : partial(data, `bytes=${start + 1}-${start + 64 * KiB}`));
     });
     await expect(fetchObject()).rejects.toMatchObject({ code: 'IntegrityError', message: expect.stringMatching(/asked for bytes \d+-\d+, got/) });
+  });
+
+  it.each(['transfer-encoding', 'content-length'])('a backwards Content-Range on the first response (%s) is an IntegrityError', async (framing) => {
+    server.script((req, s) => {
+      const body = data.subarray(5, 11);
+      const framed = framing === 'content-length' ? { 'content-length': body.length } : { 'content-length': undefined, 'transfer-encoding': 'chunked' };
+      const head = Object.entries({ ...framed, 'content-range': 'bytes 5-3/100', etag: '"v1"' }).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+      s.write(`HTTP/1.1 206 Partial Content\r\n${head}\r\n`);
+      s.write(framing === 'content-length' ? body : Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n0\r\n\r\n')]));
+    });
+    await expect(getRange('s3://b/k', 5, 6, opts())).rejects.toMatchObject({ code: 'IntegrityError', message: expect.stringContaining('bytes 5-3/100') });
   });
 
   it('an ETag other than the pinned one is PreconditionFailed, never mixed bytes (a server that ignores If-Match)', async () => {
