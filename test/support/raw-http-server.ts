@@ -22,7 +22,7 @@ export async function startRawServer(tls?: { key: string; cert: string }) {
   const requests: RawRequest[] = [];
   const sockets = new Set<Socket>();
   let connections = 0;
-  let bytesWritten = 0;
+  const bytesWritten = new Map<number, number>();
   const closed = new Set<number>();
   const onSocket = (socket: Socket) => {
     const connection = connections++;
@@ -34,7 +34,7 @@ export async function startRawServer(tls?: { key: string; cert: string }) {
     socket.on('close', () => {
       sockets.delete(socket);
       closed.add(connection);
-      bytesWritten += socket.bytesWritten;
+      bytesWritten.set(connection, socket.bytesWritten);
     });
     socket.on('data', (d) => {
       pending += d.toString('latin1');
@@ -55,8 +55,8 @@ export async function startRawServer(tls?: { key: string; cert: string }) {
   return {
     url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     requests,
-    /** Bytes written on connections that have closed. */
-    bytesWritten: () => bytesWritten,
+    /** Bytes written on connection number n, once it has closed. */
+    bytesWritten: (n: number) => bytesWritten.get(n),
     /** Whether the server has seen connection number n close. */
     closed: (n: number) => closed.has(n),
     script(next: Responder) {
