@@ -1,3 +1,5 @@
+import { redactText, redactUri } from './redact.js';
+
 /**
  * The one error type rangepool throws. `code` is from a closed set so callers can branch on it;
  * `uri` names the object (when there is one) and `cause` keeps the underlying error.
@@ -26,10 +28,12 @@ export class RangepoolError extends Error {
   /** Whether another attempt may succeed (the engine retries these). */
   readonly retryable: boolean;
 
+  /** `uri` and the message are redacted (a signed URL's credentials never show); the cause is kept as it is. */
   constructor(code: ErrorCode, message: string, opts: { uri?: string; cause?: unknown; retryable?: boolean } = {}) {
-    super(opts.uri ? `${message} (${opts.uri})` : message, { cause: opts.cause });
+    const uri = opts.uri === undefined ? undefined : redactUri(opts.uri);
+    super(redactText(uri ? `${message} (${uri})` : message), { cause: opts.cause });
     this.code = code;
-    this.uri = opts.uri;
+    this.uri = uri;
     this.retryable = opts.retryable ?? RETRYABLE.has(code);
   }
 }

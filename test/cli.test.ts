@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { startObjectServer } from '../testing/object-server/index.js';
 import { startAzurite } from '../testing/emulators/azurite.js';
+import { startRawServer } from './support/raw-http-server.js';
 
 const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'rangepool-cli-'));
@@ -225,6 +226,43 @@ describe('errors and exit codes', () => {
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(/IntegrityError/);
     expect(r.stderr).toMatch(/\n\s+at /);
+  });
+});
+
+describe('signed URLs are never printed', () => {
+  const signed = (key: string) => `${server.url}/b/${key}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDSECRETCRED&X-Amz-Signature=SECRETSIG&X-Amz-Security-Token=SECRETTOKEN`;
+  const leaks = (r: Run) => `${r.stdout.toString()}\n${r.stderr}`.match(/SECRET\w*/g) ?? [];
+
+  it('in the summary, --json, NODE_DEBUG retry lines, stat, --debug errors and the several-objects failure list', async () => {
+    server.setFaults([{ kind: 'status', status: 503, count: 1, match: { key: 'dir/small' } }]); // one retry, so NODE_DEBUG prints it
+    const debugEnv = { NODE_DEBUG: 'rangepool' };
+    const runs = [
+      await run(['get', signed('dir/small'), '-o', join(dir, 'signed1')], debugEnv),
+      await run(['get', signed('dir/small'), '-o', join(dir, 'signed2'), '--json']),
+      await run(['stat', signed('dir/small')]),
+      await run(['stat', signed('dir/small'), '--json']),
+      await run(['get', signed('missing'), '-o', join(dir, 'signed3'), '--debug'], debugEnv),
+      await run(['get', signed('dir/small'), signed('missing'), '-o', `${join(dir, 'signed-many')}/`, '--json']),
+      await run(['get', signed('dir/small'), signed('missing'), '-o', `${join(dir, 'signed-many2')}/`]),
+    ];
+    server.setFaults([]);
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0, 3, 3, 3]);
+    expect(readFileSync(join(dir, 'signed1')).toString()).toBe('small'); // the real URL was requested
+    expect(runs[0]!.stderr).toMatch(/retry 1 of .*X-Amz-Signature=REDACTED/);
+    expect(JSON.parse(runs[1]!.stdout.toString()).uri).toMatch(/X-Amz-Signature=REDACTED/);
+    expect(runs[4]!.stderr).toMatch(/NotFound.*X-Amz-Signature=REDACTED[\s\S]*\n\s+at /);
+    expect(JSON.parse(runs[5]!.stdout.toString()).failures[0].uri).toMatch(/X-Amz-Credential=REDACTED/);
+    for (const r of runs) expect(leaks(r)).toEqual([]);
+  });
+
+  it('nor the Location of a redirect loop', async () => {
+    const raw = await startRawServer();
+    raw.script((req, s) => s.write(`HTTP/1.1 302 Found\r\nlocation: ${req.path.split('?')[0]}x?sig=SECRETLOCATION\r\ncontent-length: 0\r\n\r\n`));
+    const r = await run(['get', `${raw.url}/k?sig=SECRETFIRST`, '-o', join(dir, 'loop'), '--json']);
+    await raw.close();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/redirected to .*sig=REDACTED/);
+    expect(leaks(r)).toEqual([]);
   });
 });
 

@@ -6,6 +6,7 @@ import { Limiter } from '../src/engine/limiter.js';
 import { planParts } from '../src/engine/plan.js';
 import { backoffMs } from '../src/engine/retry.js';
 import { RangepoolError } from '../src/errors.js';
+import { redactUri } from '../src/redact.js';
 import { checkContentRange } from '../src/stores/body.js';
 import { httpError } from '../src/stores/http-errors.js';
 
@@ -117,5 +118,29 @@ describe('optionsKey', () => {
     expect(optionsKey({ client: a })).toBe(optionsKey({ client: a }));
     expect(optionsKey({ client: a })).not.toBe(optionsKey({ client: new Client() }));
     expect(optionsKey(undefined)).toBe(optionsKey({}));
+  });
+});
+
+describe('redactUri', () => {
+  it('replaces the credential values of S3, GCS, Azure and CloudFront signed URLs, and keeps the rest', () => {
+    const s3 = 'https://b.s3.amazonaws.com/k.bin?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20261202&X-Amz-Date=20261202T000000Z&X-Amz-Expires=900&X-Amz-Security-Token=TOK&X-Amz-Signature=abc123&X-Amz-SignedHeaders=host&versionId=7';
+    expect(redactUri(s3)).toBe('https://b.s3.amazonaws.com/k.bin?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=REDACTED&X-Amz-Date=20261202T000000Z&X-Amz-Expires=900&X-Amz-Security-Token=REDACTED&X-Amz-Signature=REDACTED&X-Amz-SignedHeaders=host&versionId=7');
+    expect(redactUri('https://storage.googleapis.com/b/k?X-Goog-Credential=sa%40p&X-Goog-Signature=ff00')).toBe('https://storage.googleapis.com/b/k?X-Goog-Credential=REDACTED&X-Goog-Signature=REDACTED');
+    expect(redactUri('https://a.blob.core.windows.net/c/b?sv=2022-11-02&se=2026-12-03&sp=r&sig=Zm9v%3D')).toBe('https://a.blob.core.windows.net/c/b?sv=2022-11-02&se=2026-12-03&sp=r&sig=REDACTED');
+    expect(redactUri('https://d.cloudfront.net/m?Expires=1&Signature=s~x&Key-Pair-Id=K1&Policy=p')).toBe('https://d.cloudfront.net/m?Expires=1&Signature=REDACTED&Key-Pair-Id=REDACTED&Policy=REDACTED');
+  });
+  it('hides user info and fragments; leaves other URIs and unsigned URLs alone', () => {
+    expect(redactUri('https://u:p@h/x?a=1#access_token=t')).toBe('https://REDACTED@h/x?a=1#REDACTED');
+    expect(redactUri('https://h/x?a=1&b')).toBe('https://h/x?a=1&b');
+    expect(redactUri('s3://b/k?sig=1')).toBe('s3://b/k?sig=1');
+    expect(redactUri('/next?X-Goog-Signature=1&x=2')).toBe('/next?X-Goog-Signature=REDACTED&x=2'); // a relative Location
+  });
+  it('RangepoolError redacts its uri and every URL in its message; the cause stays as it was', () => {
+    const cause = new Error('raw');
+    const e = new RangepoolError('InvalidArgument', 'redirected to https://h/y?X-Amz-Signature=s2', { uri: 'https://h/x?X-Amz-Signature=s1', cause });
+    expect(e.uri).toBe('https://h/x?X-Amz-Signature=REDACTED');
+    expect(`${String(e)} ${e.stack}`).not.toMatch(/s1|s2/);
+    expect(e.message).toBe('redirected to https://h/y?X-Amz-Signature=REDACTED (https://h/x?X-Amz-Signature=REDACTED)');
+    expect(e.cause).toBe(cause);
   });
 });

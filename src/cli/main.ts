@@ -8,6 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { list, listEach, stat } from '../api.js';
 import { invalidArgument, printable } from '../errors.js';
 import { packageRoot } from '../native.js';
+import { redactUri } from '../redact.js';
 import type { ObjectMeta } from '../stores/store.js';
 import { EXIT, describe, exitCodeFor } from './exit-codes.js';
 import { storeOptions, toJson, wholeNumber, withDownload, withService, type Common } from './options.js';
@@ -41,9 +42,9 @@ function checksumsText(meta: ObjectMeta): string[] {
 
 async function statCommand(uri: string, o: Common): Promise<void> {
   const meta = await stat(uri, { storeOptions: storeOptions(o), signal: interrupt.signal });
-  if (o.json) return void process.stdout.write(toJson({ uri, ...meta }) + '\n');
+  if (o.json) return void process.stdout.write(toJson({ uri: redactUri(uri), ...meta }) + '\n');
   const lines = [
-    `uri:       ${uri}`,
+    `uri:       ${printable(redactUri(uri))}`,
     `size:      ${meta.size} (${formatSize(meta.size)})`,
     ...(meta.etag ? [`etag:      ${printable(meta.etag)}`] : []),
     ...(meta.generation ? [`generation: ${printable(meta.generation)}`] : []),

@@ -6,6 +6,7 @@ import { invalidArgument, printable } from '../errors.js';
 import { getMany, type ManyResult } from '../get-many.js';
 import { stream } from '../stream.js';
 import type { DownloadStats } from '../engine/types.js';
+import { redactUri } from '../redact.js';
 import { parseUri } from '../uri.js';
 import { EXIT, describe, exitCodeFor } from './exit-codes.js';
 import { engineFor, poolFor, storeOptions, toJson, type Common } from './options.js';
@@ -37,8 +38,8 @@ async function toStdout(uri: string, o: Common, signal: AbortSignal): Promise<vo
   } finally {
     bar.stop();
   }
-  if (!o.quiet && !o.json) process.stderr.write(`${uri} → stdout: ${formatSize(bytes)} in ${((performance.now() - started) / 1000).toFixed(2)} s\n`);
-  else if (o.json) process.stderr.write(toJson({ uri, output: '-', meta: s.meta, bytes }) + '\n');
+  if (!o.quiet && !o.json) process.stderr.write(`${redactUri(uri)} → stdout: ${formatSize(bytes)} in ${((performance.now() - started) / 1000).toFixed(2)} s\n`);
+  else if (o.json) process.stderr.write(toJson({ uri: redactUri(uri), output: '-', meta: s.meta, bytes }) + '\n');
 }
 
 export async function catCommand(uri: string, o: Common, signal: AbortSignal): Promise<void> {
@@ -55,8 +56,8 @@ export async function getCommand(uris: string[], o: GetSwitches, signal: AbortSi
     const bar = progressBar(!o.quiet && !o.json);
     const r = await download(uri, output, { pool, engine: engineFor(o), storeOptions: storeOptions(o), verify: o.verify ? 'require' : false, signal, onProgress: (p) => bar.update(p.bytes, p.total) }).finally(() => bar.stop());
     await new Promise((resolve) => setImmediate(resolve)); // the last block is back in the pool at the next turn: report that
-    if (o.json) process.stdout.write(toJson({ uri, output, meta: r.meta, stats: r.stats, pool: { native: pool.native, ...pool.stats() } }) + '\n');
-    else if (!o.quiet) process.stderr.write(summary(`${uri} → ${output}`, r.stats) + '\n');
+    if (o.json) process.stdout.write(toJson({ uri: redactUri(uri), output, meta: r.meta, stats: r.stats, pool: { native: pool.native, ...pool.stats() } }) + '\n');
+    else if (!o.quiet) process.stderr.write(summary(`${redactUri(uri)} → ${output}`, r.stats) + '\n');
     return;
   }
   if (!o.output || o.output === '-') throw invalidArgument('several objects (or --recursive) need -o DIR/, a directory to write them under');
@@ -95,7 +96,7 @@ async function manyToDirectory(from: string | string[], o: GetSwitches, signal: 
         worst = Math.max(worst, exitCodeFor(r.error));
         bar.stop();
         process.stderr.write(`rangepool: ${describe(r.error)}\n`);
-      } else if (o.json) results.push({ uri: r.uri, path: r.path, size: r.meta.size, stats: r.stats });
+      } else if (o.json) results.push({ uri: redactUri(r.uri), path: r.path, size: r.meta.size, stats: r.stats });
       redraw();
     }
   } finally {
@@ -104,7 +105,7 @@ async function manyToDirectory(from: string | string[], o: GetSwitches, signal: 
   const elapsedMs = performance.now() - t0;
   await new Promise((resolve) => setImmediate(resolve)); // the last blocks are back in the pool at the next turn
   const total = { objects: finished, failed: failures.length, bytes, elapsedMs, bytesPerSecond: elapsedMs > 0 ? (bytes / elapsedMs) * 1000 : 0, pool: { native: pool.native, ...pool.stats() } };
-  if (o.json) process.stdout.write(toJson({ objects: results, failures: failures.map((f) => ({ uri: f.uri, code: f.error!.code, message: printable(f.error!.message) })), total }) + '\n');
+  if (o.json) process.stdout.write(toJson({ objects: results, failures: failures.map((f) => ({ uri: redactUri(f.uri), code: f.error!.code, message: printable(f.error!.message) })), total }) + '\n');
   else if (!o.quiet) process.stderr.write(`${finished - failures.length} of ${finished} objects → ${o.output}: ${formatSize(bytes)} in ${(elapsedMs / 1000).toFixed(2)} s (${formatSize(total.bytesPerSecond)}/s)\n`);
   if (failures.length > 0) {
     process.stderr.write(`rangepool: ${failures.length} of ${finished} objects failed\n`);

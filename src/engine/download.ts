@@ -2,7 +2,6 @@
 // meta is not known yet, the first part's response supplies it (a store's readFirst): the buffer is
 // acquired once that response's head is read, and the other parts start at once, pinned to what it said.
 import { setMaxListeners } from 'node:events';
-import { debuglog } from 'node:util';
 import { RangepoolError, abortedError, invalidArgument, printable } from '../errors.js';
 import type { Pool } from '../pool/types.js';
 import type { ObjectMeta, Store } from '../stores/store.js';
@@ -10,10 +9,8 @@ import type { Location } from '../uri.js';
 import { PartCrc, checksumFor, checksumMatches, type Checksum } from './checksum.js';
 import type { DownloadOptions, DownloadResult, DownloadStats, EngineContext } from './types.js';
 import { planParts } from './plan.js';
-import { backoffMs, isRetryable, sleep } from './retry.js';
+import { backoffMs, isRetryable, logRetry, sleep } from './retry.js';
 
-/** NODE_DEBUG=rangepool: what failed and when it goes again (URIs only: never a signed URL or a credential). */
-const debug = debuglog('rangepool');
 
 /** One range of the download: bytes [start, end] of the object, written into `target`. */
 interface PartState {
@@ -222,7 +219,7 @@ export class Download {
         if (part && written === part.length) return;
         this.stats.retries++;
         delay = backoffMs(attempt, retry);
-        debug('retry %d of %s of %s in %d ms: %s', attempt + 1, part ? `bytes ${part.start + written}-${part.end}` : 'the first request', uri, delay, (err as Error)?.message);
+        logRetry(attempt, part ? `bytes ${part.start + written}-${part.end}` : 'the first request', uri, delay, err);
       } finally {
         clearInterval(stall);
         signal.removeEventListener('abort', onStop);

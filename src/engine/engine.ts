@@ -4,7 +4,7 @@ import type { ListEntry, ObjectMeta, Store } from '../stores/store.js';
 import type { Location } from '../uri.js';
 import { Download } from './download.js';
 import { Limiter } from './limiter.js';
-import { DEFAULT_RETRY, withRetries, withTimeout, type RetryOptions } from './retry.js';
+import { DEFAULT_RETRY, logRetry, withRetries, withTimeout, type RetryOptions } from './retry.js';
 import type { DownloadOptions, DownloadResult, EngineContext, EngineOptions } from './types.js';
 
 export type { Checksum } from './checksum.js';
@@ -62,7 +62,7 @@ export class RangeEngine implements EngineContext {
   private request<T>(what: string, loc: Location, fn: (signal: AbortSignal) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     const ms = this.options.stallTimeoutMs;
     const attempt = () => withTimeout(fn, ms, signal, () => new RangepoolError('Timeout', `no answer to ${what} within ${ms} ms`, { uri: loc.uri }));
-    return withRetries(attempt, this.options.retry, signal).catch((e) => {
+    return withRetries(attempt, this.options.retry, signal, (n, delay, e) => logRetry(n, what, loc.uri, delay, e)).catch((e) => {
       throw signal?.aborted ? (signal.reason instanceof RangepoolError ? signal.reason : abortedError(signal, loc.uri)) : e;
     });
   }

@@ -1,4 +1,8 @@
+import { debuglog } from 'node:util';
 import { RangepoolError } from '../errors.js';
+import { redactText, redactUri } from '../redact.js';
+
+const debug = debuglog('rangepool');
 
 export interface RetryOptions {
   /** Attempts after the first. */
@@ -35,15 +39,23 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** NODE_DEBUG=rangepool: what failed and when it goes again (signed URLs redacted, never a credential). */
+export function logRetry(attempt: number, what: string, uri: string, delayMs: number, err: unknown): void {
+  debug('retry %d of %s of %s in %d ms: %s', attempt + 1, what, redactUri(uri), delayMs, redactText(String((err as Error)?.message ?? err)));
+}
+
 /** Runs `fn` until it succeeds, fails for good, or the retries run out (for whole calls such as stat). */
-export async function withRetries<T>(fn: () => Promise<T>, opts: RetryOptions, signal: AbortSignal = new AbortController().signal): Promise<T> {
+export async function withRetries<T>(fn: () => Promise<T>, opts: RetryOptions, signal: AbortSignal = new AbortController().signal, onRetry?: (attempt: number, delayMs: number, err: unknown) => void): Promise<T> {
   for (let attempt = 0; ; attempt++) {
+    let delay: number;
     try {
       return await fn();
     } catch (e) {
       if (!isRetryable(e) || attempt >= opts.retries || signal.aborted) throw e;
+      delay = backoffMs(attempt, opts);
+      onRetry?.(attempt, delay, e);
     }
-    await sleep(backoffMs(attempt, opts), signal);
+    await sleep(delay, signal);
   }
 }
 

@@ -4,6 +4,7 @@
 import { ConnectionError } from '../http/connection.js';
 import { HttpClient, type HttpRequest, type HttpResponse } from '../http/client.js';
 import { RangepoolError, printable } from '../errors.js';
+import { redactUri } from '../redact.js';
 import type { Location } from '../uri.js';
 import { checkContentRange } from './body.js';
 import { httpError } from './http-errors.js';
@@ -198,7 +199,7 @@ function statusError(res: HttpResponse, body: string, uri: string): RangepoolErr
   const cause = new Error(`HTTP ${res.status}${code ? ` ${printable(code)}` : ''}${message ? `: ${printable(message)}` : ''}`);
   if (res.status >= 300 && res.status < 400) {
     const region = res.headers.get('x-amz-bucket-region');
-    const where = region ? `the bucket is in region ${printable(region)}: set AWS_REGION=${printable(region)} or storeOptions.region` : `redirected to ${printable(res.headers.get('location') ?? 'nowhere')}`;
+    const where = region ? `the bucket is in region ${printable(region)}: set AWS_REGION=${printable(region)} or storeOptions.region` : `redirected to ${printable(redactUri(res.headers.get('location') ?? 'nowhere'))}`;
     return new RangepoolError('InvalidArgument', `${where} (HTTP ${res.status}${code ? ` ${printable(code)}` : ''})`, { uri, cause });
   }
   return httpError(uri, cause, res.status, code === undefined ? undefined : printable(code));
