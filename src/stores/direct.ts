@@ -22,6 +22,8 @@ export interface DirectBackend {
   stat(loc: Location, signal?: AbortSignal): Promise<ObjectMeta>;
   /** Follow 3xx redirects (at most MAX_REDIRECTS, the pin kept, no authorization across origins). Default: a 3xx is an error. */
   followRedirects?: boolean;
+  /** Follow a redirect from https: to http: (the object then travels in clear text). Default false: refused. */
+  allowInsecureRedirects?: boolean;
 }
 
 const MAX_REDIRECTS = 5;
@@ -122,6 +124,9 @@ export class DirectRanges {
       res.drop();
       const next = new URL(location, req.url);
       if (next.protocol !== 'https:' && next.protocol !== 'http:') break;
+      if (req.url.protocol === 'https:' && next.protocol === 'http:' && !this.backend.allowInsecureRedirects) {
+        throw new RangepoolError('InvalidArgument', `refusing a redirect from https: to http: (to ${printable(redactUri(next.href))}): the object would travel in clear text; set storeOptions.allowInsecureRedirects to follow it`, { uri: loc.uri });
+      }
       if (next.origin !== req.url.origin) delete req.headers?.authorization;
       req.url = next;
     }

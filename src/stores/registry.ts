@@ -3,6 +3,7 @@ import type { AzureStoreOptions } from './azure.js';
 import { FileStore } from './file.js';
 import type { GcsStoreOptions } from './gcs.js';
 import type { S3StoreOptions } from './s3.js';
+import type { UrlStoreOptions } from './url.js';
 import { optionsKey } from './options-key.js';
 import type { Store } from './store.js';
 
@@ -14,6 +15,7 @@ type Shared<T> = Omit<T, 'client'>;
  */
 export type StoreOptions = Shared<S3StoreOptions> &
   Shared<GcsStoreOptions> &
+  UrlStoreOptions &
   Shared<AzureStoreOptions> & { client?: S3StoreOptions['client'] | GcsStoreOptions['client'] | AzureStoreOptions['client'] };
 
 const stores = new Map<string, Promise<Store>>();

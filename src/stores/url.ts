@@ -1,7 +1,8 @@
 // http(s)://… objects: presigned URLs, public buckets, model files on CDNs. Always the direct transport
 // (there is no SDK to fall back to). Ranges are pinned with If-Match on the first response's ETag, or
 // If-Unmodified-Since where there is only Last-Modified; a server without range support answers the
-// first request with the whole object. Redirects are followed a bounded number of times.
+// first request with the whole object. Redirects are followed a bounded number of times, never from
+// https: to http: unless asked (allowInsecureRedirects).
 import { RangepoolError } from '../errors.js';
 import type { HttpRequest } from '../http/client.js';
 import type { Location } from '../uri.js';
@@ -9,7 +10,10 @@ import { DirectRanges } from './direct.js';
 import { httpClientFor, type HttpStoreOptions } from './http-options.js';
 import type { FirstReadOptions, ListPage, ObjectMeta, ReadOptions, Store } from './store.js';
 
-export type UrlStoreOptions = HttpStoreOptions;
+export interface UrlStoreOptions extends HttpStoreOptions {
+  /** Follow a redirect from https: to http:, where the object travels in clear text. Default false: InvalidArgument. */
+  allowInsecureRedirects?: boolean;
+}
 
 export class UrlStore implements Store {
   readonly transport = 'direct' as const;
@@ -22,6 +26,7 @@ export class UrlStore implements Store {
         describe: (h) => ({ etag: h.get('etag'), lastModified: h.has('last-modified') ? new Date(h.get('last-modified')!) : undefined }),
         stat: (loc, signal) => this.stat(loc, signal),
         followRedirects: true,
+        allowInsecureRedirects: opts.allowInsecureRedirects === true,
       },
       httpClientFor(opts),
     );

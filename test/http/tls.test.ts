@@ -58,3 +58,22 @@ it('bytes TLS keeps handing over after reading stops (while a body waits for its
     c.destroy();
   }
 });
+
+it('a redirect from https: to http: is refused, naming both schemes, unless allowInsecureRedirects is set', async () => {
+  const plain = await startRawServer();
+  plain.script((req, s) => s.write(partial(data, req.headers.range)));
+  server.script((_req, s) => s.write(`HTTP/1.1 302 Found\r\nlocation: ${plain.url}/k?sig=SECRET\r\ncontent-length: 0\r\n\r\n`));
+  try {
+    const before = defaultPool().stats().inUseBytes;
+    const err = await getObject(`${server.url}/k`, { engine, cache: false, storeOptions: { tls: { ca: cert } } }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'InvalidArgument', message: expect.stringMatching(/from https: to http:.*sig=REDACTED.*allowInsecureRedirects/) });
+    expect(plain.requests).toHaveLength(0); // not one byte in clear text
+    const obj = await getObject(`${server.url}/k`, { engine, cache: false, storeOptions: { tls: { ca: cert }, allowInsecureRedirects: true } });
+    expect(obj.buffer.equals(data)).toBe(true);
+    release(obj.buffer);
+    await until(() => defaultPool().stats().inUseBytes === before, 'the pool back');
+  } finally {
+    server.script((req, s) => s.write(partial(data, req.headers.range)));
+    await plain.close();
+  }
+});
