@@ -41,6 +41,55 @@ describe('answers from a server', () => {
   });
 });
 
+describe('a server that trickles', () => {
+  // One byte every 900 ms never trips a 1 s stall timeout; before the rate floor a 64-byte read took a
+  // minute and a 16 MiB part would have taken months.
+  it.each(['direct', 'sdk'] as const)('a byte now and then is abandoned below minBytesPerSecond and ends as Timeout, not never (%s)', { timeout: 30_000 }, async (transport) => {
+    const data = randomBytes(64);
+    const timers: NodeJS.Timeout[] = [];
+    raw.script((req, s) => {
+      if (req.method === 'HEAD') return void s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${data.length}\r\netag: "v1"\r\n\r\n`);
+      const m = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? '')!;
+      const [a, b] = [Number(m[1]), Math.min(Number(m[2]), data.length - 1)];
+      s.write(`HTTP/1.1 206 Partial Content\r\ncontent-length: ${b - a + 1}\r\ncontent-range: bytes ${a}-${b}/${data.length}\r\netag: "v1"\r\n\r\n`);
+      let at = a;
+      const drip = () => {
+        if (s.destroyed || at > b) return;
+        s.write(data.subarray(at, ++at));
+        timers.push(setTimeout(drip, 900));
+      };
+      drip();
+    });
+    const before = defaultPool().stats().inUseBytes;
+    const store = new S3Store({ endpoint: raw.url, credentials, transport });
+    const engine = new RangeEngine({ stallTimeoutMs: 1_000, retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 2 } });
+    const err = await get('s3://b/k', { store, engine, cache: false }).catch((e) => e);
+    for (const t of timers) clearTimeout(t);
+    expect(err).toMatchObject({ code: 'Timeout', message: expect.stringMatching(/bytes\/s over \d+ ms .*below the floor of 1024/) });
+    await until(() => defaultPool().stats().inUseBytes === before, 'the pool back');
+  });
+
+  it('a slow but steady server above the floor is not cut off (minBytesPerSecond 0 turns the floor off)', async () => {
+    const data = randomBytes(8);
+    raw.script((req, s) => {
+      if (req.method === 'HEAD') return void s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${data.length}\r\netag: "v1"\r\n\r\n`);
+      s.write(`HTTP/1.1 206 Partial Content\r\ncontent-length: 8\r\ncontent-range: bytes 0-7/8\r\netag: "v1"\r\n\r\n`);
+      let at = 0;
+      const drip = () => {
+        if (!s.destroyed && at < 8) s.write(data.subarray(at, ++at), () => setTimeout(drip, 150));
+      };
+      drip();
+    });
+    const before = defaultPool().stats().inUseBytes;
+    const store = new S3Store({ endpoint: raw.url, credentials });
+    const engine = new RangeEngine({ stallTimeoutMs: 400, minBytesPerSecond: 0, retry: { retries: 0 } });
+    const buf = await get('s3://b/k', { store, engine, cache: false });
+    expect(buf.equals(data)).toBe(true);
+    release(buf);
+    await until(() => defaultPool().stats().inUseBytes === before, 'the pool back');
+  });
+});
+
 /** An endless chunked body after `head`, written as fast as the socket takes it. */
 function endless(head: string) {
   return (_req: unknown, s: import('node:net').Socket) => {
@@ -154,6 +203,10 @@ describe('options', () => {
   it.each([1, 1000, 65535])('partSize %d (below 64 KiB) is InvalidArgument, per call and per engine', async (partSize) => {
     await expect(get('s3://b/k', { partSize, store: new S3Store({ endpoint: objects.url, credentials }) })).rejects.toMatchObject({ code: 'InvalidArgument' });
     expect(() => new RangeEngine({ partSize })).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+  });
+
+  it.each([-1, NaN, Infinity])('minBytesPerSecond %d is InvalidArgument', (minBytesPerSecond) => {
+    expect(() => new RangeEngine({ minBytesPerSecond })).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
   });
 
   it.each([{ retries: NaN }, { retries: Infinity }, { retries: -1 }, { retries: 1.5 }, { baseDelayMs: NaN }, { maxDelayMs: Infinity }])('retry %j is InvalidArgument', (retry) => {

@@ -163,7 +163,7 @@ export class Download {
    */
   private async fetchPart(part: PartState | undefined): Promise<void> {
     const signal = this.stop.signal;
-    const { retry, stallTimeoutMs } = this.engine.options;
+    const { retry, stallTimeoutMs, minBytesPerSecond } = this.engine.options;
     const uri = this.loc.uri;
     let written = 0;
     let delay = 0;
@@ -179,13 +179,28 @@ export class Download {
       const every = Math.max(10, stallTimeoutMs / 4);
       let lastData = performance.now();
       let lastTick = lastData;
+      // The rate floor, on the same clock: [responsive ms since the attempt began, bytes written then].
+      let responsive = 0;
+      const samples: Array<[number, number]> = [[0, written]];
       const stall = setInterval(() => {
         const now = performance.now();
-        lastData = Math.min(now, lastData + Math.max(0, now - lastTick - every));
+        const late = Math.max(0, now - lastTick - every);
+        lastData = Math.min(now, lastData + late);
+        responsive += now - lastTick - late;
         lastTick = now;
-        if (now - lastData < stallTimeoutMs) return;
-        const what = part ? `bytes ${part.start + written}-${part.end}` : `the first response from ${this.offset}`;
-        attemptAbort.abort(new RangepoolError('Timeout', `no data for ${stallTimeoutMs} ms on ${what}`, { uri }));
+        const what = () => (part ? `bytes ${part.start + written}-${part.end}` : `the first response from ${this.offset}`);
+        if (now - lastData >= stallTimeoutMs) {
+          attemptAbort.abort(new RangepoolError('Timeout', `no data for ${stallTimeoutMs} ms on ${what()}`, { uri }));
+          return;
+        }
+        samples.push([responsive, written]);
+        while (samples.length > 2 && responsive - samples[1]![0] >= stallTimeoutMs) samples.shift();
+        const [since, bytes] = samples[0]!;
+        const span = responsive - since;
+        if (minBytesPerSecond > 0 && span >= stallTimeoutMs && written - bytes < (minBytesPerSecond * span) / 1000) {
+          const rate = Math.round(((written - bytes) * 1000) / span);
+          attemptAbort.abort(new RangepoolError('Timeout', `${rate} bytes/s over ${Math.round(span)} ms on ${what()}, below the floor of ${minBytesPerSecond} (minBytesPerSecond)`, { uri }));
+        }
       }, every);
       const onData = (n: number) => {
         part!.crc.update(part!.target.subarray(written, written + n));

@@ -49,12 +49,16 @@ export class RangeEngine implements EngineContext {
       maxInFlight: opts.maxInFlight ?? 64,
       singleRequestBelow: opts.singleRequestBelow ?? partSize,
       stallTimeoutMs: opts.stallTimeoutMs ?? 30_000,
+      minBytesPerSecond: opts.minBytesPerSecond ?? 1024,
       retry: checkRetry({ ...DEFAULT_RETRY, ...opts.retry }),
     };
     for (const k of ['concurrency', 'maxInFlight', 'singleRequestBelow', 'stallTimeoutMs'] as const) {
       positiveInt(this.options[k], k, '');
     }
     positiveInt(partSize, 'partSize', '', MIN_PART_SIZE);
+    if (!Number.isFinite(this.options.minBytesPerSecond) || this.options.minBytesPerSecond < 0) {
+      throw invalidArgument(`minBytesPerSecond must be a number of bytes per second (0 for no floor), got ${this.options.minBytesPerSecond}`);
+    }
     this.limiter = new Limiter(this.options.maxInFlight);
   }
 

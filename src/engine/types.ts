@@ -19,6 +19,12 @@ export interface EngineOptions {
   retry?: Partial<RetryOptions>;
   /** A request that receives no byte for this long is abandoned and retried. Default 30 s. */
   stallTimeoutMs?: number;
+  /**
+   * A request that receives fewer bytes than this per second, averaged over any stallTimeoutMs, is
+   * abandoned and retried like a stall (curl's --speed-limit over --speed-time): a server that trickles
+   * a byte now and then still has an end. Default 1024; 0 turns it off.
+   */
+  minBytesPerSecond?: number;
 }
 
 export interface Progress {

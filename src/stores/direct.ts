@@ -22,6 +22,8 @@ export interface DirectBackend {
   stat(loc: Location, signal?: AbortSignal): Promise<ObjectMeta>;
   /** Follow 3xx redirects (at most MAX_REDIRECTS, the pin kept, no authorization across origins). Default: a 3xx is an error. */
   followRedirects?: boolean;
+  /** Forget a cached signature for loc: a 401/403 is then asked once more with a fresh one. */
+  resign?: (loc: Location) => void;
   /** Follow a redirect from https: to http: (the object then travels in clear text). Default false: refused. */
   allowInsecureRedirects?: boolean;
 }
@@ -110,7 +112,7 @@ export class DirectRanges {
   }
 
   /** Sends the request; a response that is not 2xx (or an allowed 416) becomes the RangepoolError the SDK path would give. */
-  private async send(loc: Location, start: number, end: number, pin: { version?: ObjectMeta; ifMatch?: string }, signal: AbortSignal, allow416: boolean): Promise<HttpResponse> {
+  private async send(loc: Location, start: number, end: number, pin: { version?: ObjectMeta; ifMatch?: string }, signal: AbortSignal, allow416: boolean, resigned = false): Promise<HttpResponse> {
     const req = await this.backend.request(loc, start, end, pin);
     let res: HttpResponse;
     for (let redirects = 0; ; redirects++) {
@@ -131,6 +133,11 @@ export class DirectRanges {
       req.url = next;
     }
     if ((res.status >= 200 && res.status < 300) || (res.status === 416 && allow416)) return res;
+    if ((res.status === 401 || res.status === 403) && this.backend.resign && !resigned) {
+      res.drop();
+      this.backend.resign(loc);
+      return this.send(loc, start, end, pin, signal, allow416, true);
+    }
     let body = '';
     try {
       body = await res.readText(ERROR_BODY_LIMIT, signal);

@@ -54,9 +54,13 @@ function checksumBytes(value: string | undefined, type: string | undefined, leng
   return bytes.length === length ? bytes : undefined;
 }
 
-/** A presigned GET is reused for this long per object (it is valid for PRESIGN_SECONDS). */
+/**
+ * A presigned GET is reused for this long per object (it is valid for PRESIGN_SECONDS), and never within
+ * PRESIGN_MARGIN_MS of the expiry of the credentials it was signed with (temporary STS/SSO/IMDS keys).
+ */
 const PRESIGN_REUSE_MS = 5 * 60_000;
 const PRESIGN_SECONDS = 15 * 60;
+const PRESIGN_MARGIN_MS = 60_000;
 
 export class S3Store implements Store {
   readonly endpoint: string | undefined;
@@ -78,6 +82,8 @@ export class S3Store implements Store {
           request: (loc, start, end, pin) => this.signedGet(loc, start, end, pin.version?.etag ?? pin.ifMatch),
           describe: (h) => ({ etag: h.get('etag'), lastModified: h.has('last-modified') ? new Date(h.get('last-modified')!) : undefined }),
           stat: (loc, signal) => this.stat(loc, signal),
+          // A 403 may be a signature that expired in flight (or credentials rotated): sign again, once.
+          resign: (loc) => void this.presigned.delete(`${loc.bucket}/${loc.key}`),
         },
         httpClientFor(opts),
       );
@@ -95,9 +101,11 @@ export class S3Store implements Store {
     if (!hit || hit.until < Date.now()) {
       const { sdk, client } = await this.sdk();
       const { getSignedUrl } = await loadSdk<typeof import('@aws-sdk/s3-request-presigner')>('@aws-sdk/s3-request-presigner');
+      // The credentials the presigner will use (the client's provider is memoized, so this is the same call).
+      const expiration = (await client.config.credentials().catch((e: unknown) => this.fail(loc, e))).expiration?.getTime() ?? Infinity;
       const url = await getSignedUrl(client, new sdk.GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { expiresIn: PRESIGN_SECONDS }).catch((e) => this.fail(loc, e));
       if (this.presigned.size >= 1024) this.presigned.delete(this.presigned.keys().next().value!);
-      this.presigned.set(key, (hit = { url, until: Date.now() + PRESIGN_REUSE_MS }));
+      this.presigned.set(key, (hit = { url, until: Math.min(Date.now() + PRESIGN_REUSE_MS, expiration - PRESIGN_MARGIN_MS) }));
     }
     const headers: Record<string, string> = { range: `bytes=${start}-${end}` };
     if (etag !== undefined) headers['if-match'] = etag;

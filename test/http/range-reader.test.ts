@@ -214,6 +214,28 @@ describe('errors from the server', () => {
     expect(err).toMatchObject({ code: expected, uri: 's3://b/k', message: expect.stringContaining(`(${code})`) });
   });
 
+  it('a 403 (a presigned URL that expired in flight) is signed again once and asked again, not an error', async () => {
+    let refused = 0;
+    server.script((req, s) => (refused++ === 0 ? s.write(reply(403, xml('AccessDenied', 'Request has expired'))) : s.write(partial(data, req.headers.range))));
+    const stats = await expectExact();
+    expect(stats.retries).toBe(0);
+    expect(server.requests.filter((r) => r.headers.range === `bytes=0-${64 * KiB - 1}`)).toHaveLength(2);
+  });
+
+  it('a presigned GET is never reused past the expiry of the temporary credentials it was signed with', async () => {
+    server.script((req, s) => s.write(partial(data, req.headers.range)));
+    const tokens = async (expiresInMs: number) => {
+      let n = 0;
+      const provider = async () => ({ accessKeyId: 'AKID', secretAccessKey: 'secret', sessionToken: `token${n++}`, expiration: new Date(Date.now() + expiresInMs) });
+      server.requests.length = 0;
+      const obj = await getObject('s3://b/k', { ...opts({ concurrency: 1 }), store: new S3Store({ endpoint: server.url, credentials: provider, transport: 'direct' }) });
+      release(obj.buffer);
+      return new Set(server.requests.map((r) => new URL(r.path, 'http://x').searchParams.get('X-Amz-Security-Token')));
+    };
+    expect((await tokens(30_000)).size).toBe(4); // expiring within the margin: each range signed afresh
+    expect((await tokens(3_600_000)).size).toBe(1); // an hour left: one signature serves the object
+  });
+
   it('a GCS-style JSON error body gives its reason', async () => {
     server.script((_req, s) => s.write(reply(403, JSON.stringify({ error: { code: 403, message: 'no', errors: [{ reason: 'forbidden' }] } }))));
     await expect(fetchObject()).rejects.toMatchObject({ code: 'AccessDenied', message: expect.stringContaining('(forbidden)') });
