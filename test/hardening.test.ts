@@ -3,9 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startObjectServer } from '../testing/object-server/index.js';
-import { RangeEngine, defaultPool, get, list, listEach, release, stat } from '../src/index.js';
+import { RangeEngine, defaultPool, get, getObject, list, listEach, release, stat, stream } from '../src/index.js';
 import { S3Store } from '../src/stores/s3.js';
-import { startRawServer } from './support/raw-http-server.js';
+import { partial, startRawServer } from './support/raw-http-server.js';
 import { until } from './support/wait.js';
 
 const credentials = { accessKeyId: 'x', secretAccessKey: 'y' };
@@ -38,6 +38,48 @@ describe('answers from a server', () => {
     raw.script((_req, s) => s.write('HTTP/1.1 200 OK\r\netag: "x"\r\n\r\n'));
     const store = new S3Store({ endpoint: raw.url, credentials });
     await expect(stat('s3://b/k', { store, engine: new RangeEngine({ retry: { retries: 0 } }) })).rejects.toMatchObject({ code: 'IntegrityError', message: expect.stringContaining('size') });
+  });
+});
+
+describe('ranges are pinned to a strong validator, never to a date', () => {
+  // A server with no ETag (or a weak one) and a Last-Modified that stays while the bytes change after the
+  // first GET: ranges pinned by date came back as neither version, with no error.
+  it.each([
+    ['direct', undefined],
+    ['sdk', undefined],
+    ['direct', 'W/"weak"'],
+    ['sdk', 'W/"weak"'],
+  ] as const)('%s transport, ETag %s: exact bytes of one version, read in one request', async (transport, etag) => {
+    const versions = [randomBytes(2 << 20), randomBytes(2 << 20)];
+    const lastModified = 'Mon, 02 Nov 2026 10:00:00 GMT';
+    let gets = 0;
+    raw.script((req, s) => {
+      const meta = `${etag ? `etag: ${etag}\r\n` : ''}last-modified: ${lastModified}\r\n`;
+      if (req.method === 'HEAD') return void s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${versions[0]!.length}\r\n${meta}\r\n`);
+      s.write(partial(versions[Math.min(gets++, 1)]!, req.headers.range, { etag, 'last-modified': lastModified }));
+    });
+    raw.requests.length = 0;
+    const before = defaultPool().stats().inUseBytes;
+    const store = new S3Store({ endpoint: raw.url, credentials, transport });
+    const obj = await getObject('s3://b/k', { store, cache: false, partSize: 512 << 10, engine: new RangeEngine({ retry: { retries: 0 } }) });
+    expect(obj.buffer.equals(versions[0]!) || obj.buffer.equals(versions[1]!)).toBe(true);
+    const ranges = raw.requests.filter((r) => r.method === 'GET').map((r) => r.headers.range);
+    expect(ranges.at(-1)).toBe(`bytes=0-${(2 << 20) - 1}`); // the bytes kept came from one response
+    expect(raw.requests.some((r) => r.headers['if-unmodified-since'] !== undefined || r.headers['if-match']?.startsWith('W/'))).toBe(false);
+    release(obj.buffer);
+    await until(() => defaultPool().stats().inUseBytes === before, 'the pool back');
+  });
+
+  it('a stream of such an object in several chunks is PreconditionFailed, not a mix', async () => {
+    raw.script((req, s) => {
+      if (req.method === 'HEAD') return void s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${2 << 20}\r\nlast-modified: Mon, 02 Nov 2026 10:00:00 GMT\r\n\r\n`);
+      s.write(partial(randomBytes(2 << 20), req.headers.range, { etag: undefined }));
+    });
+    const store = new S3Store({ endpoint: raw.url, credentials, transport: 'sdk' });
+    const chunks = stream('s3://b/k', { store, partSize: 512 << 10, engine: new RangeEngine({ retry: { retries: 0 } }) });
+    await expect((async () => {
+      for await (const _ of chunks);
+    })()).rejects.toMatchObject({ code: 'PreconditionFailed', message: expect.stringContaining('strong ETag') });
   });
 });
 

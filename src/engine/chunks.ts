@@ -11,6 +11,7 @@ import type { Pool } from '../pool/types.js';
 import type { ObjectMeta, Store } from '../stores/store.js';
 import type { Location } from '../uri.js';
 import { checksumFor } from './checksum.js';
+import { canPinRanges } from './pin.js';
 import type { DownloadOptions, DownloadResult, DownloadStats, Progress } from './types.js';
 
 export interface ChunkOptions {
@@ -48,6 +49,9 @@ export async function* chunksInOrder(engine: ChunkSource, store: Store, loc: Loc
   const crc = verify === 'crc32c' || verify === 'crc64nvme' ? verify : undefined;
   const md5 = verify === 'md5' ? createHash('md5') : undefined;
   const chunkCount = Math.ceil(length / opts.partSize);
+  if (chunkCount > 1 && !canPinRanges(meta, store)) {
+    throw new RangepoolError('PreconditionFailed', 'the server gives no strong ETag or generation to hold chunks of one version to, so a stream or file of it could mix versions: get() reads it in one request', { uri });
+  }
   const ahead = Math.max(1, Math.floor(opts.readAhead / opts.partSize));
 
   const stop = new AbortController();

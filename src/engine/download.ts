@@ -8,6 +8,7 @@ import type { ObjectMeta, Store } from '../stores/store.js';
 import type { Location } from '../uri.js';
 import { PartCrc, checksumFor, checksumMatches, type Checksum } from './checksum.js';
 import type { DownloadOptions, DownloadResult, DownloadStats, EngineContext } from './types.js';
+import { canPinRanges } from './pin.js';
 import { planParts } from './plan.js';
 import { backoffMs, isRetryable, logRetry, sleep } from './retry.js';
 
@@ -19,6 +20,13 @@ interface PartState {
   length: number;
   target: Buffer;
   crc: PartCrc;
+}
+
+/** Thrown through the first response's target callback: read the whole span in one request instead. */
+class ReadWhole extends Error {
+  constructor(readonly part: PartState) {
+    super('read the whole span in one request');
+  }
 }
 
 export class Download {
@@ -109,10 +117,8 @@ export class Download {
     if (first && (first.start !== offset || first.length > length)) {
       throw new RangepoolError('IntegrityError', `the server sent bytes ${first.start}-${first.start + first.length - 1}, more than the ${length} asked for from ${offset}: it ignores ranges`, { uri });
     }
-    const rangesLeft = length - (first?.length ?? 0) > 0;
-    if (rangesLeft && meta.etag === undefined && meta.generation === undefined && meta.lastModified === undefined) {
-      throw new RangepoolError('PreconditionFailed', 'the server gives no ETag, generation or Last-Modified to pin ranges to, so ranges of two versions could mix: set partSize to at least the object size to fetch it in one request', { uri });
-    }
+    // Nothing proves that two responses come from one version: the whole span in one request instead.
+    const oneRequest = length - (first?.length ?? 0) > 0 && !canPinRanges(meta, this.store);
     this.verify = checksumFor(this.opts.verify, meta, offset === 0 && length === meta.size, uri);
     this.crcKind = this.verify || (this.opts.crc ?? false);
     this.length = this.stats.bytes = length;
@@ -124,6 +130,15 @@ export class Download {
     const align = this.store.alignment ?? 1;
     const size = Math.ceil(this.opts.partSize / align) * align;
     const state = (start: number, len: number, at: number): PartState => ({ start, end: start + len - 1, length: len, target: buffer.subarray(at, at + len), crc: new PartCrc(this.crcKind) });
+    if (oneRequest) {
+      this.parts = [state(offset, length, 0)];
+      this.stats.ranges = 1;
+      // The first response holds only a part of the span: it is dropped, and its attempt reads the whole.
+      if (first) throw new ReadWhole(this.parts[0]!);
+      this.queue.push(this.parts[0]!);
+      this.workers.push(this.worker());
+      return undefined;
+    }
     const rest = planParts(offset + done, length - done, size, this.engine.options.singleRequestBelow).map((p) => state(p.start, p.end - p.start + 1, done + p.offset));
     const head = first ? state(offset, done, 0) : undefined;
     this.parts = head && done > 0 ? [head, ...rest] : rest;
@@ -228,6 +243,12 @@ export class Download {
         return;
       } catch (e) {
         if (signal.aborted) throw signal.reason;
+        if (e instanceof ReadWhole) {
+          part = e.part; // not a failure: the whole span is asked for at once, with no backoff
+          attempt--;
+          delay = 0;
+          continue;
+        }
         // A stall aborts the attempt: the store then fails with whatever it says; the stall is the cause.
         const err = attemptAbort.signal.aborted ? attemptAbort.signal.reason : e;
         if (!isRetryable(err) || attempt >= retry.retries) throw err;

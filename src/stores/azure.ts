@@ -9,6 +9,7 @@ import type { HttpRequest } from '../http/client.js';
 import { DirectRanges } from './direct.js';
 import { chooseTransport, httpClientFor, type HttpStoreOptions } from './http-options.js';
 import { LIST_PAGE_KEYS, type FirstReadOptions, type ListPage, type ObjectMeta, type ReadOptions, type Store, type Transport } from './store.js';
+import { ifMatchFor } from '../engine/pin.js';
 
 export interface AzureStoreOptions extends HttpStoreOptions {
   /** Azure connection string (default AZURE_STORAGE_CONNECTION_STRING). */
@@ -41,7 +42,7 @@ export class AzureStore implements Store {
     if (this.transport === 'direct') {
       const ranges = new DirectRanges(
         {
-          request: (loc, start, end, pin) => this.signedGet(loc, start, end, pin.version?.etag ?? pin.ifMatch),
+          request: (loc, start, end, pin) => this.signedGet(loc, start, end, ifMatchFor(pin.version?.etag ?? pin.ifMatch)),
           describe: (h) => ({ etag: h.get('etag'), lastModified: h.has('last-modified') ? new Date(h.get('last-modified')!) : undefined }),
           stat: (loc, signal) => this.stat(loc, signal),
         },
@@ -134,7 +135,7 @@ export class AzureStore implements Store {
       const res = await blob.download(start, target.length, {
         abortSignal: opts.signal,
         maxRetryRequests: 0, // the SDK would silently re-request a broken body; the engine resumes instead
-        conditions: opts.version.etag ? { ifMatch: opts.version.etag } : undefined,
+        conditions: ifMatchFor(opts.version.etag) ? { ifMatch: opts.version.etag } : undefined,
       });
       const body = res.readableStreamBody as (NodeJS.ReadableStream & AsyncIterable<Uint8Array>) | undefined;
       if (!body) throw new RangepoolError('Internal', 'download returned no body', { uri: loc.uri });

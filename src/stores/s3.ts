@@ -15,6 +15,7 @@ import { chooseTransport, httpClientFor, type HttpStoreOptions } from './http-op
 import { loadSdk } from './load-sdk.js';
 import { boundedBodies } from './sdk-bodies.js';
 import { LIST_PAGE_KEYS, type FirstReadOptions, type ListPage, type ObjectMeta, type ReadOptions, type Store, type Transport } from './store.js';
+import { ifMatchFor } from '../engine/pin.js';
 
 export interface S3StoreOptions extends HttpStoreOptions {
   /** Default: AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL, else AWS itself. */
@@ -79,7 +80,7 @@ export class S3Store implements Store {
     if (this.transport === 'direct') {
       this.ranges = new DirectRanges(
         {
-          request: (loc, start, end, pin) => this.signedGet(loc, start, end, pin.version?.etag ?? pin.ifMatch),
+          request: (loc, start, end, pin) => this.signedGet(loc, start, end, ifMatchFor(pin.version?.etag ?? pin.ifMatch)),
           describe: (h) => ({ etag: h.get('etag'), lastModified: h.has('last-modified') ? new Date(h.get('last-modified')!) : undefined }),
           stat: (loc, signal) => this.stat(loc, signal),
           // A 403 may be a signature that expired in flight (or credentials rotated): sign again, once.
@@ -174,7 +175,7 @@ export class S3Store implements Store {
     opts.signal.addEventListener('abort', onAbort, { once: true });
     try {
       const res = await client.send(
-        new sdk.GetObjectCommand({ Bucket: loc.bucket, Key: loc.key, Range: `bytes=${start}-${end}`, IfMatch: opts.version.etag }),
+        new sdk.GetObjectCommand({ Bucket: loc.bucket, Key: loc.key, Range: `bytes=${start}-${end}`, IfMatch: ifMatchFor(opts.version.etag) }),
         { abortSignal: opts.signal },
       );
       body = res.Body as Readable;

@@ -72,6 +72,8 @@ export interface Store {
   readonly alignment?: number;
   /** For HTTP stores, which transport reads ranges. */
   readonly transport?: Transport;
+  /** Ranges of an object with only a Last-Modified date may be pinned to that date (opted in; see engine/pin.ts). */
+  readonly datePinnedRanges?: boolean;
   /** One page of the keys under `prefix`, starting at `cursor` (from the previous page; undefined for the first). */
   listPage(prefix: Location, cursor: string | undefined, signal: AbortSignal): Promise<ListPage>;
 }

@@ -1,6 +1,7 @@
 // http(s)://… objects: presigned URLs, public buckets, model files on CDNs. Always the direct transport
-// (there is no SDK to fall back to). Ranges are pinned with If-Match on the first response's ETag, or
-// If-Unmodified-Since where there is only Last-Modified; a server without range support answers the
+// (there is no SDK to fall back to). Ranges are pinned with If-Match on the first response's ETag; with
+// only Last-Modified the object is read in one request, or (datePinnedRanges) in ranges pinned with
+// If-Unmodified-Since; a server without range support answers the
 // first request with the whole object. Redirects are followed a bounded number of times, never from
 // https: to http: unless asked (allowInsecureRedirects).
 import { RangepoolError } from '../errors.js';
@@ -9,17 +10,26 @@ import type { Location } from '../uri.js';
 import { DirectRanges } from './direct.js';
 import { httpClientFor, type HttpStoreOptions } from './http-options.js';
 import type { FirstReadOptions, ListPage, ObjectMeta, ReadOptions, Store } from './store.js';
+import { ifMatchFor } from '../engine/pin.js';
 
 export interface UrlStoreOptions extends HttpStoreOptions {
+  /**
+   * Split an object whose server gives only Last-Modified (no strong ETag) into ranges pinned to that
+   * date with If-Unmodified-Since. Off by default: a date has one-second resolution and may stay while
+   * the bytes change, so such an object is read in one request.
+   */
+  datePinnedRanges?: boolean;
   /** Follow a redirect from https: to http:, where the object travels in clear text. Default false: InvalidArgument. */
   allowInsecureRedirects?: boolean;
 }
 
 export class UrlStore implements Store {
   readonly transport = 'direct' as const;
+  readonly datePinnedRanges: boolean;
   private readonly ranges: DirectRanges;
 
   constructor(readonly opts: UrlStoreOptions = {}) {
+    this.datePinnedRanges = opts.datePinnedRanges === true;
     this.ranges = new DirectRanges(
       {
         request: async (loc, start, end, pin) => this.request(loc, start, end, pin.version, pin.ifMatch),
@@ -34,9 +44,9 @@ export class UrlStore implements Store {
 
   private request(loc: Location, start: number, end: number, version: ObjectMeta | undefined, ifMatch: string | undefined): HttpRequest {
     const headers: Record<string, string> = { range: `bytes=${start}-${end}` };
-    const etag = version?.etag ?? ifMatch;
-    // If-Match compares strongly: a weak ETag would never match, so it pins by date instead.
-    if (etag !== undefined && !etag.startsWith('W/')) headers['if-match'] = etag;
+    // If-Match compares strongly: a weak ETag would never match, so it pins by date instead (where allowed).
+    const etag = ifMatchFor(version?.etag ?? ifMatch);
+    if (etag !== undefined) headers['if-match'] = etag;
     else if (version?.lastModified) headers['if-unmodified-since'] = version.lastModified.toUTCString();
     return { url: new URL(loc.uri), headers };
   }

@@ -73,23 +73,34 @@ describe('http(s) URLs', () => {
     expect(raw.requests.filter((r) => r.path.startsWith('/loop')).length).toBe(6);
   });
 
-  it('with only Last-Modified, ranges carry If-Unmodified-Since and a changed date is PreconditionFailed', async () => {
+  it('with only Last-Modified, the object is read in one request: a date proves no version', async () => {
+    const versions = [randomBytes(2 * MiB), randomBytes(2 * MiB)];
+    let served = 0;
+    raw.script((req, s) => s.write(partial(versions[Math.min(served++, 1)]!, req.headers.range, { etag: undefined, 'last-modified': 'Mon, 02 Nov 2026 10:00:00 GMT' })));
+    const obj = await getObject(`${raw.url}/dated`, opts());
+    expect(obj.buffer.equals(versions[1]!)).toBe(true); // the first (partial) response was dropped, the second is whole
+    expect(obj.stats.ranges).toBe(1);
+    expect(raw.requests.map((r) => r.headers.range)).toEqual([`bytes=0-${MiB - 1}`, `bytes=0-${2 * MiB - 1}`]);
+    release(obj.buffer);
+  });
+
+  it('datePinnedRanges: ranges carry If-Unmodified-Since and a changed date is PreconditionFailed', async () => {
     const data = randomBytes(2 * MiB);
     let served = 0;
     raw.script((req, s) => {
       const date = served++ === 0 ? 'Mon, 02 Nov 2026 10:00:00 GMT' : 'Tue, 03 Nov 2026 10:00:00 GMT';
       s.write(partial(data, req.headers.range, { etag: undefined, 'last-modified': date }));
     });
-    await expect(getObject(`${raw.url}/dated`, opts({ concurrency: 1 }))).rejects.toMatchObject({ code: 'PreconditionFailed', message: expect.stringContaining('Last-Modified') });
+    await expect(getObject(`${raw.url}/dated`, opts({ concurrency: 1, storeOptions: { datePinnedRanges: true } }))).rejects.toMatchObject({ code: 'PreconditionFailed', message: expect.stringContaining('Last-Modified') });
     expect(raw.requests[1]!.headers['if-unmodified-since']).toBe('Mon, 02 Nov 2026 10:00:00 GMT');
   });
 
-  it('nothing to pin to: refused rather than split into ranges; one request is fine', async () => {
+  it('nothing to pin to: one request for the whole object, never ranges', async () => {
     const data = randomBytes(2 * MiB);
     raw.script((req, s) => s.write(partial(data, req.headers.range, { etag: undefined })));
-    await expect(getObject(`${raw.url}/unpinned`, opts())).rejects.toMatchObject({ code: 'PreconditionFailed', message: expect.stringContaining('no ETag') });
-    const whole = await getObject(`${raw.url}/unpinned`, opts({ partSize: 4 * MiB }));
+    const whole = await getObject(`${raw.url}/unpinned`, opts({ storeOptions: { datePinnedRanges: true } }));
     expect(whole.buffer.equals(data)).toBe(true);
+    expect(raw.requests.at(-1)!.headers.range).toBe(`bytes=0-${2 * MiB - 1}`);
     release(whole.buffer);
   });
 
