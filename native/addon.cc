@@ -124,36 +124,38 @@ Napi::Value PoolConfigJs(const Napi::CallbackInfo& info) { return ConfigTo(info.
 // An ArrayBuffer of exactly `size` bytes over a block, or why not (AcquireStatus, as a string):
 // 'over-cap' when the cap would be exceeded; with waitForReturning, 'returning' when a released block of
 // the class will be back at the next turn.
-Napi::Value AcquireJs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  PoolHandle& h = HandleOf(info[0]);
-  const double size = info[1].As<Napi::Number>().DoubleValue();
-  const bool wait_for_returning = info[2].ToBoolean();
+size_t SizeArg(const Napi::Value& v) {
+  const double size = v.As<Napi::Number>().DoubleValue();
   if (!(size >= 1) || size > 9007199254740991.0 || size != static_cast<double>(static_cast<uint64_t>(size)))
-    throw Napi::RangeError::New(env, "size must be a positive integer");
-  Block block;
-  switch (h.pool->Acquire(static_cast<size_t>(size), &block, wait_for_returning)) {
-    case AcquireStatus::kOk:
-      break;
+    throw Napi::RangeError::New(v.Env(), "size must be a positive integer");
+  return static_cast<size_t>(size);
+}
+
+// An acquire that gave no block: 'over-cap' or 'returning' for the facade, or an exception.
+Napi::Value StatusValue(Napi::Env env, AcquireStatus status) {
+  switch (status) {
     case AcquireStatus::kOverCap:
       return Napi::String::New(env, "over-cap");
     case AcquireStatus::kReturning:
       return Napi::String::New(env, "returning");
     case AcquireStatus::kTooLarge:
       throw Napi::RangeError::New(env, "size is larger than the pool's cap");
-    case AcquireStatus::kNoMemory: {
+    default: {
       Napi::Error e = Napi::Error::New(env, "out of memory mapping a pool block");
       e.Set("code", "ENOMEM");
       throw e;
     }
   }
-  auto* hint = new BlockHint{h.pool};
+}
+
+// The block as an ArrayBuffer of exactly `size` bytes; its finalizer is the one place it goes back.
+Napi::Value WrapBlock(Napi::Env env, const std::shared_ptr<Pool>& pool, const Block& block, size_t size) {
+  auto* hint = new BlockHint{pool};
   napi_value ab;
-  napi_status status =
-      napi_create_external_arraybuffer(env, block.data, static_cast<size_t>(size), FinalizeBlock, hint, &ab);
+  napi_status status = napi_create_external_arraybuffer(env, block.data, size, FinalizeBlock, hint, &ab);
   if (status != napi_ok) {
     delete hint;
-    h.pool->Reclaim(block.data);
+    pool->Reclaim(block.data);
     Napi::Error e = Napi::Error::New(env, "this runtime does not allow external buffers");
     e.Set("code", status == napi_no_external_buffers_allowed ? "ERR_NO_EXTERNAL_BUFFERS" : "ERR_NAPI");
     throw e;
@@ -161,9 +163,67 @@ Napi::Value AcquireJs(const Napi::CallbackInfo& info) {
   return Napi::Value(env, ab);
 }
 
-// Detaches a pooled ArrayBuffer: every view drops to length 0 and the finalizer returns the block.
-// True when detached now, false when it was already detached; TypeError for a buffer the pool (or, with
-// no handle, any pool) did not hand out — detaching a foreign buffer can abort the process.
+Napi::Value AcquireJs(const Napi::CallbackInfo& info) {
+  PoolHandle& h = HandleOf(info[0]);
+  const size_t size = SizeArg(info[1]);
+  Block block;
+  const AcquireStatus status = h.pool->Acquire(size, &block, info[2].ToBoolean());
+  return status == AcquireStatus::kOk ? WrapBlock(info.Env(), h.pool, block, size) : StatusValue(info.Env(), status);
+}
+
+// A fresh block mapped and faulted in on a threadpool thread, so its pages cost the event loop nothing.
+// Its bytes are reserved against the cap before the work starts; they are given back if it fails.
+class FreshBlock : public Napi::AsyncWorker {
+ public:
+  FreshBlock(Napi::Env env, std::shared_ptr<Pool> pool, const Block& block, size_t size)
+      : Napi::AsyncWorker(env, "rangepool.fresh"), deferred_(Napi::Promise::Deferred::New(env)), pool_(std::move(pool)), block_(block), size_(size) {}
+  ~FreshBlock() override {
+    if (!adopted_) pool_->Cancel(block_);
+  }
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    if (!Pool::MapReserved(&block_, true)) SetError("out of memory mapping a pool block");
+  }
+  void OnOK() override {
+    pool_->Adopt(block_, true);
+    adopted_ = true;
+    try {
+      deferred_.Resolve(WrapBlock(Env(), pool_, block_, size_));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+  void OnError(const Napi::Error& e) override {
+    Napi::Error err = e;
+    err.Set("code", "ENOMEM");
+    deferred_.Reject(err.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<Pool> pool_;
+  Block block_;
+  size_t size_;
+  bool adopted_ = false;
+};
+
+// acquireAsync(handle, size, waitForReturning): an idle block at once (an ArrayBuffer), 'over-cap' or
+// 'returning', or a Promise of a fresh block prepared off the event loop.
+Napi::Value AcquireAsyncJs(const Napi::CallbackInfo& info) {
+  PoolHandle& h = HandleOf(info[0]);
+  const size_t size = SizeArg(info[1]);
+  Block block;
+  const AcquireStatus status = h.pool->Acquire(size, &block, info[2].ToBoolean(), true);
+  if (status == AcquireStatus::kOk) return WrapBlock(info.Env(), h.pool, block, size);
+  if (status != AcquireStatus::kFresh) return StatusValue(info.Env(), status);
+  auto* work = new FreshBlock(info.Env(), h.pool, block, size);
+  Napi::Promise promise = work->Promise();
+  work->Queue();
+  return promise;
+}
+
 Napi::Value ReleaseJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsArrayBuffer()) throw Napi::TypeError::New(env, "expected an ArrayBuffer");
@@ -212,6 +272,7 @@ Napi::Value StatsJs(const Napi::CallbackInfo& info) {
   o.Set("idleBytes", static_cast<double>(s.idle_bytes));
   o.Set("peakInUseBytes", static_cast<double>(s.peak_in_use_bytes));
   o.Set("trimmedBytes", static_cast<double>(s.trimmed_bytes));
+  o.Set("prefaulted", static_cast<double>(s.prefaulted));
   return o;
 }
 
@@ -337,6 +398,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attachPool", Napi::Function::New(env, AttachPoolJs));
   exports.Set("poolConfig", Napi::Function::New(env, PoolConfigJs));
   exports.Set("acquire", Napi::Function::New(env, AcquireJs));
+  exports.Set("acquireAsync", Napi::Function::New(env, AcquireAsyncJs));
   exports.Set("release", Napi::Function::New(env, ReleaseJs));
   exports.Set("ownership", Napi::Function::New(env, OwnershipJs));
   exports.Set("capacityFor", Napi::Function::New(env, CapacityForJs));

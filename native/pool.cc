@@ -61,64 +61,124 @@ void UnmapBlock(void* p, size_t capacity) {
 #endif
 }
 
+
+#if defined(__linux__) && !defined(MADV_POPULATE_WRITE)
+#define MADV_POPULATE_WRITE 23  // Linux 5.14+; older headers (glibc 2.17's) lack the name
+#endif
+
+// Faults every page of a fresh block in now (the kernel zeroes them here, not at the first write).
+void Populate(void* p, size_t capacity) {
+#ifdef MADV_POPULATE_WRITE
+  if (madvise(p, capacity, MADV_POPULATE_WRITE) == 0) return;  // one call; EINVAL before Linux 5.14
+#endif
+  volatile unsigned char* bytes = static_cast<volatile unsigned char*>(p);
+  for (size_t at = 0; at < capacity; at += PageSize()) bytes[at] = 0;
+}
+
+size_t RoundUp(size_t n, size_t granule) { return (n + granule - 1) / granule * granule; }
+
 }  // namespace
 
 Pool::Pool(PoolConfig config)
-    : config_(std::move(config)), idle_(config_.size_classes.size()), returning_(config_.size_classes.size()) {}
+    : config_(std::move(config)),
+      granule_(RoundToPage(std::min(kLargeGranule, config_.size_classes.empty() ? kLargeGranule : config_.size_classes.back() / 4))),
+      idle_(config_.size_classes.size() + 1),
+      returning_(config_.size_classes.size() + 1),
+      out_count_(config_.size_classes.size() + 1),
+      peak_out_(config_.size_classes.size() + 1) {}
 
 Pool::~Pool() {
-  for (size_t c = 0; c < idle_.size(); ++c)
-    for (const IdleBlock& b : idle_[c]) UnmapBlock(b.data, config_.size_classes[c]);
+  for (const auto& list : idle_)
+    for (const IdleBlock& b : list) UnmapBlock(b.data, b.capacity);
   for (const auto& [data, block] : out_) UnmapBlock(block.data, block.capacity);
 }
 
-// Classes larger than the cap are skipped: such a request gets an exact-size block instead.
+// Classes larger than the cap are skipped: such a request gets a large block instead.
 int Pool::ClassFor(size_t size) const {
   const auto& classes = config_.size_classes;
   auto it = std::lower_bound(classes.begin(), classes.end(), size);
-  return it == classes.end() || *it > config_.max_bytes ? -1 : static_cast<int>(it - classes.begin());
+  return it == classes.end() || *it > config_.max_bytes ? LargeList() : static_cast<int>(it - classes.begin());
 }
 
+// A large block is a multiple of the granule, or of the page where a granule would pass the cap.
 size_t Pool::CapacityFor(size_t size) const {
-  int c = ClassFor(size);
-  return c < 0 ? RoundToPage(size) : config_.size_classes[c];
+  const int c = ClassFor(size);
+  if (c != LargeList()) return config_.size_classes[c];
+  const size_t granular = RoundUp(size, granule_);
+  return granular <= config_.max_bytes ? granular : RoundToPage(size);
 }
 
-AcquireStatus Pool::Acquire(size_t size, Block* out, bool wait_for_returning) {
+void Pool::HandOutLocked(const Block& block) {
+  stats_.taken++;
+  out_[block.data] = block;
+  last_activity_ = Clock::now();
+}
+
+AcquireStatus Pool::Acquire(size_t size, Block* out, bool wait_for_returning, bool reserve_only) {
   const int size_class = ClassFor(size);
-  const size_t capacity = CapacityFor(size);
-  if (capacity > config_.max_bytes) return AcquireStatus::kTooLarge;
+  const size_t needed = CapacityFor(size);
+  if (needed > config_.max_bytes) return AcquireStatus::kTooLarge;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (size_class >= 0 && !idle_[size_class].empty()) {
-      IdleBlock idle = idle_[size_class].back();
-      idle_[size_class].pop_back();
-      stats_.idle_bytes -= capacity;
-      stats_.in_use_bytes += capacity;
+    auto& list = idle_[size_class];
+    // The most recently returned block that fits: any of a class; of the large ones, the first whose
+    // capacity is within the waste bound (what is mapped is never much more than what is asked).
+    auto fit = list.rbegin();
+    if (size_class == LargeList())
+      fit = std::find_if(list.rbegin(), list.rend(), [&](const IdleBlock& b) {
+        return b.capacity >= needed && b.capacity - needed <= needed / kLargeWasteDivisor;
+      });
+    if (fit != list.rend()) {
+      const IdleBlock idle = *fit;
+      list.erase(std::next(fit).base());
+      stats_.idle_bytes -= idle.capacity;
+      stats_.in_use_bytes += idle.capacity;
       stats_.peak_in_use_bytes = std::max(stats_.peak_in_use_bytes, stats_.in_use_bytes);
-      stats_.taken++;
       stats_.reused++;
-      *out = Block{idle.data, capacity, size_class};
-      out_[idle.data] = *out;
+      peak_out_[size_class] = std::max(peak_out_[size_class], ++out_count_[size_class]);
+      *out = Block{idle.data, idle.capacity, size_class};
+      HandOutLocked(*out);
       return AcquireStatus::kOk;
     }
-    if (wait_for_returning && size_class >= 0 && returning_[size_class] > 0) return AcquireStatus::kReturning;
-    if (!EvictIdleLocked(capacity)) return AcquireStatus::kOverCap;
-    // Reserve the bytes now so other threads see them while we map outside the lock.
-    stats_.in_use_bytes += capacity;
+    if (wait_for_returning && returning_[size_class] > 0) return AcquireStatus::kReturning;
+    if (!EvictIdleLocked(needed)) return AcquireStatus::kOverCap;
+    // Reserve the bytes now so other threads see them while the block is mapped outside the lock.
+    stats_.in_use_bytes += needed;
     stats_.peak_in_use_bytes = std::max(stats_.peak_in_use_bytes, stats_.in_use_bytes);
+    peak_out_[size_class] = std::max(peak_out_[size_class], ++out_count_[size_class]);
+    last_activity_ = Clock::now();
   }
-  void* data = MapBlock(capacity);
-  std::lock_guard<std::mutex> lock(mu_);
-  if (data == nullptr) {
-    stats_.in_use_bytes -= capacity;
+  *out = Block{nullptr, needed, size_class};
+  if (reserve_only) return AcquireStatus::kFresh;
+  if (!MapReserved(out, false)) {
+    Cancel(*out);
     return AcquireStatus::kNoMemory;
   }
-  stats_.taken++;
-  stats_.fresh++;
-  *out = Block{data, capacity, size_class};
-  out_[data] = *out;
+  Adopt(*out, false);
   return AcquireStatus::kOk;
+}
+
+bool Pool::MapReserved(Block* block, bool populate) {
+  block->data = MapBlock(block->capacity);
+  if (block->data != nullptr && populate) Populate(block->data, block->capacity);
+  return block->data != nullptr;
+}
+
+void Pool::Adopt(const Block& block, bool populated) {
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.fresh++;
+  if (populated) stats_.prefaulted++;
+  HandOutLocked(block);
+}
+
+void Pool::Cancel(const Block& block) {
+  if (block.data != nullptr) UnmapBlock(block.data, block.capacity);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.in_use_bytes -= block.capacity;
+    out_count_[block.size_class]--;
+  }
+  Notify();
 }
 
 bool Pool::Reclaim(void* data) {
@@ -129,17 +189,21 @@ bool Pool::Reclaim(void* data) {
     if (it == out_.end()) return false;
     block = it->second;
     out_.erase(it);
-    if (block.released && block.size_class >= 0) returning_[block.size_class]--;
+    if (block.released) returning_[block.size_class]--;
   }
   // The block is ours alone now (still counted in use until it is filed below).
   if (config_.poison) std::memset(block.data, kPoisonByte, block.capacity);
   bool keep = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    const int c = block.size_class;
     stats_.returned++;
     stats_.in_use_bytes -= block.capacity;
-    if (block.size_class >= 0 && idle_[block.size_class].size() < config_.idle_per_class) {
-      idle_[block.size_class].push_back(IdleBlock{block.data, Clock::now()});
+    out_count_[c]--;
+    last_activity_ = Clock::now();
+    // Keep what the recent peak needed: as many idle as were ever out at once since the last trim.
+    if (idle_[c].size() < std::min(config_.idle_per_class, peak_out_[c])) {
+      idle_[c].push_back(IdleBlock{block.data, block.capacity, Clock::now()});
       stats_.idle_bytes += block.capacity;
       keep = true;
     }
@@ -153,7 +217,7 @@ bool Pool::Release(const void* data) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = out_.find(data);
   if (it == out_.end()) return false;
-  if (!it->second.released && it->second.size_class >= 0) returning_[it->second.size_class]++;
+  if (!it->second.released) returning_[it->second.size_class]++;
   it->second.released = true;
   return true;
 }
@@ -170,27 +234,25 @@ size_t Pool::CapacityOf(const void* data) const {
 }
 
 uint64_t Pool::Trim(uint64_t min_idle_ms) {
-  std::vector<std::pair<void*, size_t>> unmap;
+  std::vector<IdleBlock> unmap;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    const auto cutoff = Clock::now() - std::chrono::milliseconds(min_idle_ms);
+    // Under steady load nothing is trimmed: only a pool that has been quiet as a whole gives memory back.
+    if (min_idle_ms > 0 && Clock::now() - last_activity_ < std::chrono::milliseconds(min_idle_ms)) return 0;
     for (size_t c = 0; c < idle_.size(); ++c) {
-      auto& list = idle_[c];
-      // Oldest first; keep the ones returned recently.
-      auto keep_from = std::find_if(list.begin(), list.end(),
-                                    [&](const IdleBlock& b) { return min_idle_ms > 0 && b.since > cutoff; });
-      for (auto it = list.begin(); it != keep_from; ++it) unmap.emplace_back(it->data, config_.size_classes[c]);
-      list.erase(list.begin(), keep_from);
+      unmap.insert(unmap.end(), idle_[c].begin(), idle_[c].end());
+      idle_[c].clear();
+      peak_out_[c] = out_count_[c];  // retention follows the load from here on
     }
-    for (const auto& [data, capacity] : unmap) {
-      stats_.idle_bytes -= capacity;
-      stats_.trimmed_bytes += capacity;
+    for (const IdleBlock& b : unmap) {
+      stats_.idle_bytes -= b.capacity;
+      stats_.trimmed_bytes += b.capacity;
     }
   }
   uint64_t freed = 0;
-  for (const auto& [data, capacity] : unmap) {
-    UnmapBlock(data, capacity);
-    freed += capacity;
+  for (const IdleBlock& b : unmap) {
+    UnmapBlock(b.data, b.capacity);
+    freed += b.capacity;
   }
   if (freed > 0) Notify();
   return freed;
@@ -198,7 +260,7 @@ uint64_t Pool::Trim(uint64_t min_idle_ms) {
 
 bool Pool::EvictIdleLocked(uint64_t needed) {
   while (stats_.in_use_bytes + stats_.idle_bytes + needed > config_.max_bytes) {
-    // Evict the block that has been idle longest, whatever its class.
+    // Evict the block that has been idle longest, whatever its list.
     int oldest = -1;
     for (size_t c = 0; c < idle_.size(); ++c) {
       if (idle_[c].empty()) continue;
@@ -206,11 +268,11 @@ bool Pool::EvictIdleLocked(uint64_t needed) {
     }
     if (oldest < 0) return false;
     auto& list = idle_[oldest];
-    const size_t capacity = config_.size_classes[oldest];
-    UnmapBlock(list.front().data, capacity);
+    const IdleBlock b = list.front();
+    UnmapBlock(b.data, b.capacity);
     list.erase(list.begin());
-    stats_.idle_bytes -= capacity;
-    stats_.trimmed_bytes += capacity;
+    stats_.idle_bytes -= b.capacity;
+    stats_.trimmed_bytes += b.capacity;
   }
   return true;
 }

@@ -17,11 +17,17 @@ namespace rangepool {
 
 struct PoolConfig {
   std::vector<size_t> size_classes;  // ascending block sizes in bytes
-  size_t idle_per_class = 16;        // idle blocks kept per class after return
+  size_t idle_per_class = 1024;      // upper bound on idle blocks per class (retention follows the peak below it)
   size_t max_bytes = 0;              // cap on in-use + idle bytes
-  uint64_t trim_after_ms = 10000;    // idle blocks older than this may be trimmed; 0 = never
+  uint64_t trim_after_ms = 10000;    // the pool idle (no acquire, no return) this long: idle blocks are unmapped; 0 = never
   bool poison = false;               // fill returned blocks with kPoisonByte (debug)
 };
+
+// Blocks above the largest class are multiples of a granule: 64 MiB, or a quarter of the largest class
+// if that is smaller (so rounding wastes under a quarter). An idle one serves any request it exceeds by
+// at most an eighth (capacity <= needed + needed / kLargeWasteDivisor): the waste bound of reuse.
+constexpr size_t kLargeGranule = 64u << 20;
+constexpr size_t kLargeWasteDivisor = 8;
 
 struct PoolStats {
   uint64_t taken = 0;
@@ -33,18 +39,21 @@ struct PoolStats {
   uint64_t idle_bytes = 0;
   uint64_t peak_in_use_bytes = 0;
   uint64_t trimmed_bytes = 0;
+  uint64_t prefaulted = 0;  // fresh blocks whose pages were faulted in before hand-out (off the event loop)
 };
 
 struct Block {
   void* data = nullptr;
   size_t capacity = 0;    // mapped bytes, >= the size asked for
-  int size_class = -1;    // index into size_classes, -1 for an oversize block
+  int size_class = -1;    // index into size_classes; size_classes.size() is the list of large blocks
   bool released = false;  // detached by release(), its finalizer not yet run
 };
 
 // kReturning: no idle block of the class, but a released one is on its way back (its finalizer runs
 // at the next turn of the event loop); a caller that can wait should, rather than map a fresh block.
-enum class AcquireStatus { kOk, kOverCap, kTooLarge, kNoMemory, kReturning };
+// kFresh: no idle block fits; its bytes are reserved against the cap and the caller maps it
+// (MapReserved, on any thread), then hands it out (Adopt) or gives the reservation back (Cancel).
+enum class AcquireStatus { kOk, kOverCap, kTooLarge, kNoMemory, kReturning, kFresh };
 
 constexpr unsigned char kPoisonByte = 0xDB;
 
@@ -59,7 +68,13 @@ class Pool {
 
   // A block of at least `size` bytes (size > 0), or why not. Never blocks: waiting is the caller's job.
   // With `wait_for_returning`, answers kReturning instead of mapping fresh when a block is on its way back.
-  AcquireStatus Acquire(size_t size, Block* out, bool wait_for_returning = false);
+  // With `reserve_only`, a fresh block is not mapped here: kFresh, `out` describes the reservation.
+  AcquireStatus Acquire(size_t size, Block* out, bool wait_for_returning = false, bool reserve_only = false);
+  // For kFresh: maps the block (and with `populate` faults every page in, so the first write costs no
+  // page faults). Takes no lock: run it on a worker thread. False when the OS has no memory.
+  static bool MapReserved(Block* block, bool populate);
+  void Adopt(const Block& block, bool populated);  // hands a mapped reservation out
+  void Cancel(const Block& block);                 // gives a reservation back (unmapping it if mapped)
   // The JS release(): the buffer was detached, and its block comes back when the finalizer runs
   // (Reclaim). False if not out.
   bool Release(const void* data);
@@ -68,7 +83,8 @@ class Pool {
   bool Reclaim(void* data);
   bool IsOut(const void* data) const;
   size_t CapacityOf(const void* data) const;  // 0 when not out
-  // Unmaps idle blocks idle for at least `min_idle_ms` (0: all of them). Returns the bytes unmapped.
+  // Unmaps every idle block when the pool has seen no acquire and no return for `min_idle_ms` (0: now),
+  // and forgets the peaks retention follows. Returns the bytes unmapped.
   uint64_t Trim(uint64_t min_idle_ms);
   void NoteWait();
   PoolStats Stats() const;
@@ -85,17 +101,25 @@ class Pool {
   using Clock = std::chrono::steady_clock;
   struct IdleBlock {
     void* data;
+    size_t capacity;
     Clock::time_point since;
   };
 
   int ClassFor(size_t size) const;
+  int LargeList() const { return static_cast<int>(config_.size_classes.size()); }
   bool EvictIdleLocked(uint64_t needed);  // unmap idle blocks until `needed` more bytes fit the cap
+  void HandOutLocked(const Block& block);
   void Notify();
 
   const PoolConfig config_;
+  const size_t granule_;
   mutable std::mutex mu_;
-  std::vector<std::vector<IdleBlock>> idle_;  // per class; back() is the most recently returned
-  std::vector<size_t> returning_;             // per class: released blocks whose finalizer has not run
+  // Per class, and one more list for large blocks: back() is the most recently returned.
+  std::vector<std::vector<IdleBlock>> idle_;
+  std::vector<size_t> returning_;  // per list: released blocks whose finalizer has not run
+  std::vector<size_t> out_count_;  // per list: blocks out (or reserved) now
+  std::vector<size_t> peak_out_;   // per list: most blocks out at once since the last trim (what is kept idle)
+  Clock::time_point last_activity_ = Clock::now();
   std::unordered_map<const void*, Block> out_;
   PoolStats stats_;
 

@@ -19,6 +19,8 @@ export interface NativeBinding {
   poolConfig(handle: object): PoolConfig;
   /** An ArrayBuffer of exactly `size` bytes, or why not. */
   acquire(handle: object, size: number, waitForReturning?: boolean): ArrayBuffer | AcquireStatus;
+  /** The same, but a fresh block is mapped and its pages faulted in on a threadpool thread (the promise). */
+  acquireAsync(handle: object, size: number, waitForReturning?: boolean): ArrayBuffer | AcquireStatus | Promise<ArrayBuffer>;
   /** True when detached now, false when already detached; TypeError when not ours. */
   release(ab: ArrayBuffer, handle?: object): boolean;
   ownership(ab: ArrayBuffer): { poolId: number; capacity: number } | undefined;

@@ -115,18 +115,61 @@ describe.each([
     }
   });
 
-  it('gives an oversize request an exact block that counts in the cap and is not kept', async () => {
-    const pool = make();
+  it('a request above the largest class gets a large block (a multiple of the granule), counted in the cap and kept for reuse', async () => {
+    const pool = make(); // largest class 4 MiB: the granule is a quarter of it, 1 MiB
     const buf = await pool.acquire(5 * MiB + 3);
     expect(buf.length).toBe(5 * MiB + 3);
-    expect(pool.stats().inUseBytes).toBeGreaterThanOrEqual(5 * MiB + 3);
-    expect(pool.stats().inUseBytes).toBeLessThan(5 * MiB + 4096 + 3);
+    expect(pool.capacityOf(buf)).toBe(6 * MiB);
+    expect(pool.stats().inUseBytes).toBe(6 * MiB);
     pool.release(buf);
-    await until(() => pool.stats().returned === 1, 'the oversize block to come back');
-    expect(pool.stats()).toMatchObject({ inUseBytes: 0, idleBytes: 0 });
+    await until(() => pool.stats().idleBytes === 6 * MiB, 'the large block to go idle');
+    const again = await pool.acquire(5 * MiB + 1000); // another size that fits it
+    expect(pool.stats()).toMatchObject({ fresh: 1, reused: 1, idleBytes: 0, inUseBytes: 6 * MiB });
+    pool.release(again);
+    await until(() => pool.stats().idleBytes === 6 * MiB, 'back idle');
   });
 
-  it('skips a size class larger than the cap and gives an exact block instead', async () => {
+  it('reuses a large block only within the waste bound (at most an eighth more than the request needs)', async () => {
+    const pool = make({ sizeClasses: [MiB], maxBytes: 256 * MiB }); // granule 256 KiB
+    const big = await pool.acquire(40 * MiB);
+    pool.release(big);
+    await until(() => pool.stats().idleBytes === 40 * MiB, 'idle');
+    const small = await pool.acquire(35 * MiB); // 40 > 35 + 35/8: a fresh block, not a 40 MiB one
+    expect(pool.capacityOf(small)).toBe(35 * MiB);
+    const near = await pool.acquire(36 * MiB); // 40 <= 36 + 4.5: the idle block serves it
+    expect(pool.capacityOf(near)).toBe(40 * MiB);
+    expect(pool.stats()).toMatchObject({ fresh: 2, reused: 1 });
+    pool.release(small);
+    pool.release(near);
+  });
+
+  it('retention follows the peak: as many blocks stay idle as were out at once, so the next batch maps nothing', async () => {
+    const pool = make({ idlePerClass: 1024, maxBytes: 256 * MiB });
+    for (let batch = 0; batch < 3; batch++) {
+      const bufs = await Promise.all(Array.from({ length: 24 }, () => pool.acquire(4 * MiB)));
+      bufs.forEach((b) => pool.release(b));
+      await until(() => pool.stats().inUseBytes === 0, 'the batch back');
+    }
+    expect(pool.stats()).toMatchObject({ fresh: 24, reused: 48, idleBytes: 24 * 4 * MiB });
+  });
+
+  it('idle blocks are trimmed only once the whole pool has been quiet for trimAfterMs, never under steady load', async () => {
+    const pool = make({ trimAfterMs: 300 });
+    const old = await pool.acquire(MiB);
+    pool.release(old);
+    await until(() => pool.stats().idleBytes === MiB, 'idle');
+    // Steady load on another class for longer than trimAfterMs: the idle 1 MiB block stays.
+    const until600 = Date.now() + 600;
+    while (Date.now() < until600) {
+      pool.release(await pool.acquire(4 * MiB));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(pool.stats().trimmedBytes).toBe(0);
+    await until(() => pool.stats().idleBytes === 0, 'the trim once the pool went quiet');
+    expect(pool.stats().trimmedBytes).toBe(5 * MiB);
+  });
+
+  it('skips a size class larger than the cap and gives a large block instead', async () => {
     const pool = make({ maxBytes: 3 * MiB });
     const buf = await pool.acquire(2 * MiB);
     expect(pool.stats().inUseBytes).toBe(2 * MiB);
@@ -266,5 +309,38 @@ describe.each([
     expect(pool.stats().reused).toBe(1);
     expect(b.every((x) => x === 0xdb)).toBe(true);
     pool.release(b);
+  });
+});
+
+describe('fresh blocks (native pool)', () => {
+  it('are mapped and faulted in on a threadpool thread before acquire() resolves: resident before the first write', async () => {
+    const pool = new BufferPool({ sizeClasses: [64 * MiB], maxBytes: 512 * MiB, trimAfterMs: 0 });
+    const before = process.memoryUsage().rss;
+    const buf = await pool.acquire(64 * MiB);
+    const grew = process.memoryUsage().rss - before;
+    expect(pool.stats()).toMatchObject({ fresh: 1, prefaulted: 1 });
+    expect(grew).toBeGreaterThan(60 * MiB); // the pages are there, though nothing wrote to them
+    // tryAcquire cannot wait: its fresh block is mapped at once and faulted in by the first write.
+    const now = pool.tryAcquire(64 * MiB)!;
+    expect(pool.stats()).toMatchObject({ fresh: 2, prefaulted: 1 });
+    pool.release(buf);
+    pool.release(now);
+    await until(() => pool.stats().inUseBytes === 0, 'back');
+    pool.trim();
+  });
+
+  it('count against the cap from the moment they are asked for: concurrent fresh acquires never pass it', async () => {
+    const pool = new BufferPool({ sizeClasses: [4 * MiB], maxBytes: 8 * MiB, trimAfterMs: 0 });
+    const order: number[] = [];
+    const all = [1, 2, 3].map((i) => pool.acquire(4 * MiB).then((b) => (order.push(i), b)));
+    const [a, b] = await Promise.all(all.slice(0, 2));
+    expect(pool.stats()).toMatchObject({ inUseBytes: 8 * MiB, waits: 1 });
+    expect(order.sort()).toEqual([1, 2]); // the third waits (the two fresh ones may finish in either order)
+    pool.release(a!);
+    const c = await all[2]!;
+    expect(pool.stats().peakInUseBytes).toBe(8 * MiB);
+    pool.release(b!);
+    pool.release(c);
+    await until(() => pool.stats().inUseBytes === 0, 'back');
   });
 });

@@ -128,8 +128,9 @@ describe('download()', () => {
     await expect(pending).rejects.toMatchObject({ code: 'Aborted' });
     // Its own key: requests the aborted download sent just before the abort may still reach the server.
     server.put('b', 'denied', big);
-    server.setFaults([{ kind: 'status', status: 403, count: 1, match: { key: 'denied' } }]);
+    server.setFaults([{ kind: 'status', status: 403, match: { key: 'denied' } }]); // every time: a single 403 is signed again and asked once more
     await expect(download('s3://b/denied', join(dir, 'denied.bin'), { storeOptions, engine })).rejects.toMatchObject({ code: 'AccessDenied' });
+    server.setFaults([]);
     expect(readdirSync(dir).filter((f) => f.startsWith('aborted') || f.startsWith('denied') || f.includes('rangepool-tmp'))).toEqual([]);
   });
 

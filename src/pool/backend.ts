@@ -14,6 +14,11 @@ export interface Backend {
    * fresh block when a released block of that size is back at the next turn.
    */
   tryAcquire(size: number, waitForReturning?: boolean): ArrayBuffer | AcquireStatus;
+  /**
+   * The same for an acquire that may wait: where the backend can, a fresh block is prepared off the
+   * event loop (its pages faulted in on a threadpool thread) and comes as a promise.
+   */
+  acquire(size: number, waitForReturning?: boolean): ArrayBuffer | AcquireStatus | Promise<ArrayBuffer>;
   /** True when given back now, false when it was already released; TypeError when not ours. */
   release(ab: ArrayBuffer): boolean;
   /** Bytes a request of `size` occupies against the cap. */

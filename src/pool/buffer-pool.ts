@@ -101,7 +101,8 @@ export class BufferPool implements Pool {
     // A block released just now comes back at the next turn: wait for it (a turn or two) rather than
     // map a fresh one, so back-to-back downloads reuse memory.
     for (let turns = 0; this.waiters.length === 0; turns++) {
-      const buf = this.take(size, turns < 3);
+      let buf = this.take(size, turns < 3, true);
+      if (buf instanceof Promise) buf = await buf; // a fresh block, its pages faulted in off this thread
       if (buf === 'returning') {
         await new Promise((r) => setImmediate(r));
         if (signal?.aborted) throw abortedError(signal, undefined, 'acquire');
@@ -110,6 +111,7 @@ export class BufferPool implements Pool {
       if (buf !== 'over-cap') return buf;
       break;
     }
+    if (signal?.aborted) throw abortedError(signal, undefined, 'acquire');
     return new Promise<Buffer>((resolve, reject) => {
       const waiter: Waiter = { size, resolve, reject, signal, onAbort: undefined };
       if (signal) {
@@ -136,14 +138,21 @@ export class BufferPool implements Pool {
     return typeof buf === 'string' ? undefined : buf;
   }
 
-  private take(size: number, waitForReturning: boolean): Buffer | AcquireStatus {
+  /** With `mayWait`, a fresh block may come as a promise: prepared off the event loop (native pool). */
+  private take(size: number, waitForReturning: boolean, mayWait: true): Buffer | AcquireStatus | Promise<Buffer>;
+  private take(size: number, waitForReturning: boolean): Buffer | AcquireStatus;
+  private take(size: number, waitForReturning: boolean, mayWait = false): Buffer | AcquireStatus | Promise<Buffer> {
     if (size === 0) {
       const ab = new ArrayBuffer(0);
       empties.add(ab);
       return Buffer.from(ab);
     }
-    const ab = this.backend.tryAcquire(size, waitForReturning);
+    const ab = mayWait ? this.backend.acquire(size, waitForReturning) : this.backend.tryAcquire(size, waitForReturning);
     if (typeof ab === 'string') return ab;
+    return ab instanceof Promise ? ab.then((fresh) => this.handOut(fresh, size)) : this.handOut(ab, size);
+  }
+
+  private handOut(ab: ArrayBuffer, size: number): Buffer {
     owners.set(ab, this);
     this.finalization.register(ab, this.backend.capacityFor(size), ab);
     this.startTrimTimer();
@@ -212,8 +221,9 @@ export class BufferPool implements Pool {
     if (this.waiters.length === 0) this.backend.watch(false, this.wake);
   }
 
-  // Idle blocks go back to the OS after trimAfterMs; the timer never keeps the process alive, and it
-  // holds the pool only weakly so an unused pool can be collected.
+  // Idle blocks go back to the OS once the whole pool has been quiet for trimAfterMs (the backend
+  // decides; this timer only asks, every tenth of that, so the trim comes within 10 % of the time). It
+  // never keeps the process alive, and it holds the pool only weakly so an unused pool can be collected.
   private startTrimTimer(): void {
     const { trimAfterMs } = this.backend.config;
     if (this.trimTimer || trimAfterMs === 0) return;
@@ -222,8 +232,8 @@ export class BufferPool implements Pool {
       const pool = self.deref();
       if (!pool) return clearInterval(timer);
       const freed = pool.backend.trim(trimAfterMs);
-      if (freed > 0) debug('trimmed %d idle bytes (idle longer than %d ms) back to the OS', freed, trimAfterMs);
-    }, Math.max(100, trimAfterMs / 2));
+      if (freed > 0) debug('trimmed %d idle bytes (the pool quiet for %d ms) back to the OS', freed, trimAfterMs);
+    }, Math.max(50, Math.min(1000, trimAfterMs / 10)));
     timer.unref();
     this.trimTimer = timer;
   }

@@ -43,6 +43,10 @@ export class NativeBackend implements Backend {
     return this.b.acquire(this.handle, size, waitForReturning);
   }
 
+  acquire(size: number, waitForReturning = false): ArrayBuffer | AcquireStatus | Promise<ArrayBuffer> {
+    return this.b.acquireAsync(this.handle, size, waitForReturning);
+  }
+
   release(ab: ArrayBuffer): boolean {
     return this.b.release(ab, this.handle);
   }

@@ -5,7 +5,7 @@ import type { PoolOptions } from './types.js';
 
 const MiB = 1024 * 1024;
 export const DEFAULT_SIZE_CLASSES = [1, 4, 16, 64, 256].map((n) => n * MiB);
-export const DEFAULT_IDLE_PER_CLASS = 16;
+export const DEFAULT_IDLE_PER_CLASS = 1024;
 export const DEFAULT_TRIM_AFTER_MS = 10_000;
 
 /** Half of what this process may use: the cgroup limit when there is one, else physical memory. */

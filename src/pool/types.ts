@@ -2,11 +2,15 @@
 export interface PoolOptions {
   /** Block sizes in bytes, ascending. Default 1, 4, 16, 64, 256 MiB. */
   sizeClasses?: number[];
-  /** Idle blocks kept per size class after release (the seed's --buffer-pool-size). Default 16. */
+  /**
+   * At most this many idle blocks per size class (and of blocks above the largest class). Below it, a
+   * pool keeps idle as many blocks of a class as were out at once since it last trimmed: retention
+   * follows the load. Default 1024; 0 keeps none.
+   */
   idlePerClass?: number;
   /** Cap on in-use + idle bytes. Default: half of the memory this process may use. */
   maxBytes?: number;
-  /** Idle blocks older than this are returned to the OS. Default 10 000 ms. 0 keeps them. */
+  /** Once the pool has seen no acquire and no release for this long, its idle blocks go back to the OS. Default 10 000 ms; 0 keeps them. */
   trimAfterMs?: number;
   /** Debug: fill released blocks with 0xDB so use-after-release shows. Default false. */
   poison?: boolean;
@@ -47,6 +51,8 @@ export interface PoolStats {
   peakInUseBytes: number;
   /** Bytes given back to the OS by idle trim or cap pressure. */
   trimmedBytes: number;
+  /** Fresh blocks whose pages were faulted in on a threadpool thread before they were handed out (native pool only). */
+  prefaulted: number;
   /** Buffers collected without an explicit release (diagnostic). */
   collectedWithoutRelease: number;
 }
