@@ -66,13 +66,20 @@ void UnmapBlock(void* p, size_t capacity) {
 #define MADV_POPULATE_WRITE 23  // Linux 5.14+; older headers (glibc 2.17's) lack the name
 #endif
 
-// Faults every page of a fresh block in now (the kernel zeroes them here, not at the first write).
+// Faults every page of a fresh block in now (the kernel zeroes them here, not at the first write). In
+// steps: populating holds the process's mmap lock, and one call for a whole GiB made every mmap of the
+// main thread (V8 growing its heap) wait seconds for it.
 void Populate(void* p, size_t capacity) {
+  constexpr size_t kStep = 4u << 20;
+  unsigned char* bytes = static_cast<unsigned char*>(p);
+  for (size_t at = 0; at < capacity; at += kStep) {
+    const size_t n = std::min(kStep, capacity - at);
 #ifdef MADV_POPULATE_WRITE
-  if (madvise(p, capacity, MADV_POPULATE_WRITE) == 0) return;  // one call; EINVAL before Linux 5.14
+    if (madvise(bytes + at, n, MADV_POPULATE_WRITE) == 0) continue;  // EINVAL before Linux 5.14
 #endif
-  volatile unsigned char* bytes = static_cast<volatile unsigned char*>(p);
-  for (size_t at = 0; at < capacity; at += PageSize()) bytes[at] = 0;
+    volatile unsigned char* page = bytes + at;
+    for (size_t i = 0; i < n; i += PageSize()) page[i] = 0;
+  }
 }
 
 size_t RoundUp(size_t n, size_t granule) { return (n + granule - 1) / granule * granule; }

@@ -313,16 +313,20 @@ describe.each([
 });
 
 describe('fresh blocks (native pool)', () => {
-  it('are mapped and faulted in on a threadpool thread before acquire() resolves: resident before the first write', async () => {
-    const pool = new BufferPool({ sizeClasses: [64 * MiB], maxBytes: 512 * MiB, trimAfterMs: 0 });
+  it('with prefault, are mapped and faulted in on a threadpool thread before acquire() resolves: resident before the first write', async () => {
+    const pool = new BufferPool({ sizeClasses: [64 * MiB], maxBytes: 512 * MiB, trimAfterMs: 0, prefault: true });
     const before = process.memoryUsage().rss;
     const buf = await pool.acquire(64 * MiB);
     const grew = process.memoryUsage().rss - before;
     expect(pool.stats()).toMatchObject({ fresh: 1, prefaulted: 1 });
     expect(grew).toBeGreaterThan(60 * MiB); // the pages are there, though nothing wrote to them
-    // tryAcquire cannot wait: its fresh block is mapped at once and faulted in by the first write.
+    // tryAcquire cannot wait, and a pool without prefault does not: mapped at once, faulted in as written.
     const now = pool.tryAcquire(64 * MiB)!;
+    const lazy = new BufferPool({ sizeClasses: [64 * MiB], maxBytes: 512 * MiB, trimAfterMs: 0 });
+    const later = await lazy.acquire(64 * MiB);
     expect(pool.stats()).toMatchObject({ fresh: 2, prefaulted: 1 });
+    expect(lazy.stats()).toMatchObject({ fresh: 1, prefaulted: 0 });
+    lazy.release(later);
     pool.release(buf);
     pool.release(now);
     await until(() => pool.stats().inUseBytes === 0, 'back');
@@ -330,7 +334,7 @@ describe('fresh blocks (native pool)', () => {
   });
 
   it('count against the cap from the moment they are asked for: concurrent fresh acquires never pass it', async () => {
-    const pool = new BufferPool({ sizeClasses: [4 * MiB], maxBytes: 8 * MiB, trimAfterMs: 0 });
+    const pool = new BufferPool({ sizeClasses: [4 * MiB], maxBytes: 8 * MiB, trimAfterMs: 0, prefault: true });
     const order: number[] = [];
     const all = [1, 2, 3].map((i) => pool.acquire(4 * MiB).then((b) => (order.push(i), b)));
     const [a, b] = await Promise.all(all.slice(0, 2));

@@ -43,7 +43,7 @@ export function withDownload(cmd: Command): Command {
   return withService(cmd)
     .option('--buffer-pool', 'reuse pooled off-heap buffers (default)')
     .option('--no-buffer-pool', 'allocate a fresh buffer for every download')
-    .option('--buffer-pool-size <n>', 'idle buffers kept per size class (default 16; for many objects, what they hold at once)', wholeNumber('--buffer-pool-size', 0))
+    .option('--buffer-pool-size <n>', 'at most this many idle buffers per size class (default: as many as the transfer held at once)', wholeNumber('--buffer-pool-size', 0))
     .option('--part-size <size>', 'bytes per ranged request, e.g. 8MiB (default 16MiB)', (t) => parseSize(t, '--part-size'))
     .option('--concurrency <n>', 'ranges of one object in flight (default 8)', wholeNumber('--concurrency', 1))
     .option('--verify', "check the service's whole-object checksum")
@@ -54,11 +54,11 @@ export function storeOptions(o: Common): StoreOptions {
   return { ...(o.endpoint ? { endpoint: o.endpoint } : {}), ...(o.region ? { region: o.region } : {}) };
 }
 
-/** The pool the switches ask for; `workingSet`: the blocks a transfer holds at once, kept idle between uses. */
-export function poolFor(o: Common, workingSet = 0): BufferPool {
+/** The pool the switches ask for (the default pool keeps idle what the transfer held at once: retention follows the load). */
+export function poolFor(o: Common): BufferPool {
   if (o.bufferPool === false) return new BufferPool({ idlePerClass: 0 }); // every block fresh from the OS, unmapped on release
   if (o.bufferPoolSize !== undefined) return new BufferPool({ idlePerClass: o.bufferPoolSize });
-  return workingSet > 16 ? new BufferPool({ idlePerClass: workingSet }) : defaultPool();
+  return defaultPool();
 }
 
 export function engineFor(o: Common): RangeEngine {

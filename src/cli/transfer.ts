@@ -77,9 +77,7 @@ async function manyToDirectory(from: string | string[], o: GetSwitches, signal: 
   const results: unknown[] = [];
   let worst: number = EXIT.ok;
   const t0 = performance.now();
-  // Keep idle as many blocks as the transfer holds at once (objects × read-ahead chunks): fewer, and
-  // every burst of objects ending together unmaps blocks the next objects map again.
-  const pool = poolFor(o, (o.objects ?? 16) * (o.concurrency ?? 8));
+  const pool = poolFor(o);
   const redraw = () => bar.update(bytes, [...sizes.values()].reduce((a, b) => a + b, 0), `${finished}/${started}`);
   const onProgress = (p: { uri: string; bytes: number; total: number }) => {
     if (!sizes.has(p.uri)) started++;

@@ -10,6 +10,13 @@ import type { AcquireOptions, AcquireStatus, Pool, PoolOptions, PoolStats } from
 export interface BufferPoolOptions extends PoolOptions {
   /** 'js' forces the JavaScript fallback (the environment variable RANGEPOOL_NO_NATIVE=1 does so for all). */
   implementation?: 'auto' | 'js';
+  /**
+   * acquire() faults a fresh block's pages in on a threadpool thread before it resolves (native pool).
+   * Default false (RANGEPOOL_PREFAULT=1 turns it on for the default pool): measured here
+   * (bench/pool-policy.ts) it made a first 1 GiB get() 2-3× slower, since no byte can land until every
+   * page is in, where faulting as bytes arrive overlaps the two; batches of 64 MiB came out either way.
+   */
+  prefault?: boolean;
 }
 
 /** A pooled buffer with a scoped lifetime: `using lease = await pool.lease(n)` releases at block end. */
@@ -57,9 +64,12 @@ export class BufferPool implements Pool {
   private readonly backend: Backend;
 
   /** `backend` is internal: attach() and defaultPool() pass one. */
+  private readonly prefault: boolean;
+
   constructor(opts: BufferPoolOptions = {}, backend?: Backend) {
+    this.prefault = opts.prefault ?? process.env.RANGEPOOL_PREFAULT === '1';
     if (!backend) {
-      const { implementation = 'auto', ...poolOpts } = opts;
+      const { implementation = 'auto', prefault: _, ...poolOpts } = opts;
       if (implementation !== 'auto' && implementation !== 'js') throw invalidArgument("implementation must be 'auto' or 'js'");
       const config = resolveOptions(poolOpts);
       backend = (implementation === 'auto' ? NativeBackend.create(config, false) : undefined) ?? new JsBackend(config);
@@ -101,7 +111,7 @@ export class BufferPool implements Pool {
     // A block released just now comes back at the next turn: wait for it (a turn or two) rather than
     // map a fresh one, so back-to-back downloads reuse memory.
     for (let turns = 0; this.waiters.length === 0; turns++) {
-      let buf = this.take(size, turns < 3, true);
+      let buf = this.take(size, turns < 3, this.prefault);
       if (buf instanceof Promise) buf = await buf; // a fresh block, its pages faulted in off this thread
       if (buf === 'returning') {
         await new Promise((r) => setImmediate(r));
@@ -139,7 +149,7 @@ export class BufferPool implements Pool {
   }
 
   /** With `mayWait`, a fresh block may come as a promise: prepared off the event loop (native pool). */
-  private take(size: number, waitForReturning: boolean, mayWait: true): Buffer | AcquireStatus | Promise<Buffer>;
+  private take(size: number, waitForReturning: boolean, mayWait: boolean): Buffer | AcquireStatus | Promise<Buffer>;
   private take(size: number, waitForReturning: boolean): Buffer | AcquireStatus;
   private take(size: number, waitForReturning: boolean, mayWait = false): Buffer | AcquireStatus | Promise<Buffer> {
     if (size === 0) {
