@@ -4,7 +4,8 @@
 // runs also sweep part size × concurrency, compare against the Azure and GCS SDKs on their emulators,
 // and write bench/results/ (Markdown, SVG chart, README table).
 // Then many objects (100 × 64 MiB: the CLI to tmpfs and getMany, with and without the pool, vs the SDK).
-// Usage: npm run bench [-- --quick] [--repeats N] [--variants abcdef] [--no-tls] [--no-sweep] [--no-clouds] [--no-many] [--sweep-only] [--many-only]
+// The pool's own policy (large blocks, retention, trim, prefault) with --pool-only (bench/pool-policy.ts).
+// Usage: npm run bench [-- --quick] [--repeats N] [--variants abcdef] [--no-tls] [--no-sweep] [--no-clouds] [--no-many] [--sweep-only] [--many-only] [--pool-only]
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { VARIANTS, type VariantOptions } from './variants.js';
 import { chartSvg } from './chart.js';
 import { cloudComparisons } from './clouds.js';
 import { MANY_VARIANTS, manyObjects, manyTable, type ManySummary } from './many.js';
+import { poolPolicy } from './pool-policy.js';
 
 /** What run-variant.ts prints. */
 interface Run {
@@ -57,6 +59,7 @@ const { values: args } = parseArgs({
     'sweep-only': { type: 'boolean', default: false },
     many: { type: 'boolean', default: true },
     'many-only': { type: 'boolean', default: false },
+    'pool-only': { type: 'boolean', default: false },
     clouds: { type: 'boolean', default: true },
   },
   allowNegative: true,
@@ -221,6 +224,7 @@ const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${Math
 const MANY = { count: quick ? 16 : 100, objects: 8, repeats: quick ? 1 : 3 };
 if (args['sweep-only']) await withServer(false, sweepOnly);
 else if (args['many-only']) await manyOnly();
+else if (args['pool-only']) await poolOnly();
 else await fullRun();
 
 /** The many-objects table and its RSS chart (SDK vs the CLI with and without the pool, each over its own run). */
@@ -236,6 +240,13 @@ function replaceBlock(name: string, lines: string[]): void {
   const readme = new URL('../README.md', here);
   const re = new RegExp(`<!-- ${name}:start -->[\\s\\S]*<!-- ${name}:end -->`);
   writeFileSync(readme, readFileSync(readme, 'utf8').replace(re, `<!-- ${name}:start -->\n${lines.join('\n')}\n<!-- ${name}:end -->`));
+}
+
+/** The pool's policy on its own (bench/pool-policy.ts): fresh blocks per phase, with and without prefault and reuse. */
+async function poolOnly(): Promise<void> {
+  const lines = [`${machine}; client and server on the same cores; one process per row group, single samples`, '', await poolPolicy(quick)];
+  console.log(lines.join('\n'));
+  if (!quick) writeFileSync(new URL('results/pool-policy.md', here), lines.join('\n') + '\n');
 }
 
 async function manyOnly(): Promise<void> {
