@@ -13,8 +13,8 @@ export interface BufferPoolOptions extends PoolOptions {
   /**
    * acquire() faults a fresh block's pages in on a threadpool thread before it resolves (native pool).
    * Default false (RANGEPOOL_PREFAULT=1 turns it on for the default pool): measured here
-   * (bench/pool-policy.ts) it made a first 1 GiB get() 2-3× slower, since no byte can land until every
-   * page is in, where faulting as bytes arrive overlaps the two; batches of 64 MiB came out either way.
+   * (bench/pool-policy.ts) it was faster in some runs and slower in others (no byte can land until every
+   * page is in, where faulting as bytes arrive overlaps the two), so it stays a choice, not the default.
    */
   prefault?: boolean;
 }
