@@ -2,6 +2,7 @@
 // (the object-size cache, the one restart on a changed object) lives here; the engine does the ranges.
 import { MetaCache } from './cache.js';
 import { RangeEngine, type DownloadOptions, type DownloadStats } from './engine/engine.js';
+import { strongValidator } from './engine/pin.js';
 import { RangepoolError, isRangepoolError } from './errors.js';
 import { release } from './pool/index.js';
 import { optionsKey } from './stores/options-key.js';
@@ -43,6 +44,17 @@ export async function resolve(uri: string, opts: Pick<GetOptions, 'store' | 'sto
   const loc = parseUri(uri);
   const store = opts.store ?? (await storeFor(loc, opts.storeOptions));
   return { loc, store, cacheKey: `${loc.uri}|${optionsKey(opts.storeOptions)}` };
+}
+
+/**
+ * What a listing said of an object, remembered like a stat (an S3 or Azure entry with a strong ETag), so
+ * a get() of it acquires its buffer and starts every range at once, pinned to that ETag, instead of
+ * learning the size from a first response. A stale entry is caught by the pin and dropped, as any.
+ */
+export function rememberListed(uri: string, storeOptions: GetOptions['storeOptions'], entry: ListEntry): void {
+  const loc = parseUri(uri);
+  if ((loc.scheme !== 's3' && loc.scheme !== 'az') || !strongValidator(entry)) return;
+  metaCache.set(`${loc.uri}|${optionsKey(storeOptions)}`, { size: entry.size, etag: entry.etag, lastModified: entry.lastModified });
 }
 
 export async function getObject(uri: string, opts: GetOptions = {}): Promise<RangepoolObject> {

@@ -2,13 +2,13 @@
 // needed) with a bound on objects in flight. Every object goes through the one engine, so its in-flight
 // range limit holds across all of them, and the pool's cap across their buffers.
 import { basename } from 'node:path';
-import { defaultEngine, getObject, listEach, type GetOptions, type RangepoolObject } from './api.js';
+import { defaultEngine, getObject, listEach, rememberListed, type GetOptions, type RangepoolObject } from './api.js';
 import { download, type DownloadFileOptions } from './download-to-file.js';
 import { RangepoolError, abortedError, invalidArgument } from './errors.js';
 import type { DownloadStats } from './engine/types.js';
 import { pathUnder } from './files/paths.js';
 import { defaultPool } from './pool/index.js';
-import type { ObjectMeta } from './stores/store.js';
+import type { ListEntry, ObjectMeta } from './stores/store.js';
 import { parseUri } from './uri.js';
 
 export interface ManyOptions extends Omit<GetOptions, 'offset' | 'length' | 'ifMatch' | 'onProgress'> {
@@ -39,6 +39,8 @@ export type ManyResult =
 interface Source {
   uri: string;
   size?: number;
+  /** What the listing said of it. */
+  listed?: ListEntry;
   /** Where it goes, with `to`. */
   path?: string;
   /** Why it is not fetched (a key with no safe path under `to`). */
@@ -69,7 +71,7 @@ async function* sources(from: string | Iterable<string> | AsyncIterable<string>,
   const prefix = parseUri(from, { prefix: true });
   for await (const entry of listEach(from, opts)) {
     if (entry.key.endsWith('/')) continue; // a "folder" marker, not an object
-    yield placed({ uri: uriOf(from, entry.key), size: entry.size }, opts.to, prefix.key, entry.key);
+    yield placed({ uri: uriOf(from, entry.key), size: entry.size, listed: entry }, opts.to, prefix.key, entry.key);
   }
 }
 
@@ -93,6 +95,8 @@ export async function* getMany(from: string | Iterable<string> | AsyncIterable<s
         const r = await download(s.uri, s.path, { ...getOpts, pool, fsync, readAhead, createDirs: true, signal: stop.signal, onProgress: progress });
         return { uri: s.uri, path: r.path, meta: r.meta, stats: r.stats };
       }
+      // The listed size and ETag let the buffer be acquired before any response (not with verify: a listing has no checksums).
+      if (s.listed && (getOpts.cache ?? true) && !getOpts.verify) rememberListed(s.uri, getOpts.storeOptions, s.listed);
       const r: RangepoolObject = await getObject(s.uri, { ...getOpts, pool, signal: stop.signal, onProgress: progress });
       return { uri: s.uri, buffer: r.buffer, meta: r.meta, stats: r.stats };
     } catch (e) {

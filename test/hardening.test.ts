@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startObjectServer } from '../testing/object-server/index.js';
-import { RangeEngine, defaultPool, get, getObject, list, listEach, release, stat, stream } from '../src/index.js';
+import { RangeEngine, defaultPool, get, getMany, getObject, list, listEach, release, stat, stream } from '../src/index.js';
 import { S3Store } from '../src/stores/s3.js';
 import { partial, startRawServer } from './support/raw-http-server.js';
 import { until } from './support/wait.js';
@@ -80,6 +80,31 @@ describe('ranges are pinned to a strong validator, never to a date', () => {
     await expect((async () => {
       for await (const _ of chunks);
     })()).rejects.toMatchObject({ code: 'PreconditionFailed', message: expect.stringContaining('strong ETag') });
+  });
+});
+
+describe('getMany of a prefix acquires early', () => {
+  it('a listed size and strong ETag start every range at once, pinned, with no first-response round trip', async () => {
+    const data = randomBytes(3 << 20);
+    raw.script((req, s) => {
+      if (req.path.includes('list-type=2')) {
+        const xml = `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix>p/</Prefix><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated><Contents><Key>p/a</Key><LastModified>2026-11-02T10:00:00.000Z</LastModified><ETag>&quot;v1&quot;</ETag><Size>${data.length}</Size></Contents></ListBucketResult>`;
+        return void s.write(`HTTP/1.1 200 OK\r\ncontent-type: application/xml\r\ncontent-length: ${Buffer.byteLength(xml)}\r\n\r\n${xml}`);
+      }
+      s.write(partial(data, req.headers.range));
+    });
+    raw.requests.length = 0;
+    const before = defaultPool().stats().inUseBytes;
+    const store = new S3Store({ endpoint: raw.url, credentials, transport: 'direct' });
+    for await (const r of getMany('s3://b/p/', { store, engine: new RangeEngine({ partSize: 1 << 20, retry: { retries: 0 } }) })) {
+      expect(r.error).toBeUndefined();
+      expect(r.buffer!.equals(data)).toBe(true);
+      release(r.buffer!);
+    }
+    const gets = raw.requests.filter((r) => r.headers.range !== undefined);
+    expect(gets).toHaveLength(3);
+    expect(gets.every((r) => r.headers['if-match'] === '"v1"')).toBe(true); // the first one too: no unpinned first read
+    await until(() => defaultPool().stats().inUseBytes === before, 'the pool back');
   });
 });
 
