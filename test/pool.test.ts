@@ -230,6 +230,17 @@ describe.each([
     pool.release(big);
   });
 
+  it('under the cap, the least recently returned idle block is evicted first, whatever its class', async () => {
+    const pool = make({ sizeClasses: [MiB, 2 * MiB, 4 * MiB], maxBytes: 6 * MiB });
+    pool.release(await pool.acquire(4 * MiB));
+    await until(() => pool.stats().idleBytes === 4 * MiB, 'the 4 MiB block idle');
+    pool.release(await pool.acquire(MiB));
+    await until(() => pool.stats().idleBytes === 5 * MiB, 'the 1 MiB block idle');
+    const two = await pool.acquire(2 * MiB); // 5 idle + 2 > 6: one must go, the older
+    expect(pool.stats()).toMatchObject({ trimmedBytes: 4 * MiB, idleBytes: MiB });
+    pool.release(two);
+  });
+
   it('trim() gives idle memory back to the OS', async () => {
     const pool = make();
     const bufs = await Promise.all([pool.acquire(MiB), pool.acquire(MiB)]);

@@ -7,6 +7,8 @@ let nextId = 1_000_000; // apart from native pool ids
 interface Idle {
   ab: ArrayBuffer;
   capacity: number;
+  /** When it was returned, in return order (the cap evicts the least recent first, as the native pool). */
+  seq: number;
 }
 
 /** Blocks above the largest class: multiples of this granule (or of a quarter of the largest class, if smaller). */
@@ -32,6 +34,7 @@ export class JsBackend implements Backend {
   private readonly large: number;
   private readonly granule: number;
   private lastActivity = Date.now();
+  private returns = 0;
   private readonly out = new WeakMap<ArrayBuffer, number>(); // live buffer -> capacity
   private readonly counts: BackendStats = {
     taken: 0,
@@ -139,7 +142,7 @@ export class JsBackend implements Backend {
     this.lastActivity = Date.now();
     // Keep what the recent peak needed: as many idle as were out at once since the last trim.
     if (ab && this.idle[c]!.length < Math.min(this.config.idlePerClass, this.peakOut[c]!)) {
-      this.idle[c]!.push({ ab, capacity });
+      this.idle[c]!.push({ ab, capacity, seq: this.returns++ });
       s.idleBytes += capacity;
     }
     if (this.wakes.size > 0) queueMicrotask(() => this.wakes.forEach((wake) => wake()));
@@ -149,9 +152,10 @@ export class JsBackend implements Backend {
   private evictFor(needed: number): boolean {
     const s = this.counts;
     while (s.inUseBytes + s.idleBytes + needed > this.config.maxBytes) {
-      const list = this.idle.find((l) => l.length > 0);
-      if (!list) return false;
-      this.dropped(list.shift()!.capacity);
+      let oldest: Idle[] | undefined;
+      for (const list of this.idle) if (list.length > 0 && (!oldest || list[0]!.seq < oldest[0]!.seq)) oldest = list;
+      if (!oldest) return false;
+      this.dropped(oldest.shift()!.capacity);
     }
     return true;
   }
