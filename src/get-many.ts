@@ -1,6 +1,7 @@
 // getMany(): many objects (a list of URIs, or every object under a prefix, listed page by page as
 // needed) with a bound on objects in flight. Every object goes through the one engine, so its in-flight
 // range limit holds across all of them, and the pool's cap across their buffers.
+import { setMaxListeners } from 'node:events';
 import { basename } from 'node:path';
 import { defaultEngine, getObject, listEach, rememberListed, type GetOptions, type RangepoolObject } from './api.js';
 import { download, type DownloadFileOptions } from './download-to-file.js';
@@ -84,6 +85,8 @@ export async function* getMany(from: string | Iterable<string> | AsyncIterable<s
   const window = opts.readAhead ?? (opts.concurrency ?? engine.options.concurrency) * (opts.partSize ?? engine.options.partSize);
   const cost = (s: Source) => (s.size === undefined ? undefined : s.path !== undefined ? Math.min(s.size, window) : s.size);
   const stop = new AbortController();
+  // Each object in flight (up to 16) listens to it until it ends: many, by design, not a leak.
+  setMaxListeners(0, stop.signal);
   const onCallerAbort = () => stop.abort(abortedError(opts.signal!));
   if (opts.signal?.aborted) throw abortedError(opts.signal);
   opts.signal?.addEventListener('abort', onCallerAbort, { once: true });

@@ -49,6 +49,19 @@ describe('getMany()', () => {
     await until(() => pool.stats().inUseBytes === 0, 'the pool back at the start');
   });
 
+  it('16 objects in flight give no MaxListenersExceededWarning (each listens to the stop signal only while it runs)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      for await (const r of getMany('s3://b/set/small-0', { storeOptions, engine, objects: 16 })) release(r.buffer!);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => w === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+
   it('breaking out early stops what is in flight and returns every buffer', async () => {
     const pool = new BufferPool();
     let n = 0;
