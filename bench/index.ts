@@ -80,7 +80,7 @@ function median(xs: number[]): number {
 }
 
 async function startServer(tls = false): Promise<Server> {
-  const child = spawn(process.execPath, [...tsArgs('testing/object-server/main.ts'), ...(tls ? ['--tls'] : [])], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...tsArgs('testing/object-server/main.ts'), '--with-parent', ...(tls ? ['--tls'] : [])], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
   return { ...JSON.parse(line), stop: () => child.kill('SIGTERM') };
 }

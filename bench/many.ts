@@ -65,7 +65,7 @@ function median(runs: ManySummary[]): ManySummary {
 
 /** Runs every variant `repeats` times (alternating order) against one loopback server holding `count` objects of `size`. */
 export async function manyObjects({ count = 100, size = 64 * MiB, objects = 8, repeats = 1, tick = (_: string) => {} } = {}): Promise<Record<string, ManySummary>> {
-  const server = spawn(process.execPath, tsArgs('testing/object-server/main.ts'), { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+  const server = spawn(process.execPath, [...tsArgs('testing/object-server/main.ts'), '--with-parent'], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
   try {
     const { url } = JSON.parse(await new Promise<string>((r) => createInterface({ input: server.stdout! }).once('line', r))) as { url: string };
     await send(url, 'PUT', '/bench/seed', randomBytes(size));

@@ -91,7 +91,7 @@ function runChild(url: string, scenario: string, config: string, parallel: numbe
 }
 
 export async function poolPolicy(quick: boolean): Promise<string> {
-  const server = spawn(process.execPath, tsArgs('testing/object-server/main.ts'), { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+  const server = spawn(process.execPath, [...tsArgs('testing/object-server/main.ts'), '--with-parent'], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
   const { url } = JSON.parse(await new Promise<string>((r) => createInterface({ input: server.stdout }).once('line', r))) as { url: string };
   const parallel = quick ? 8 : 32;
   try {

@@ -232,7 +232,7 @@ describe('faults', () => {
 
 describe('in its own process', () => {
   it('prints its address, serves PUT/GET and control, and exits 0 on SIGTERM', async () => {
-    const child = spawn(process.execPath, tsArgs('testing/object-server/main.ts'), { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...tsArgs('testing/object-server/main.ts'), '--with-parent'], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
     const line = await new Promise<string>((r) => createInterface({ input: child.stdout! }).once('line', r));
     const { url } = JSON.parse(line);
     const body = randomBytes(1000);
@@ -249,5 +249,20 @@ describe('in its own process', () => {
     const exited = new Promise<number | null>((r) => child.once('exit', r));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+
+  it('started with stdin closed (as from a shell, in the background) it keeps serving; --with-parent ends with its stdin', async () => {
+    const alone = spawn(process.execPath, tsArgs('testing/object-server/main.ts'), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const { url } = JSON.parse(await new Promise<string>((r) => createInterface({ input: alone.stdout! }).once('line', r)));
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await fetch(`${url}/bk/none`)).status).toBe(404); // still there
+    const aloneExit = new Promise<number | null>((r) => alone.once('exit', r));
+    alone.kill('SIGTERM');
+    expect(await aloneExit).toBe(0);
+    const tied = spawn(process.execPath, [...tsArgs('testing/object-server/main.ts'), '--with-parent'], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+    await new Promise<string>((r) => createInterface({ input: tied.stdout! }).once('line', r));
+    const tiedExit = new Promise<number | null>((r) => tied.once('exit', r));
+    tied.stdin!.end();
+    expect(await tiedExit).toBe(0);
   });
 });

@@ -1,7 +1,9 @@
 // Runs the loopback object server in its own process (so a benchmark can measure the client's CPU
 // apart from the server's). Prints {"url","port","pid"} (and "ca" with --tls) as one JSON line once
-// listening. Objects are loaded with S3 PUTs, faults set with POST /_control/faults. Ends on SIGTERM,
-// SIGINT or stdin closing. --tls serves HTTPS with a self-signed certificate made at start.
+// listening. Objects are loaded with S3 PUTs (`curl -T file URL/bucket/key`), faults set with POST
+// /_control/faults. Ends on SIGTERM or SIGINT, and with --with-parent when its stdin closes (so a parent
+// that spawned it with a pipe takes it along when it dies; started from a shell in the background, where
+// stdin is /dev/null, it keeps running). --tls serves HTTPS with a self-signed certificate made at start.
 // Run it with `node --import tsx testing/object-server/main.ts` (see testing/spawn.ts).
 import { generate } from 'selfsigned';
 import { startObjectServer } from './index.js';
@@ -21,5 +23,7 @@ const stop = async () => {
 };
 process.once('SIGTERM', stop);
 process.once('SIGINT', stop);
-process.stdin.once('end', stop);
-process.stdin.resume();
+if (process.argv.includes('--with-parent')) {
+  process.stdin.once('end', stop);
+  process.stdin.resume();
+}
