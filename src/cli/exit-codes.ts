@@ -30,9 +30,14 @@ export function exitCodeFor(e: unknown): number {
   }
 }
 
-/** One line: what went wrong, on which URI, and what to do. */
-/** One line for stderr; what came from a server is in it, so control characters are escaped. */
+/** Nothing answered at all: retrying later or with less concurrency is not the advice. */
+const UNREACHABLE = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH/;
+
+/** One line for stderr: what went wrong, on which URI, and what to do; control characters from a server escaped. */
 export function describe(e: unknown): string {
-  if (e instanceof RangepoolError) return printable(`${e.code}: ${e.message}${HINTS[e.code] ? ` — ${HINTS[e.code]}` : ''}`);
+  if (e instanceof RangepoolError) {
+    const hint = e.code === 'Unavailable' && UNREACHABLE.test(e.message) ? 'nothing answered there: check the endpoint (--endpoint, AWS_ENDPOINT_URL, ...) and the network' : HINTS[e.code];
+    return printable(`${e.code}: ${e.message}${hint ? ` — ${hint}` : ''}`);
+  }
   return printable(`error: ${(e as Error)?.message ?? e}`);
 }

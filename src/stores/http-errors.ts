@@ -9,8 +9,8 @@ const NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EA
 export function httpError(uri: string, cause: unknown, status: number | undefined, serviceCode?: string, region?: string): RangepoolError {
   if (cause instanceof RangepoolError) return cause;
   const errno = (cause as NodeJS.ErrnoException)?.code ?? ((cause as Error)?.cause as NodeJS.ErrnoException | undefined)?.code;
-  // An SDK names an error it could not parse 'Unknown'/'UnknownError': the status says more.
-  const named = serviceCode && !/^Unknown/.test(serviceCode) ? serviceCode : undefined;
+  // An SDK names an error it could not parse 'Unknown'/'UnknownError', and a network error plain 'Error': the status says more.
+  const named = serviceCode && !/^(Unknown|Error$)/.test(serviceCode) ? serviceCode : undefined;
   const say = (code: ErrorCode, what: string, retryable?: boolean) =>
     new RangepoolError(code, `${what}${named ? ` (${named})` : status ? ` (HTTP ${status})` : ''}`, { uri, cause, retryable });
   if ((cause as Error)?.name === 'CredentialsProviderError') {
