@@ -6,6 +6,7 @@
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": [
         "NAPI_VERSION=8",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "RANGEPOOL_SOURCE_HASH=\"<!(node scripts/native-hash.cjs)\""
       ],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2"],
