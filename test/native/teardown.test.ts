@@ -42,6 +42,13 @@ describe('teardown with live pooled buffers', () => {
     expect(stderr).toBe('');
   });
 
+  it('a worker terminated in the middle of a native call never takes the process down', async () => {
+    // Before NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS: 'libc++abi: terminating due to uncaught exception of type Napi::Error'.
+    const { report, stderr } = await child('terminate-in-native-call');
+    expect(report.terminated).toBe(20);
+    expect(stderr).toBe('');
+  });
+
   it('process.exit() while an acquire waits for the cap exits 0', async () => {
     const { report } = await child('abort-pending');
     expect(report.held).toBe(MiB);
