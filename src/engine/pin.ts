@@ -5,7 +5,7 @@
 import type { ObjectMeta, Store } from '../stores/store.js';
 
 export function strongValidator(meta: ObjectMeta): boolean {
-  return meta.generation !== undefined || (meta.etag !== undefined && !meta.etag.startsWith('W/'));
+  return meta.generation !== undefined || ifMatchFor(meta.etag) !== undefined;
 }
 
 /** Whether the object may be read as several requests; otherwise it is read in one. */

@@ -442,7 +442,7 @@ export class Connection {
  * that is not part of a CRLF is a framing error (llhttp refuses them too): a reader that tolerated one
  * would see a different body than another parser.
  */
-export function lineEnd(buf: Uint8Array, from: number, to: number): number {
+function lineEnd(buf: Uint8Array, from: number, to: number): number {
   for (let i = from; i < to; i++) {
     const c = buf[i];
     if (c === 0x0a) throw new ConnectionError('protocol', 'a bare LF in a chunk line');

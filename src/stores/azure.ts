@@ -131,11 +131,12 @@ export class AzureStore implements Store {
     if (this.ranges) return this.ranges.readRange(loc, start, target, opts);
     const blob = await this.blob(loc);
     const end = start + target.length - 1;
+    const ifMatch = ifMatchFor(opts.version.etag);
     try {
       const res = await blob.download(start, target.length, {
         abortSignal: opts.signal,
         maxRetryRequests: 0, // the SDK would silently re-request a broken body; the engine resumes instead
-        conditions: ifMatchFor(opts.version.etag) ? { ifMatch: opts.version.etag } : undefined,
+        conditions: ifMatch ? { ifMatch } : undefined,
       });
       const body = res.readableStreamBody as (NodeJS.ReadableStream & AsyncIterable<Uint8Array>) | undefined;
       if (!body) throw new RangepoolError('Internal', 'download returned no body', { uri: loc.uri });

@@ -1,9 +1,9 @@
 // http(s)://… objects: presigned URLs, public buckets, model files on CDNs. Always the direct transport
 // (there is no SDK to fall back to). Ranges are pinned with If-Match on the first response's ETag; with
 // only Last-Modified the object is read in one request, or (datePinnedRanges) in ranges pinned with
-// If-Unmodified-Since; a server without range support answers the
-// first request with the whole object. Redirects are followed a bounded number of times, never from
-// https: to http: unless asked (allowInsecureRedirects).
+// If-Unmodified-Since; a server without range support answers the first request with the whole object.
+// Redirects are followed a bounded number of times, never from https: to http: unless asked
+// (allowInsecureRedirects).
 import { RangepoolError } from '../errors.js';
 import type { HttpRequest } from '../http/client.js';
 import type { Location } from '../uri.js';
