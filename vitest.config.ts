@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    reporters: ['default', './test/support/skip-reporter.ts'],
     // Separate processes: native memory, GC and teardown tests must not share a heap with each other.
     pool: 'forks',
     execArgv: ['--expose-gc'],

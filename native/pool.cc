@@ -18,23 +18,30 @@ namespace {
 constexpr size_t kHugePage = 2u << 20;
 #endif
 
-size_t PageSize() {
+// The unit blocks are mapped in, and the page size (what a first write faults in). They differ on
+// Windows: VirtualAlloc reserves in 64 KiB granules of 4 KiB pages.
+struct Paging {
+  size_t map_unit;
+  size_t page;
+};
+
+const Paging& GetPaging() {
+  static const Paging paging = [] {
 #ifdef _WIN32
-  // VirtualAlloc reserves at this granularity (64 KiB), which is also page aligned.
-  static const size_t page = [] {
     SYSTEM_INFO info;
     GetSystemInfo(&info);
-    return static_cast<size_t>(info.dwAllocationGranularity);
-  }();
+    return Paging{static_cast<size_t>(info.dwAllocationGranularity), static_cast<size_t>(info.dwPageSize)};
 #else
-  static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    return Paging{page, page};
 #endif
-  return page;
+  }();
+  return paging;
 }
 
-size_t RoundToPage(size_t n) {
-  const size_t page = PageSize();
-  return (n + page - 1) / page * page;
+size_t RoundToMapUnit(size_t n) {
+  const size_t unit = GetPaging().map_unit;
+  return (n + unit - 1) / unit * unit;
 }
 
 // Page aligned (O_DIRECT works on it) and untouched: pages fault in on first write.
@@ -78,7 +85,7 @@ void Populate(void* p, size_t capacity) {
     if (madvise(bytes + at, n, MADV_POPULATE_WRITE) == 0) continue;  // EINVAL before Linux 5.14
 #endif
     volatile unsigned char* page = bytes + at;
-    for (size_t i = 0; i < n; i += PageSize()) page[i] = 0;
+    for (size_t i = 0; i < n; i += GetPaging().page) page[i] = 0;
   }
 }
 
@@ -88,7 +95,7 @@ size_t RoundUp(size_t n, size_t granule) { return (n + granule - 1) / granule * 
 
 Pool::Pool(PoolConfig config)
     : config_(std::move(config)),
-      granule_(RoundToPage(std::min(kLargeGranule, config_.size_classes.empty() ? kLargeGranule : config_.size_classes.back() / 4))),
+      granule_(RoundToMapUnit(std::min(kLargeGranule, config_.size_classes.empty() ? kLargeGranule : config_.size_classes.back() / 4))),
       idle_(config_.size_classes.size() + 1),
       returning_(config_.size_classes.size() + 1),
       out_count_(config_.size_classes.size() + 1),
@@ -112,7 +119,7 @@ size_t Pool::CapacityFor(size_t size) const {
   const int c = ClassFor(size);
   if (c != LargeList()) return config_.size_classes[c];
   const size_t granular = RoundUp(size, granule_);
-  return granular <= config_.max_bytes ? granular : RoundToPage(size);
+  return granular <= config_.max_bytes ? granular : RoundToMapUnit(size);
 }
 
 void Pool::HandOutLocked(const Block& block) {

@@ -1,10 +1,11 @@
 // Every way a process or worker can end while pooled buffers are alive must end cleanly.
 import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
-const fixture = new URL('./fixtures/teardown.mjs', import.meta.url).pathname;
+const fixture = fileURLToPath(new URL('./fixtures/teardown.mjs', import.meta.url));
 
 async function child(mode: string) {
   const { stdout, stderr } = await run(process.execPath, [fixture, mode], { timeout: 30_000 });
