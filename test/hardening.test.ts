@@ -349,14 +349,18 @@ describe('NODE_DEBUG=rangepool: the pool', () => {
 });
 
 describe('missing credentials', () => {
-  it.each(['direct', 'sdk'])('no AWS credentials anywhere is AccessDenied saying what to set, not a network error (%s)', async (transport) => {
+  it.each([
+    ['direct', undefined, 'AWS_ACCESS_KEY_ID'],
+    ['sdk', undefined, 'AWS_ACCESS_KEY_ID'],
+    ['direct', 'nosuch', 'no AWS credentials for the profile "nosuch" (AWS_PROFILE): check that it is in ~/.aws/config'],
+  ])('no AWS credentials anywhere is AccessDenied saying what to set, not a network error (%s, AWS_PROFILE=%s)', async (transport, profile, says) => {
     const { execFile } = await import('node:child_process');
     const { mkdtempSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const home = mkdtempSync(`${tmpdir()}/no-aws-`);
     // Nothing for the SDK's chain to find, and no instance metadata lookup (it would leave this machine).
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
-    Object.assign(env, { HOME: home, AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: `${home}/none`, AWS_SHARED_CREDENTIALS_FILE: `${home}/none` });
+    Object.assign(env, { HOME: home, AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: `${home}/none`, AWS_SHARED_CREDENTIALS_FILE: `${home}/none` }, profile ? { AWS_PROFILE: profile } : {});
     const script = `
       import { get } from './dist/index.js';
       await get('s3://b/x', { storeOptions: { endpoint: process.argv[1], transport: process.argv[2] } }).catch((e) => console.log(JSON.stringify({ code: e.code, message: e.message })));
@@ -364,7 +368,7 @@ describe('missing credentials', () => {
     const out = await new Promise<string>((resolve) =>
       execFile(process.execPath, ['--input-type=module', '-e', script, objects.url, transport], { env, cwd: new URL('..', import.meta.url).pathname }, (_e, stdout) => resolve(stdout)),
     );
-    expect(JSON.parse(out.trim().split('\n').pop()!)).toMatchObject({ code: 'AccessDenied', message: expect.stringContaining('AWS_ACCESS_KEY_ID') });
+    expect(JSON.parse(out.trim().split('\n').pop()!)).toMatchObject({ code: 'AccessDenied', message: expect.stringContaining(says) });
   });
 
   it('no Google credentials anywhere is AccessDenied saying what to set (direct transport: the token is fetched before any request)', async () => {

@@ -134,8 +134,8 @@ describe('download()', () => {
     expect(readdirSync(dir).filter((f) => f.startsWith('aborted') || f.startsWith('denied') || f.includes('rangepool-tmp'))).toEqual([]);
   });
 
-  it('into a directory that does not exist is NotFound, typed', async () => {
-    await expect(download('s3://b/big', join(dir, 'no', 'such', 'dir', 'f'), { storeOptions, engine })).rejects.toMatchObject({ code: 'NotFound' });
+  it('into a directory that does not exist is InvalidArgument: the path given, not the object, is missing', async () => {
+    await expect(download('s3://b/big', join(dir, 'no', 'such', 'dir', 'f'), { storeOptions, engine })).rejects.toMatchObject({ code: 'InvalidArgument', message: expect.stringContaining('no such directory to write into') });
   });
 
   it.each([

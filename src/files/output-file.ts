@@ -21,7 +21,8 @@ function writeError(e: unknown, path: string): RangepoolError {
   if (e instanceof RangepoolError) return e;
   const code = (e as NodeJS.ErrnoException)?.code;
   const say = (c: RangepoolError['code'], what: string) => new RangepoolError(c, `${what}: ${path}`, { cause: e, retryable: false });
-  if (code === 'ENOENT' || code === 'ENOTDIR') return say('NotFound', 'no such directory to write into');
+  // The caller's path, not the object, is what is missing: a usage error, never 'not found'.
+  if (code === 'ENOENT' || code === 'ENOTDIR') return say('InvalidArgument', 'no such directory to write into');
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return say('AccessDenied', 'not allowed to write');
   if (code === 'EISDIR') return say('InvalidArgument', 'is a directory');
   return say('Unavailable', `the file could not be written (${code ?? (e as Error)?.message})`);

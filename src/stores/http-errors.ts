@@ -11,10 +11,18 @@ export function httpError(uri: string, cause: unknown, status: number | undefine
   const errno = (cause as NodeJS.ErrnoException)?.code ?? ((cause as Error)?.cause as NodeJS.ErrnoException | undefined)?.code;
   // An SDK names an error it could not parse 'Unknown'/'UnknownError', and a network error plain 'Error': the status says more.
   const named = serviceCode && !/^(Unknown|Error$)/.test(serviceCode) ? serviceCode : undefined;
+  // The service's own name for the error, unless it only repeats the code ('NotFound', 'AccessDenied').
   const say = (code: ErrorCode, what: string, retryable?: boolean) =>
-    new RangepoolError(code, `${what}${named ? ` (${named})` : status ? ` (HTTP ${status})` : ''}`, { uri, cause, retryable });
+    new RangepoolError(code, `${what}${named && named !== code ? ` (${named})` : status && !named ? ` (HTTP ${status})` : ''}`, { uri, cause, retryable });
   if ((cause as Error)?.name === 'CredentialsProviderError') {
-    return say('AccessDenied', 'no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), or pass storeOptions.credentials');
+    // The SDK says the same whether a named profile is missing or no credentials are set at all.
+    const profile = process.env.AWS_PROFILE;
+    return say(
+      'AccessDenied',
+      profile
+        ? `no AWS credentials for the profile ${JSON.stringify(printable(profile))} (AWS_PROFILE): check that it is in ~/.aws/config or ~/.aws/credentials (or AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE) and has credentials`
+        : 'no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), or pass storeOptions.credentials',
+    );
   }
   if (status === undefined && /Could not load the default credentials/.test(String((cause as Error)?.message))) {
     return say('AccessDenied', 'no Google credentials found: set GOOGLE_APPLICATION_CREDENTIALS or run `gcloud auth application-default login`, or pass storeOptions.client');
