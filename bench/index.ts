@@ -4,8 +4,9 @@
 // runs also sweep part size × concurrency, compare against the Azure and GCS SDKs on their emulators,
 // and write bench/results/ (Markdown, SVG chart, README table).
 // Then many objects (100 × 64 MiB: the CLI to tmpfs and getMany, with and without the pool, vs the SDK).
-// The pool's own policy (large blocks, retention, trim, prefault) with --pool-only (bench/pool-policy.ts).
-// Usage: npm run bench [-- --quick] [--repeats N] [--variants abcdef] [--no-tls] [--no-sweep] [--no-clouds] [--no-many] [--sweep-only] [--many-only] [--pool-only]
+// The pool's own policy (large blocks, retention, trim, prefault) with --pool-only (bench/pool-policy.ts);
+// random access (Parquet through hyparquet, a safetensors slice) with --random-only (bench/random-access.ts).
+// Usage: npm run bench [-- --quick] [--repeats N] [--variants abcdef] [--no-tls] [--no-sweep] [--no-clouds] [--no-many] [--sweep-only] [--many-only] [--pool-only] [--random-only]
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { chartSvg } from './chart.js';
 import { cloudComparisons } from './clouds.js';
 import { MANY_VARIANTS, manyObjects, manyTable, type ManySummary } from './many.js';
 import { poolPolicy } from './pool-policy.js';
+import { randomAccess } from './random-access.js';
 
 /** What run-variant.ts prints. */
 interface Run {
@@ -60,6 +62,7 @@ const { values: args } = parseArgs({
     many: { type: 'boolean', default: true },
     'many-only': { type: 'boolean', default: false },
     'pool-only': { type: 'boolean', default: false },
+    'random-only': { type: 'boolean', default: false },
     clouds: { type: 'boolean', default: true },
   },
   allowNegative: true,
@@ -225,6 +228,7 @@ const MANY = { count: quick ? 16 : 100, objects: 8, repeats: quick ? 1 : 3 };
 if (args['sweep-only']) await withServer(false, sweepOnly);
 else if (args['many-only']) await manyOnly();
 else if (args['pool-only']) await poolOnly();
+else if (args['random-only']) await randomOnly();
 else await fullRun();
 
 /** The many-objects table and its RSS chart (SDK vs the CLI with and without the pool, each over its own run). */
@@ -247,6 +251,13 @@ async function poolOnly(): Promise<void> {
   const lines = [`${machine}; client and server on the same cores; one process per row group, single samples`, '', await poolPolicy(quick)];
   console.log(lines.join('\n'));
   if (!quick) writeFileSync(new URL('results/pool-policy.md', here), lines.join('\n') + '\n');
+}
+
+/** Random access on its own (bench/random-access.ts): Parquet column reads and a safetensors slice. */
+async function randomOnly(): Promise<void> {
+  const lines = [`${machine}; client and server on the same cores; single samples`, '', await randomAccess(quick)];
+  console.log(lines.join('\n'));
+  if (!quick) writeFileSync(new URL('results/random-access.md', here), lines.join('\n') + '\n');
 }
 
 async function manyOnly(): Promise<void> {

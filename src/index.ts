@@ -2,6 +2,8 @@ export { get, getRange, getObject, stat, list, listEach, defaultEngine, metaCach
 export { stream, ObjectStream, type StreamOptions } from './stream.js';
 export { download, type DownloadFileOptions, type DownloadFileResult } from './download-to-file.js';
 export { getMany, type ManyOptions, type ManyResult } from './get-many.js';
+export { getRanges, type RangesOptions, type RangepoolRanges, type Span } from './get-ranges.js';
+export { open, ObjectHandle, type OpenOptions, type HandleReadOptions, type HandleStats } from './open.js';
 export type { GetOptions, RangepoolObject } from './api.js';
 export { RangeEngine } from './engine/engine.js';
 export type { Checksum, EngineOptions, DownloadOptions, DownloadResult, DownloadStats, Progress } from './engine/engine.js';

@@ -341,6 +341,29 @@ describe('many objects: get --recursive, several URIs, cat', () => {
   });
 
   it.each([
+    ['1000-1999', 1000, 2000],
+    ['0-0', 0, 1],
+    ['5000-', 5000, undefined],
+    ['-300', -300, undefined],
+  ])('cat --range %s writes exactly those bytes (as curl -r), and get --range -o the same into a file', async (range, from, to) => {
+    const want = data.subarray(from < 0 ? data.length + from : from, to);
+    const r = await run(['cat', 's3://t/p/big', '--range', range, '--part-size', '1MiB']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.equals(want)).toBe(true);
+    const file = join(dir, `range-${range}`);
+    expect((await run(['get', 's3://t/p/big', '--range', range, '-o', file, '-q'])).code).toBe(0);
+    expect(readFileSync(file).equals(want)).toBe(true);
+  });
+
+  it('a malformed --range, one past the end, or one over several objects is a usage error', async () => {
+    for (const bad of ['10-5', 'abc', '-', '1-2-3']) expect((await run(['cat', 's3://t/p/big', '--range', bad])).stderr).toMatch(/--range must be START-END/);
+    const past = await run(['cat', 's3://t/p/big', '--range', `${data.length - 1}-${data.length}`]);
+    expect(past.code).toBe(2);
+    expect(past.stderr).toMatch(/InvalidArgument: .*runs past the end/);
+    expect((await run(['get', 's3://t/p/a', 's3://t/p/sub/b', '--range', '0-1', '-o', dir])).stderr).toMatch(/--range reads a part of one object/);
+  });
+
+  it.each([
     ['SIGINT', 130],
     ['SIGTERM', 143],
   ] as const)('%s while a file is being written removes the temporary file and exits %d', async (sig, code) => {

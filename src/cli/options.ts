@@ -18,6 +18,19 @@ export interface Common {
   json?: boolean;
   quiet?: boolean;
   debug?: boolean;
+  range?: ByteRange;
+}
+
+/** --range: bytes START to END inclusive, START to the end, or the last N (as curl -r and HTTP Range). */
+export type ByteRange = { start: number; end?: number } | { last: number };
+
+export function parseByteRange(text: string): ByteRange {
+  const m = /^(\d*)-(\d*)$/.exec(text.trim());
+  const [start, end] = [m?.[1], m?.[2]].map((d) => (d ? Number(d) : undefined));
+  if (!m || (start === undefined && end === undefined) || [start, end].some((n) => n !== undefined && !Number.isSafeInteger(n)) || (start !== undefined && end !== undefined && end < start)) {
+    throw invalidArgument(`--range must be START-END (inclusive), START- or -N (the last N bytes), got ${JSON.stringify(text)}`);
+  }
+  return start === undefined ? { last: end! } : { start, end };
 }
 
 /** A whole number of at least `min` (0 for counts that may be zero, 1 for ones that may not). */
@@ -47,6 +60,7 @@ export function withDownload(cmd: Command): Command {
     .option('--part-size <size>', 'bytes per ranged request, e.g. 8MiB (default 16MiB)', (t) => parseSize(t, '--part-size'))
     .option('--concurrency <n>', 'ranges of one object in flight (default 8)', wholeNumber('--concurrency', 1))
     .option('--verify', "check the service's whole-object checksum")
+    .option('--range <START-END>', 'only these bytes: START-END inclusive, START- to the end, -N the last N', parseByteRange)
     .option('-q, --quiet', 'no progress bar or summary');
 }
 

@@ -4,6 +4,7 @@
 import { download } from '../download-to-file.js';
 import { invalidArgument, printable } from '../errors.js';
 import { getMany, type ManyResult } from '../get-many.js';
+import { stat } from '../api.js';
 import { stream } from '../stream.js';
 import type { DownloadStats } from '../engine/types.js';
 import { redactUri } from '../redact.js';
@@ -24,11 +25,21 @@ function summary(what: string, stats: DownloadStats): string {
   return `${what}: ${formatSize(stats.bytes)} in ${(stats.elapsedMs / 1000).toFixed(2)} s (${formatSize(stats.bytesPerSecond)}/s, ${stats.ranges} ranges, ${stats.retries} retries${stats.verified ? `, ${stats.verified} verified` : ''})`;
 }
 
+/** --range as offset and length (the last N bytes need the size: one stat). */
+async function spanOf(uri: string, o: Common, signal: AbortSignal): Promise<{ offset?: number; length?: number }> {
+  const r = o.range;
+  if (!r) return {};
+  if ('start' in r) return { offset: r.start, ...(r.end !== undefined ? { length: r.end - r.start + 1 } : {}) };
+  const { size } = await stat(uri, { storeOptions: storeOptions(o), signal });
+  return { offset: Math.max(0, size - r.last), length: Math.min(size, r.last) };
+}
+
 /** Writes the object to stdout chunk by chunk; each chunk goes back to the pool once its write is done. */
 async function toStdout(uri: string, o: Common, signal: AbortSignal): Promise<void> {
   const bar = progressBar(!o.quiet && !o.json);
   const started = performance.now();
-  const s = stream(uri, { pool: poolFor(o), engine: engineFor(o), storeOptions: storeOptions(o), verify: o.verify ? 'require' : false, signal, onProgress: (p) => bar.update(p.bytes, p.total) });
+  const span = await spanOf(uri, o, signal);
+  const s = stream(uri, { ...span, pool: poolFor(o), engine: engineFor(o), storeOptions: storeOptions(o), verify: o.verify ? 'require' : false, signal, onProgress: (p) => bar.update(p.bytes, p.total) });
   let bytes = 0;
   try {
     for await (const chunk of s) {
@@ -54,12 +65,14 @@ export async function getCommand(uris: string[], o: GetSwitches, signal: AbortSi
     if (output === '-') return toStdout(uri, o, signal);
     const pool = poolFor(o);
     const bar = progressBar(!o.quiet && !o.json);
-    const r = await download(uri, output, { pool, engine: engineFor(o), storeOptions: storeOptions(o), verify: o.verify ? 'require' : false, signal, onProgress: (p) => bar.update(p.bytes, p.total) }).finally(() => bar.stop());
+    const span = await spanOf(uri, o, signal);
+    const r = await download(uri, output, { ...span, pool, engine: engineFor(o), storeOptions: storeOptions(o), verify: o.verify ? 'require' : false, signal, onProgress: (p) => bar.update(p.bytes, p.total) }).finally(() => bar.stop());
     await new Promise((resolve) => setImmediate(resolve)); // the last block is back in the pool at the next turn: report that
     if (o.json) process.stdout.write(toJson({ uri: redactUri(uri), output, meta: r.meta, stats: r.stats, pool: { native: pool.native, ...pool.stats() } }) + '\n');
     else if (!o.quiet) process.stderr.write(summary(`${redactUri(uri)} → ${output}`, r.stats) + '\n');
     return;
   }
+  if (o.range) throw invalidArgument('--range reads a part of one object, not of several');
   if (!o.output || o.output === '-') throw invalidArgument('several objects (or --recursive) need -o DIR/, a directory to write them under');
   if (o.recursive && uris.length > 1) throw invalidArgument('--recursive takes one prefix URI');
   if (!o.recursive && uris.some((u) => u.endsWith('/'))) throw invalidArgument('a prefix URI needs --recursive');

@@ -82,7 +82,7 @@ export class Download {
       }
       this.stats.verified = this.verify;
     } catch (e) {
-      if (this.buffer) this.pool.release(this.buffer);
+      if (this.buffer && this.buffer !== this.opts.into) this.pool.release(this.buffer);
       if (this.userError) throw this.userError.error;
       throw e instanceof RangepoolError ? e : new RangepoolError('Internal', `unexpected error: ${(e as Error)?.message}`, { uri, cause: e });
     } finally {
@@ -111,6 +111,8 @@ export class Download {
     if (this.opts.ifMatch !== undefined && meta.etag !== this.opts.ifMatch) {
       throw new RangepoolError('PreconditionFailed', `ETag is ${printable(meta.etag ?? 'missing')}, not ${this.opts.ifMatch}`, { uri });
     }
+    const { spans } = this.opts;
+    if (spans) return this.beginSpans(spans, meta);
     if (offset > meta.size) throw invalidArgument(`offset ${offset} is past the end of the object (${meta.size} bytes)`, uri);
     const length = this.opts.length ?? meta.size - offset;
     if (offset + length > meta.size) throw invalidArgument(`range ${offset}+${length} runs past the end of the object (${meta.size} bytes)`, uri);
@@ -122,13 +124,9 @@ export class Download {
     this.verify = checksumFor(this.opts.verify, meta, offset === 0 && length === meta.size, uri);
     this.crcKind = this.verify || (this.opts.crc ?? false);
     this.length = this.stats.bytes = length;
-    const buffer = await this.pool.acquire(length, { signal: this.stop.signal }).catch((e) => {
-      throw e instanceof RangepoolError ? new RangepoolError(e.code, e.message, { uri, cause: e.cause }) : e;
-    });
-    this.buffer = buffer;
+    const buffer = await this.acquire(length);
     const done = first?.length ?? 0;
-    const align = this.store.alignment ?? 1;
-    const size = Math.ceil(this.opts.partSize / align) * align;
+    const size = this.partSize();
     const state = (start: number, len: number, at: number): PartState => ({ start, end: start + len - 1, length: len, target: buffer.subarray(at, at + len), crc: new PartCrc(this.crcKind) });
     if (oneRequest) {
       this.parts = [state(offset, length, 0)];
@@ -142,12 +140,55 @@ export class Download {
     const rest = planParts(offset + done, length - done, size, this.engine.options.singleRequestBelow).map((p) => state(p.start, p.end - p.start + 1, done + p.offset));
     const head = first ? state(offset, done, 0) : undefined;
     this.parts = head && done > 0 ? [head, ...rest] : rest;
-    this.stats.ranges = this.parts.length;
-    this.queue.push(...rest);
     // The first response already holds one of the object's concurrency slots.
-    const workers = Math.min(rest.length, Math.max(1, this.opts.concurrency - (first ? 1 : 0)));
-    for (let i = 0; i < workers; i++) this.workers.push(this.worker());
+    this.start(rest, first ? 1 : 0);
     return head;
+  }
+
+  /** Several spans of a pinnable version (getRanges), each at its place in one buffer; meta was known. */
+  private async beginSpans(spans: NonNullable<DownloadOptions['spans']>, meta: ObjectMeta): Promise<undefined> {
+    const uri = this.loc.uri;
+    if (!canPinRanges(meta, this.store)) throw new RangepoolError('Internal', 'spans of an object without a strong validator must be read as one', { uri });
+    for (const s of spans) if (s.start + s.length > meta.size) throw invalidArgument(`range ${s.start}+${s.length} runs past the end of the object (${meta.size} bytes)`, uri);
+    this.verify = checksumFor(this.opts.verify, meta, false, uri);
+    this.length = this.stats.bytes = spans.reduce((n, s) => n + s.length, 0);
+    const buffer = await this.acquire(spans.reduce((n, s) => Math.max(n, s.at + s.length), 0));
+    const size = this.partSize();
+    this.parts = spans.flatMap((s) =>
+      planParts(s.start, s.length, size, this.engine.options.singleRequestBelow).map((p) => {
+        const at = s.at + p.offset;
+        const length = p.end - p.start + 1;
+        return { start: p.start, end: p.end, length, target: buffer.subarray(at, at + length), crc: new PartCrc(false) };
+      }),
+    );
+    this.start(this.parts, 0);
+    return undefined;
+  }
+
+  /** The download's buffer: the caller's (opts.into) or a pooled one. */
+  private async acquire(length: number): Promise<Buffer> {
+    const { into } = this.opts;
+    if (into && into.length !== length) throw invalidArgument(`the target holds ${into.length} bytes, not the ${length} asked for`, this.loc.uri);
+    this.buffer =
+      into ??
+      (await this.pool.acquire(length, { signal: this.stop.signal }).catch((e) => {
+        throw e instanceof RangepoolError ? new RangepoolError(e.code, e.message, { uri: this.loc.uri, cause: e.cause }) : e;
+      }));
+    return this.buffer;
+  }
+
+  /** Part size, rounded up to the store's alignment. */
+  private partSize(): number {
+    const align = this.store.alignment ?? 1;
+    return Math.ceil(this.opts.partSize / align) * align;
+  }
+
+  /** Queues `parts` and starts workers for them (`busy`: slots of the object's concurrency already taken). */
+  private start(parts: PartState[], busy: number): void {
+    this.stats.ranges = this.parts.length;
+    this.queue.push(...parts);
+    const workers = Math.min(parts.length, Math.max(1, this.opts.concurrency - busy));
+    for (let i = 0; i < workers; i++) this.workers.push(this.worker());
   }
 
   private async worker(): Promise<void> {

@@ -100,6 +100,7 @@ export class RangeEngine implements EngineContext {
     if (opts.length !== undefined && (!Number.isSafeInteger(opts.length) || opts.length < 0)) {
       throw invalidArgument(`length must be a non-negative integer, got ${opts.length}`, uri);
     }
+    if (opts.spans && !meta) throw new RangepoolError('Internal', 'spans need the object meta first', { uri });
     return new Download(this, store, loc, opts.pool ?? defaultPool(), { ...opts, partSize, concurrency }, meta).run();
   }
 }

@@ -50,6 +50,13 @@ export interface DownloadOptions {
    * apart can be checked as one object (stream() and download() do). Internal; no check is made here.
    */
   crc?: 'crc32c' | 'crc64nvme';
+  /**
+   * Internal (getRanges): these spans of the object instead of offset/length, each read into the buffer
+   * at `at`; the meta must be known and pin ranges.
+   */
+  spans?: ReadonlyArray<{ start: number; length: number; at: number }>;
+  /** Internal (a handle's readInto): read into this buffer, of exactly the span's length, instead of a pooled one. */
+  into?: Buffer;
 }
 
 export interface DownloadStats {
