@@ -1,13 +1,14 @@
 // `npm run bench`: the seed's scenario (32 concurrent downloads of 64 MiB) on the loopback object server,
 // which runs in its own process so the client's CPU is measured apart. Variants a–f alternate across
-// repeats; the table shows medians. Then a, c, e and f again over HTTPS (a loopback TLS server). Full
-// runs also sweep part size × concurrency, compare against the Azure and GCS SDKs on their emulators,
-// and write bench/results/ (Markdown, SVG chart, README table).
+// repeats; the table shows medians. Then against nginx over HTTPS and HTTP, with the peers users would
+// pick instead, library and command line (bench/against-nginx.ts). Full runs also sweep part size ×
+// concurrency, compare against the Azure and GCS SDKs on their emulators, and write bench/results/
+// (Markdown, SVG chart, README tables).
 // Then many objects (100 × 64 MiB: the CLI to tmpfs and getMany, with and without the pool, vs the SDK).
 // The pool's own policy (large blocks, retention, trim, prefault) with --pool-only (bench/pool-policy.ts);
 // random access (Parquet through hyparquet, a safetensors slice) with --random-only (bench/random-access.ts).
-// Usage: npm run bench [-- --quick] [--repeats N] [--variants abcdef] [--no-tls] [--no-sweep] [--no-clouds] [--no-many] [--sweep-only] [--many-only] [--pool-only] [--random-only]
-import { execFile, spawn } from 'node:child_process';
+// Usage: npm run bench [-- --quick] [--repeats N] [--variants abcdef] [--no-nginx] [--no-sweep] [--no-clouds] [--no-many] [--sweep-only] [--many-only] [--pool-only] [--random-only] [--nginx-only]
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -16,31 +17,19 @@ import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
 import { RangeEngine } from '../src/index.js';
 import { root, tsArgs } from '../testing/spawn.js';
-import { VARIANTS, type VariantOptions } from './variants.js';
+import { VARIANTS } from './variants.js';
+import { median, runVariant, type Run } from './measure.js';
 import { chartSvg } from './chart.js';
 import { cloudComparisons } from './clouds.js';
 import { MANY_VARIANTS, manyObjects, manyTable, type ManySummary } from './many.js';
 import { poolPolicy } from './pool-policy.js';
 import { randomAccess } from './random-access.js';
+import { againstNginx, nginxRuns } from './against-nginx.js';
 
-/** What run-variant.ts prints. */
-interface Run {
-  variant: string;
-  bytes: number;
-  wallMs: number;
-  cpuMs: number;
-  peakRss: number;
-  minorFaults: number;
-  freshLarge: number;
-  p50: number;
-  p99: number;
-  rss: [number, number][];
-}
 type Summary = ReturnType<typeof summarize>;
 type Results = Record<string, Summary>;
 interface Server {
   url: string;
-  ca?: string;
   stop: () => void;
 }
 interface Bar {
@@ -56,7 +45,8 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     repeats: { type: 'string' },
     variants: { type: 'string', default: 'abcdef' },
-    tls: { type: 'boolean', default: true },
+    nginx: { type: 'boolean', default: true },
+    'nginx-only': { type: 'boolean', default: false },
     sweep: { type: 'boolean', default: true },
     'sweep-only': { type: 'boolean', default: false },
     many: { type: 'boolean', default: true },
@@ -77,24 +67,10 @@ const variants = [...args.variants];
 const { partSize, concurrency } = new RangeEngine().options;
 const defaults = { partSize, concurrency };
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-async function startServer(tls = false): Promise<Server> {
-  const child = spawn(process.execPath, [...tsArgs('testing/object-server/main.ts'), '--with-parent', ...(tls ? ['--tls'] : [])], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+async function startServer(): Promise<Server> {
+  const child = spawn(process.execPath, [...tsArgs('testing/object-server/main.ts'), '--with-parent'], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
   return { ...JSON.parse(line), stop: () => child.kill('SIGTERM') };
-}
-
-function runVariant(opts: VariantOptions): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [...tsArgs('bench/run-variant.ts', '--expose-gc', '--no-warnings'), JSON.stringify(opts)], { cwd: root, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`variant ${opts.variant} failed: ${stderr || err.message}`));
-      else resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Run);
-    });
-  });
 }
 
 function progress(total: number): Bar {
@@ -147,15 +123,6 @@ function ratios(results: Results): string[] {
   return lines;
 }
 
-function tlsRatios(results: Results): string[] {
-  const { a, c, e, f } = results;
-  const lines: string[] = [];
-  if (c && f) lines.push(`over TLS, c/f (direct vs the SDK transport): throughput ${fmt(c.throughput / f.throughput)}× (target ≥ 1.5×)`);
-  if (c && a) lines.push(`over TLS, c/a throughput ${fmt(c.throughput / a.throughput)}×`);
-  if (c && e) lines.push(`over TLS, c/e throughput ${fmt(c.throughput / e.throughput)}×, CPU per GiB ${fmt(c.cpuPerGiB / e.cpuPerGiB)}×`);
-  return lines;
-}
-
 /** `repeats` alternating runs of each variant against one server; medians per variant. */
 async function measure(server: Server, list: string[], bar: Bar, tag = ''): Promise<Results> {
   const runs: Record<string, Run[]> = Object.fromEntries(list.map((v) => [v, []]));
@@ -163,15 +130,15 @@ async function measure(server: Server, list: string[], bar: Bar, tag = ''): Prom
     // Alternate the order so no variant always runs first (or last) on a warming machine.
     const order = r % 2 === 0 ? list : [...list].reverse();
     for (const v of order) {
-      runs[v]!.push(await runVariant({ variant: v, url: server.url, ca: server.ca, key: 'obj', size, parallel, downloads, ...defaults }));
+      runs[v]!.push(await runVariant({ variant: v, url: server.url, key: 'obj', size, parallel, downloads, ...defaults }));
       bar.tick(`${tag}${VARIANTS[v]!.label} (repeat ${r + 1})`);
     }
   }
   return Object.fromEntries(list.map((v) => [v, summarize(runs[v]!)]));
 }
 
-async function withServer<T>(tls: boolean, fn: (server: Server) => Promise<T>): Promise<T> {
-  const server = await startServer(tls);
+async function withServer<T>(fn: (server: Server) => Promise<T>): Promise<T> {
+  const server = await startServer();
   try {
     await putObject(server);
     return await fn(server);
@@ -181,9 +148,9 @@ async function withServer<T>(tls: boolean, fn: (server: Server) => Promise<T>): 
 }
 
 async function putObject(server: Server): Promise<void> {
-  const { request } = server.url.startsWith('https:') ? await import('node:https') : await import('node:http');
+  const { request } = await import('node:http');
   await new Promise<void>((resolve, reject) => {
-    const req = request(`${server.url}/bench/obj`, { method: 'PUT', ca: server.ca }, (res) => res.resume().on('end', () => resolve()));
+    const req = request(`${server.url}/bench/obj`, { method: 'PUT' }, (res) => res.resume().on('end', () => resolve()));
     req.on('error', reject);
     req.end(randomBytes(size));
   });
@@ -225,10 +192,11 @@ function sweepTable(points: Awaited<ReturnType<typeof sweep>>): string[] {
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(totalmem() / GiB)} GiB, Node ${process.versions.node}, ${process.platform}-${process.arch}`;
 const MANY = { count: quick ? 16 : 100, objects: 8, repeats: quick ? 1 : 3 };
-if (args['sweep-only']) await withServer(false, sweepOnly);
+if (args['sweep-only']) await withServer(sweepOnly);
 else if (args['many-only']) await manyOnly();
 else if (args['pool-only']) await poolOnly();
 else if (args['random-only']) await randomOnly();
+else if (args['nginx-only']) await nginxOnly();
 else await fullRun();
 
 /** The many-objects table and its RSS chart (SDK vs the CLI with and without the pool, each over its own run). */
@@ -260,6 +228,18 @@ async function randomOnly(): Promise<void> {
   if (!quick) writeFileSync(new URL('results/random-access.md', here), lines.join('\n') + '\n');
 }
 
+/** Against nginx on its own: library and command-line peers over HTTPS and HTTP. */
+async function nginxOnly(): Promise<void> {
+  const bar = progress(nginxRuns({ repeats }));
+  const { lines } = await againstNginx({ quick, repeats, ...defaults, tick: bar.tick });
+  bar.stop();
+  console.log(lines.join('\n'));
+  if (!quick) {
+    writeFileSync(new URL('results/nginx.md', here), lines.join('\n') + '\n');
+    replaceBlock('bench-nginx', lines);
+  }
+}
+
 async function manyOnly(): Promise<void> {
   const bar = progress(Object.keys(MANY_VARIANTS).length * MANY.repeats);
   mkdirSync(new URL('results/', here), { recursive: true });
@@ -284,22 +264,22 @@ async function sweepOnly(server: Server): Promise<void> {
 }
 
 async function fullRun() {
-  const tlsVariants: string[] = args.tls ? variants.filter((v) => 'acef'.includes(v)) : [];
   const sweepRuns = !quick && args.sweep ? SWEEP.length * SWEEP_REPEATS : 0;
   const manyRuns = args.many ? Object.keys(MANY_VARIANTS).length * MANY.repeats : 0;
-  const bar = progress(repeats * (variants.length + tlsVariants.length) + sweepRuns + manyRuns);
+  const nginxRunCount = args.nginx ? nginxRuns({ repeats }) : 0;
+  const bar = progress(repeats * variants.length + nginxRunCount + sweepRuns + manyRuns);
   mkdirSync(new URL('results/', here), { recursive: true });
-  const { results, points } = await withServer(false, async (server) => ({
+  const { results, points } = await withServer(async (server) => ({
     results: await measure(server, variants, bar),
     points: sweepRuns ? await sweep(server, bar) : [],
   }));
-  const tlsResults = tlsVariants.length ? await withServer(true, (server) => measure(server, tlsVariants, bar, 'TLS: ')) : undefined;
+  const nginx = args.nginx ? await againstNginx({ quick, repeats, ...defaults, tick: bar.tick }) : undefined;
   const many = manyRuns ? await manyObjects({ ...MANY, tick: bar.tick }) : undefined;
   bar.stop();
   const heading = `${parallel} concurrent downloads of 64 MiB (${defaults.partSize / MiB} MiB parts, ${defaults.concurrency} per object), ${downloads} per run after ${parallel} warm-up, ${repeats} repeat(s), medians; ${machine}; client and server on the same cores`;
-  const tlsBlock = tlsResults ? ['', '### Over HTTPS (loopback TLS server, the same scenario)', '', table(tlsResults, tlsVariants), '', ...tlsRatios(tlsResults).map((l) => `- ${l}`)] : [];
-  const main = [heading, '', table(results, variants), '', ...ratios(results).map((l) => `- ${l}`), ...tlsBlock];
+  const main = [heading, '', table(results, variants), '', ...ratios(results).map((l) => `- ${l}`)];
   const out = [`## rangepool benchmark${quick ? ' (quick)' : ''}`, '', ...main];
+  if (nginx) out.push('', '### Against nginx', '', ...nginx.lines);
   const manyLines = many ? manyReport(many) : [];
   if (many) out.push('', ...manyLines);
   if (points.length) out.push('', ...sweepTable(points));
@@ -310,7 +290,11 @@ async function fullRun() {
     const dir = new URL('results/', here);
     mkdirSync(dir, { recursive: true });
     writeFileSync(new URL('latest.md', dir), report + '\n');
-    writeFileSync(new URL('latest.json', dir), JSON.stringify({ heading, results, tlsResults, points, many }) + '\n');
+    writeFileSync(new URL('latest.json', dir), JSON.stringify({ heading, results, nginx: nginx?.json, points, many }) + '\n');
+    if (nginx) {
+      writeFileSync(new URL('nginx.md', dir), nginx.lines.join('\n') + '\n');
+      replaceBlock('bench-nginx', nginx.lines);
+    }
     if (many) replaceBlock('bench-many', [`${machine}; client and server on the same cores`, '', ...manyLines]);
     if (results.a && results.c) writeFileSync(new URL('throughput-rss.svg', dir), chartSvg(results, VARIANTS));
     replaceBlock('bench', [...main, '', '![throughput and RSS over time, a vs c](bench/results/throughput-rss.svg)']);

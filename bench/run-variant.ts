@@ -1,5 +1,6 @@
 // One variant in its own process, so its CPU time, RSS and page faults are its own. Prints one JSON line.
 // Usage: node --expose-gc --import tsx bench/run-variant.ts '{"variant":"c","url":...,"key":...,"size":...,"parallel":32,"downloads":64,"partSize":...,"concurrency":8}'
+import { machineBusy, machineSample, processCpu } from './proc.js';
 import { VARIANTS, type VariantOptions } from './variants.js';
 
 const o = JSON.parse(process.argv[2] ?? '{}') as VariantOptions;
@@ -34,10 +35,14 @@ sampleRss();
 const sampler = setInterval(sampleRss, 25);
 const cpu0 = process.cpuUsage();
 const ru0 = process.resourceUsage();
+const server0 = processCpu(o.serverPids ?? []);
+const machine0 = machineSample();
 await round(o.downloads, (ms) => latencies.push(ms));
 const wallMs = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
 const ru = process.resourceUsage();
+const serverCpuMs = (processCpu(o.serverPids ?? []) - server0) * 1000;
+const busy = machineBusy(machine0, machineSample());
 clearInterval(sampler);
 sampleRss();
 latencies.sort((a, b) => a - b);
@@ -48,6 +53,8 @@ console.log(
     bytes: o.size * o.downloads,
     wallMs,
     cpuMs: (cpu.user + cpu.system) / 1000,
+    serverCpuMs,
+    busy,
     peakRss,
     minorFaults: ru.minorPageFault - ru0.minorPageFault,
     freshLarge: client.freshLarge() - freshBefore,

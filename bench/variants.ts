@@ -4,6 +4,7 @@
 import { Agent, request } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { BufferPool, RangeEngine, getObject, release, type Transport } from '../src/index.js';
+import { Agent as UndiciAgent, request as undiciRequest } from 'undici';
 
 /** What run-variant.ts passes each variant (one JSON argument). */
 export interface VariantOptions {
@@ -15,8 +16,10 @@ export interface VariantOptions {
   downloads: number;
   partSize: number;
   concurrency: number;
-  /** The loopback TLS server's certificate. */
+  /** The loopback TLS server's certificate (and, for global fetch, NODE_EXTRA_CA_CERTS names its file). */
   ca?: string;
+  /** The server's processes, whose CPU over the measured round is reported. */
+  serverPids?: number[];
 }
 
 export interface Client {
@@ -28,12 +31,12 @@ export interface Client {
 const MiB = 1 << 20;
 const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 
-function rangepool(url: string, pool: BufferPool, { partSize, concurrency, ca }: VariantOptions, transport?: Transport): Client {
+function rangepool(url: string, pool: BufferPool, { partSize, concurrency, ca }: VariantOptions, transport?: Transport, asUrl = false): Client {
   const engine = new RangeEngine({ partSize, concurrency, maxInFlight: 256 });
   const storeOptions = { endpoint: url, credentials, maxSockets: 256, transport, ...(ca ? { tls: { ca } } : {}) };
   return {
     async download(key: string) {
-      const { buffer } = await getObject(`s3://bench/${key}`, { pool, engine, storeOptions });
+      const { buffer } = await getObject(asUrl ? `${url}/bench/${key}` : `s3://bench/${key}`, { pool, engine, storeOptions });
       const length = buffer.byteLength;
       release(buffer);
       return length;
@@ -67,33 +70,22 @@ async function sdk(url: string, { ca }: VariantOptions): Promise<Client> {
   };
 }
 
-/** e. The ceiling of Node's HTTP stack here (node:https over TLS): ranged GETs on node:http into buffers reused forever. */
-function rawHttp(url: string, { partSize, concurrency, size, parallel, ca }: VariantOptions): Client {
-  const https = url.startsWith('https:');
-  const agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 256, ca }) : new Agent({ keepAlive: true, maxSockets: 256 });
-  const send = https ? httpsRequest : request;
+/** Reads one range's body chunks into its place in the target; rejects unless exactly the range arrived. */
+type RangeGet = (url: string, target: Buffer, start: number, end: number) => Promise<void>;
+
+/**
+ * The same plan as rangepool's (parts of partSize, `concurrency` per object) on another HTTP stack, into
+ * buffers allocated once and reused forever: each chunk the stack hands over is copied into place.
+ */
+function rangesInto(url: string, { partSize, concurrency, size, parallel }: VariantOptions, get: RangeGet): Client {
   const free = Array.from({ length: parallel }, () => Buffer.allocUnsafeSlow(size));
-  const range = (key: string, target: Buffer, start: number, end: number) =>
-    new Promise<void>((resolve, reject) => {
-      const req = send(`${url}/bench/${key}`, { agent, headers: { range: `bytes=${start}-${end}` } }, (res) => {
-        let at = start;
-        res.on('data', (chunk: Buffer) => {
-          chunk.copy(target, at);
-          at += chunk.length;
-        });
-        res.on('end', () => (at === end + 1 ? resolve() : reject(new Error(`short range ${at}/${end + 1}`))));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end();
-    });
   return {
     async download(key: string) {
       const target = free.pop()!;
       const parts: [number, number][] = [];
       for (let s = 0; s < size; s += partSize) parts.push([s, Math.min(size, s + partSize) - 1]);
       const worker = async () => {
-        for (let p = parts.shift(); p; p = parts.shift()) await range(key, target, p[0], p[1]);
+        for (let p = parts.shift(); p; p = parts.shift()) await get(`${url}/bench/${key}`, target, p[0], p[1]);
       };
       await Promise.all(Array.from({ length: concurrency }, worker));
       free.push(target);
@@ -103,6 +95,63 @@ function rawHttp(url: string, { partSize, concurrency, size, parallel, ca }: Var
   };
 }
 
+/** Copies a Node stream's chunks into target[start..end] ('data' events: the cheapest way to read one). */
+function copyChunks(body: NodeJS.ReadableStream, target: Buffer, start: number, end: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let at = start;
+    body.on('data', (chunk: Buffer) => {
+      if (at + chunk.byteLength > end + 1) return reject(new Error(`range overran ${start}-${end}`));
+      target.set(chunk, at);
+      at += chunk.byteLength;
+    });
+    body.on('end', () => (at === end + 1 ? resolve() : reject(new Error(`short range ${at}/${end + 1}`))));
+    body.on('error', reject);
+  });
+}
+
+/** e. The ceiling of Node's HTTP stack here (node:https over TLS). */
+function rawHttp(url: string, o: VariantOptions): Client {
+  const https = url.startsWith('https:');
+  const agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 256, ca: o.ca }) : new Agent({ keepAlive: true, maxSockets: 256 });
+  const send = https ? httpsRequest : request;
+  return rangesInto(url, o, (u, target, start, end) =>
+    new Promise<void>((resolve, reject) => {
+      const req = send(u, { agent, headers: { range: `bytes=${start}-${end}` } }, (res) => {
+        if (res.statusCode !== 206) return reject(new Error(`HTTP ${res.statusCode}`));
+        copyChunks(res, target, start, end).then(resolve, reject);
+      });
+      req.on('error', reject);
+      req.end();
+    }),
+  );
+}
+
+/** h. undici's request(), the HTTP client under Node's fetch, used directly. */
+function undici(url: string, o: VariantOptions): Client {
+  const dispatcher = new UndiciAgent({ connections: 256, connect: o.ca ? { ca: o.ca } : {} });
+  return rangesInto(url, o, async (u, target, start, end) => {
+    const res = await undiciRequest(u, { dispatcher, headers: { range: `bytes=${start}-${end}` } });
+    if (res.statusCode !== 206) throw new Error(`HTTP ${res.statusCode}`);
+    await copyChunks(res.body, target, start, end);
+  });
+}
+
+/** i. The global fetch() users reach for first (its certificate trust from NODE_EXTRA_CA_CERTS). */
+function globalFetch(url: string, o: VariantOptions): Client {
+  return rangesInto(url, o, async (u, target, start, end) => {
+    const res = await fetch(u, { headers: { range: `bytes=${start}-${end}` } });
+    if (res.status !== 206) throw new Error(`HTTP ${res.status}`);
+    const reader = res.body!.getReader();
+    let at = start;
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      if (at + r.value.byteLength > end + 1) throw new Error(`range overran ${start}-${end}`);
+      target.set(r.value, at);
+      at += r.value.byteLength;
+    }
+    if (at !== end + 1) throw new Error(`short range ${at}/${end + 1}`);
+  });
+}
+
 export const VARIANTS: Record<string, { label: string; make: (url: string, o: VariantOptions) => Client | Promise<Client> }> = {
   a: { label: 'a. AWS SDK GetObject + transformToByteArray', make: (url, o) => sdk(url, o) },
   b: { label: 'b. rangepool get(), fresh unpooled buffers', make: (url, o) => rangepool(url, new BufferPool({ idlePerClass: 0, maxBytes: 64 * 1024 * MiB }), o) },
@@ -110,4 +159,7 @@ export const VARIANTS: Record<string, { label: string; make: (url: string, o: Va
   d: { label: 'd. rangepool get(), JS fallback pool', make: (url, o) => rangepool(url, new BufferPool({ implementation: 'js', maxBytes: 64 * 1024 * MiB, idlePerClass: o.parallel }), o) },
   e: { label: 'e. raw node:http ranges into reused buffers', make: (url, o) => rawHttp(url, o) },
   f: { label: 'f. rangepool get(), native pool, SDK transport', make: (url, o) => rangepool(url, new BufferPool({ maxBytes: 64 * 1024 * MiB, idlePerClass: o.parallel }), o, 'sdk') },
+  g: { label: 'g. rangepool get() of an http(s):// URL', make: (url, o) => rangepool(url, new BufferPool({ maxBytes: 64 * 1024 * MiB, idlePerClass: o.parallel }), o, undefined, true) },
+  h: { label: 'h. undici request() ranges into reused buffers', make: (url, o) => undici(url, o) },
+  i: { label: 'i. global fetch() ranges into reused buffers', make: (url, o) => globalFetch(url, o) },
 };

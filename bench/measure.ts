@@ -1,0 +1,37 @@
+// Running one measured variant in its own process (bench/run-variant.ts) and the statistics every table uses.
+import { execFile } from 'node:child_process';
+import { root, tsArgs } from '../testing/spawn.js';
+import type { VariantOptions } from './variants.js';
+
+/** What run-variant.ts prints. */
+export interface Run {
+  variant: string;
+  bytes: number;
+  wallMs: number;
+  cpuMs: number;
+  /** CPU of the server's processes (VariantOptions.serverPids) over the measured round. */
+  serverCpuMs: number;
+  /** Share of all cores busy over the measured round (0–1). */
+  busy?: number;
+  peakRss: number;
+  minorFaults: number;
+  freshLarge: number;
+  p50: number;
+  p99: number;
+  rss: [number, number][];
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** One variant in its own process (`env` adds to this process's environment). */
+export function runVariant(opts: VariantOptions, env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [...tsArgs('bench/run-variant.ts', '--expose-gc', '--no-warnings'), JSON.stringify(opts)], { cwd: root, maxBuffer: 64 << 20, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`variant ${opts.variant} failed: ${stderr || err.message}`));
+      else resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Run);
+    });
+  });
+}
