@@ -33,6 +33,18 @@ void FinalizeBlock(napi_env, void* data, void* hint) {
   delete h;
 }
 
+// A borrowed view keeps its pool alive and names the block it holds back (Unborrow when it is finalized).
+struct ViewHint {
+  std::shared_ptr<Pool> pool;
+  void* block;
+};
+
+void FinalizeView(napi_env, void*, void* hint) {
+  auto* h = static_cast<ViewHint*>(hint);
+  h->pool->Unborrow(h->block);
+  delete h;
+}
+
 // One per loaded copy of the facade (usually one per thread): which pools its waiting acquires watch,
 // and the threadsafe function that wakes them when any thread returns memory to one of those pools.
 struct Watchers {
@@ -129,6 +141,12 @@ size_t SizeArg(const Napi::Value& v) {
   if (!(size >= 1) || size > 9007199254740991.0 || size != static_cast<double>(static_cast<uint64_t>(size)))
     throw Napi::RangeError::New(v.Env(), "size must be a positive integer");
   return static_cast<size_t>(size);
+}
+
+uint64_t LengthArg(const Napi::Value& v) {
+  const double len = v.As<Napi::Number>().DoubleValue();
+  if (!(len >= 0)) throw Napi::RangeError::New(v.Env(), "length must be >= 0");
+  return static_cast<uint64_t>(len);
 }
 
 // An acquire that gave no block: 'over-cap' or 'returning' for the facade, or an exception.
@@ -260,6 +278,50 @@ Napi::Value OwnershipJs(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// lend(ab): what another thread needs to borrow a view of this pooled buffer's block:
+// { poolId, address (BigInt), ticket }, or undefined when it is not a block that is out.
+Napi::Value LendJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArrayBuffer()) return env.Undefined();
+  const void* data = info[0].As<Napi::ArrayBuffer>().Data();
+  uint32_t id = 0;
+  auto pool = data == nullptr ? nullptr : FindOwner(data, &id);
+  const uint64_t ticket = pool ? pool->TicketOf(data) : 0;
+  if (ticket == 0) return env.Undefined();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("poolId", id);
+  o.Set("address", Napi::BigInt::New(env, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(data))));
+  o.Set("ticket", static_cast<double>(ticket));
+  return o;
+}
+
+// view(poolId, address, ticket, offset, length): an ArrayBuffer over those bytes of a lent block, on
+// this thread. The block does not go back to the pool until the view is finalized (unview detaches it).
+Napi::Value ViewJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto pool = FindPool(info[0].As<Napi::Number>().Uint32Value());
+  bool lossless = false;
+  void* block = reinterpret_cast<void*>(static_cast<uintptr_t>(info[1].As<Napi::BigInt>().Uint64Value(&lossless)));
+  const uint64_t ticket = static_cast<uint64_t>(info[2].As<Napi::Number>().DoubleValue());
+  const size_t offset = static_cast<size_t>(LengthArg(info[3]));
+  const size_t length = SizeArg(info[4]);
+  void* data = pool && lossless ? pool->Borrow(block, ticket, offset, length) : nullptr;
+  if (data == nullptr) throw Napi::TypeError::New(env, "not a lent block of a live pool, or not that span of it");
+  auto* hint = new ViewHint{pool, block};
+  napi_value ab;
+  if (napi_create_external_arraybuffer(env, data, length, FinalizeView, hint, &ab) != napi_ok) {
+    delete hint;
+    pool->Unborrow(block);
+    throw Napi::Error::New(env, "could not create the view");
+  }
+  return Napi::Value(env, ab);
+}
+
+// unview(ab): detaches a view made by view(); its block is given back at the next turn.
+void UnviewJs(const Napi::CallbackInfo& info) {
+  if (info[0].IsArrayBuffer()) napi_detach_arraybuffer(info.Env(), info[0]);
+}
+
 Napi::Value StatsJs(const Napi::CallbackInfo& info) {
   const PoolStats s = HandleOf(info[0]).pool->Stats();
   Napi::Object o = Napi::Object::New(info.Env());
@@ -273,6 +335,7 @@ Napi::Value StatsJs(const Napi::CallbackInfo& info) {
   o.Set("peakInUseBytes", static_cast<double>(s.peak_in_use_bytes));
   o.Set("trimmedBytes", static_cast<double>(s.trimmed_bytes));
   o.Set("prefaulted", static_cast<double>(s.prefaulted));
+  o.Set("views", static_cast<double>(s.views));
   return o;
 }
 
@@ -357,12 +420,6 @@ std::pair<const void*, size_t> BytesOf(const Napi::Value& v) {
   throw Napi::TypeError::New(v.Env(), "expected a Buffer, TypedArray, DataView or ArrayBuffer");
 }
 
-uint64_t LengthArg(const Napi::Value& v) {
-  const double len = v.As<Napi::Number>().DoubleValue();
-  if (!(len >= 0)) throw Napi::RangeError::New(v.Env(), "length must be >= 0");
-  return static_cast<uint64_t>(len);
-}
-
 uint64_t BigIntArg(const Napi::Value& v) {
   bool lossless = false;
   return v.IsUndefined() ? 0 : v.As<Napi::BigInt>().Uint64Value(&lossless);
@@ -401,6 +458,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("acquireAsync", Napi::Function::New(env, AcquireAsyncJs));
   exports.Set("release", Napi::Function::New(env, ReleaseJs));
   exports.Set("ownership", Napi::Function::New(env, OwnershipJs));
+  exports.Set("lend", Napi::Function::New(env, LendJs));
+  exports.Set("view", Napi::Function::New(env, ViewJs));
+  exports.Set("unview", Napi::Function::New(env, UnviewJs));
   exports.Set("capacityFor", Napi::Function::New(env, CapacityForJs));
   exports.Set("stats", Napi::Function::New(env, StatsJs));
   exports.Set("trim", Napi::Function::New(env, TrimJs));

@@ -124,7 +124,8 @@ size_t Pool::CapacityFor(size_t size) const {
 
 void Pool::HandOutLocked(const Block& block) {
   stats_.taken++;
-  out_[block.data] = block;
+  Block& out = out_[block.data] = block;
+  out.ticket = ++next_ticket_;
   last_activity_ = Clock::now();
 }
 
@@ -201,6 +202,11 @@ bool Pool::Reclaim(void* data) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = out_.find(data);
     if (it == out_.end()) return false;
+    if (it->second.views > 0) {
+      // Another thread may still write into it: it comes back when the last view is given back.
+      it->second.reclaim_pending = true;
+      return true;
+    }
     block = it->second;
     out_.erase(it);
     if (block.released) returning_[block.size_class]--;
@@ -234,6 +240,35 @@ bool Pool::Release(const void* data) {
   if (!it->second.released) returning_[it->second.size_class]++;
   it->second.released = true;
   return true;
+}
+
+void* Pool::Borrow(const void* data, uint64_t ticket, size_t offset, size_t length) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = out_.find(data);
+  if (it == out_.end()) return nullptr;
+  Block& b = it->second;
+  if (b.ticket != ticket || b.released || b.reclaim_pending || offset > b.capacity || length > b.capacity - offset) return nullptr;
+  b.views++;
+  stats_.views++;
+  return static_cast<char*>(b.data) + offset;
+}
+
+void Pool::Unborrow(void* data) {
+  bool reclaim = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = out_.find(data);
+    if (it == out_.end() || it->second.views == 0) return;
+    stats_.views--;
+    reclaim = --it->second.views == 0 && it->second.reclaim_pending;
+  }
+  if (reclaim) Reclaim(data);
+}
+
+uint64_t Pool::TicketOf(const void* data) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = out_.find(data);
+  return it == out_.end() ? 0 : it->second.ticket;
 }
 
 bool Pool::IsOut(const void* data) const {

@@ -40,6 +40,7 @@ struct PoolStats {
   uint64_t peak_in_use_bytes = 0;
   uint64_t trimmed_bytes = 0;
   uint64_t prefaulted = 0;  // fresh blocks whose pages were faulted in before hand-out (off the event loop)
+  uint64_t views = 0;       // borrowed views of blocks (Borrow) not given back yet
 };
 
 struct Block {
@@ -47,6 +48,9 @@ struct Block {
   size_t capacity = 0;    // mapped bytes, >= the size asked for
   int size_class = -1;    // index into size_classes; size_classes.size() is the list of large blocks
   bool released = false;  // detached by release(), its finalizer not yet run
+  uint64_t ticket = 0;    // unique per hand-out: a borrow names the hand-out, not just the address
+  uint32_t views = 0;     // borrowed views (another thread writing into it) not given back yet
+  bool reclaim_pending = false;  // its owner gave it back while views were out: it returns with the last
 };
 
 // kReturning: no idle block of the class, but a released one is on its way back (its finalizer runs
@@ -82,6 +86,12 @@ class Pool {
   // False if `data` is not a block of this pool that is out.
   bool Reclaim(void* data);
   bool IsOut(const void* data) const;
+  // A view of bytes [offset, offset + length) of the block at `data`, for another thread to write into,
+  // if that block is out under `ticket` (the same hand-out), not released, and the span fits. The block
+  // does not come back (Reclaim waits) until every view is given back (Unborrow). Null when refused.
+  void* Borrow(const void* data, uint64_t ticket, size_t offset, size_t length);
+  void Unborrow(void* data);
+  uint64_t TicketOf(const void* data) const;  // 0 when not out
   size_t CapacityOf(const void* data) const;  // 0 when not out
   // Unmaps every idle block when the pool has seen no acquire and no return for `min_idle_ms` (0: now),
   // and forgets the peaks retention follows. Returns the bytes unmapped.
@@ -114,6 +124,7 @@ class Pool {
   const PoolConfig config_;
   const size_t granule_;
   mutable std::mutex mu_;
+  uint64_t next_ticket_ = 0;
   // Per class, and one more list for large blocks: back() is the most recently returned.
   std::vector<std::vector<IdleBlock>> idle_;
   std::vector<size_t> returning_;  // per list: released blocks whose finalizer has not run

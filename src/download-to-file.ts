@@ -23,7 +23,7 @@ export async function download(uri: string, path: string, opts: DownloadFileOpti
   const meta = await engine.stat(store, loc, opts.signal);
   metaCache.set(cacheKey, meta);
   const partSize = opts.partSize ?? engine.options.partSize;
-  const stats: DownloadStats = { bytes: 0, ranges: 0, requests: 0, retries: 0, elapsedMs: 0, bytesPerSecond: 0, verified: false, transport: store.transport };
+  const stats: DownloadStats = { bytes: 0, ranges: 0, requests: 0, retries: 0, elapsedMs: 0, bytesPerSecond: 0, verified: false, transport: store.transport, threads: 0 };
   const chunks = chunksInOrder(engine, store, loc, meta, { ...opts, pool: opts.pool ?? defaultPool(), partSize, readAhead: opts.readAhead ?? (opts.concurrency ?? engine.options.concurrency) * partSize, stats });
   await writeOutputFile(
     path,

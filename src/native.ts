@@ -10,6 +10,13 @@ export interface NativeHandle {
 }
 
 
+/** A pooled block named for another thread: the pool, where it is, and which hand-out of it. */
+export interface Lent {
+  readonly poolId: number;
+  readonly address: bigint;
+  readonly ticket: number;
+}
+
 export interface NativeBinding {
   readonly sourceHash: string;
   readonly poisonByte: number;
@@ -24,6 +31,12 @@ export interface NativeBinding {
   /** True when detached now, false when already detached; TypeError when not ours. */
   release(ab: ArrayBuffer, handle?: object): boolean;
   ownership(ab: ArrayBuffer): { poolId: number; capacity: number } | undefined;
+  /** What another thread needs to borrow a view of this pooled buffer's block, or undefined when it is not one. */
+  lend(ab: ArrayBuffer): Lent | undefined;
+  /** A view of bytes [offset, offset + length) of a lent block, on this thread; the block stays out until it is finalized. TypeError when refused. */
+  view(poolId: number, address: bigint, ticket: number, offset: number, length: number): ArrayBuffer;
+  /** Detaches a view: its hold on the block ends at the next turn. */
+  unview(ab: ArrayBuffer): void;
   capacityFor(handle: object, size: number): number;
   stats(handle: object): BackendStats;
   trim(handle: object, minIdleMs: number): number;

@@ -136,4 +136,5 @@ function addStats(total: DownloadStats, chunk: DownloadStats): void {
   total.requests += chunk.requests;
   total.retries += chunk.retries;
   total.transport = chunk.transport;
+  total.threads = chunk.threads;
 }

@@ -11,7 +11,7 @@ import type { DownloadOptions, DownloadResult, DownloadStats, EngineContext } fr
 import { canPinRanges } from './pin.js';
 import { planParts } from './plan.js';
 import { backoffMs, isRetryable, logRetry, sleep } from './retry.js';
-
+import type { RangeThreads } from '../threads/range-threads.js';
 
 /** One range of the download: bytes [start, end] of the object, written into `target`. */
 interface PartState {
@@ -45,6 +45,7 @@ export class Download {
   private userError: { error: unknown } | undefined;
   private length = 0;
   private readonly offset: number;
+  private readonly threads: RangeThreads | undefined;
 
   constructor(
     private readonly engine: EngineContext,
@@ -57,7 +58,9 @@ export class Download {
     this.meta = meta;
     this.offset = opts.offset ?? 0;
     setMaxListeners(0, this.stop.signal); // one listener per range in flight or waiting: many, by design
-    this.stats = { bytes: 0, ranges: 0, requests: 0, retries: 0, elapsedMs: 0, bytesPerSecond: 0, verified: false, transport: store.transport };
+    // Range threads read into views of a native pool's blocks; other memory is read on this thread.
+    this.threads = store.transport === 'direct' && pool.native && !opts.into ? engine.threads : undefined;
+    this.stats = { bytes: 0, ranges: 0, requests: 0, retries: 0, elapsedMs: 0, bytesPerSecond: 0, verified: false, transport: store.transport, threads: this.threads?.size ?? 0 };
   }
 
   async run(): Promise<DownloadResult> {
@@ -272,6 +275,7 @@ export class Download {
             signal: attemptAbort.signal,
             onData,
             pool: this.pool,
+            threads: this.threads,
             ifMatch: this.opts.ifMatch,
             target: async (meta, span) => {
               part = await this.begin(meta, span);
@@ -279,7 +283,7 @@ export class Download {
             },
           });
         } else if (written < part.length) {
-          await this.store.readRange(this.loc, part.start + written, part.target.subarray(written), { version: this.meta!, signal: attemptAbort.signal, onData, pool: this.pool });
+          await this.store.readRange(this.loc, part.start + written, part.target.subarray(written), { version: this.meta!, signal: attemptAbort.signal, onData, pool: this.pool, threads: this.threads });
         }
         return;
       } catch (e) {

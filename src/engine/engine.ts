@@ -6,6 +6,9 @@ import { Download } from './download.js';
 import { Limiter } from './limiter.js';
 import { DEFAULT_RETRY, logRetry, withRetries, withTimeout, type RetryOptions } from './retry.js';
 import type { DownloadOptions, DownloadResult, EngineContext, EngineOptions } from './types.js';
+import { binding } from '../native.js';
+import { RangeThreads } from '../threads/range-threads.js';
+import { defaultThreads } from './threads-default.js';
 
 export type { Checksum } from './checksum.js';
 export type { DownloadOptions, DownloadResult, DownloadStats, EngineOptions, Progress } from './types.js';
@@ -17,7 +20,7 @@ export const MIN_PART_SIZE = 64 * 1024;
 
 function positiveInt(value: unknown, name: string, uri: string, min = 1): number {
   if (!Number.isSafeInteger(value) || (value as number) < min) {
-    throw invalidArgument(`${name} must be ${min > 1 ? `a whole number of at least ${min}` : 'a positive integer'}, got ${value}`, uri);
+    throw invalidArgument(`${name} must be ${min > 1 ? `a whole number of at least ${min}` : min === 0 ? 'a whole number' : 'a positive integer'}, got ${value}`, uri);
   }
   return value as number;
 }
@@ -40,6 +43,7 @@ export class RangeEngine implements EngineContext {
   readonly options: Required<Omit<EngineOptions, 'retry'>> & { retry: RetryOptions };
   /** Shared by every download of this engine. */
   readonly limiter: Limiter;
+  private rangeThreads: RangeThreads | undefined;
 
   constructor(opts: EngineOptions = {}) {
     const partSize = opts.partSize ?? 16 * MiB;
@@ -50,8 +54,10 @@ export class RangeEngine implements EngineContext {
       singleRequestBelow: opts.singleRequestBelow ?? partSize,
       stallTimeoutMs: opts.stallTimeoutMs ?? 30_000,
       minBytesPerSecond: opts.minBytesPerSecond ?? 1024,
+      threads: opts.threads ?? defaultThreads(),
       retry: checkRetry({ ...DEFAULT_RETRY, ...opts.retry }),
     };
+    positiveInt(this.options.threads, 'threads', '', 0);
     for (const k of ['concurrency', 'maxInFlight', 'singleRequestBelow', 'stallTimeoutMs'] as const) {
       positiveInt(this.options[k], k, '');
     }
@@ -60,6 +66,19 @@ export class RangeEngine implements EngineContext {
       throw invalidArgument(`minBytesPerSecond must be a number of bytes per second (0 for no floor), got ${this.options.minBytesPerSecond}`);
     }
     this.limiter = new Limiter(this.options.maxInFlight);
+  }
+
+  /** The range threads, started with the first range read on them; undefined with threads 0 or without the native addon (views need it). */
+  get threads(): RangeThreads | undefined {
+    if (this.options.threads === 0 || !binding) return undefined;
+    return (this.rangeThreads ??= new RangeThreads(this.options.threads));
+  }
+
+  /** Ends the engine's range threads (they never keep the process alive; this frees them sooner). */
+  async close(): Promise<void> {
+    const threads = this.rangeThreads;
+    this.rangeThreads = undefined;
+    await threads?.close();
   }
 
   /** A request that is not a range (stat, a list page): under the retry policy, each attempt given up after stallTimeoutMs. */

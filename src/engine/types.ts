@@ -6,6 +6,7 @@ import type { Location } from '../uri.js';
 import type { Checksum } from './checksum.js';
 import type { Limiter } from './limiter.js';
 import type { RetryOptions } from './retry.js';
+import type { RangeThreads } from '../threads/range-threads.js';
 
 export interface EngineOptions {
   /** Bytes per ranged request. Default 16 MiB (the best point of the benchmark's sweep, bench/results/sweep.md). */
@@ -25,6 +26,14 @@ export interface EngineOptions {
    * a byte now and then still has an end. Default 1024; 0 turns it off.
    */
   minBytesPerSecond?: number;
+  /**
+   * Worker threads that read ranges on the direct transport (HTTP stores): each owns keep-alive
+   * connections and reads bodies straight into the pooled buffer, so decryption and socket reads use
+   * more than one core. 0 reads on the calling thread. Default RANGEPOOL_THREADS, else chosen from
+   * os.availableParallelism() (see defaultThreads). Used with the native pool; the JS fallback pool
+   * reads on the calling thread.
+   */
+  threads?: number;
 }
 
 export interface Progress {
@@ -70,6 +79,8 @@ export interface DownloadStats {
   verified: Checksum | false;
   /** For HTTP stores: whether ranges were read by rangepool's own reader or by the cloud SDK. */
   transport: Transport | undefined;
+  /** Range threads the download's ranges were read on (0: the calling thread). */
+  threads: number;
 }
 
 export interface DownloadResult {
@@ -85,5 +96,7 @@ export interface DownloadResult {
 export interface EngineContext {
   readonly options: Required<Omit<EngineOptions, 'retry'>> & { retry: RetryOptions };
   readonly limiter: Limiter;
+  /** The engine's range threads (started on first use), or undefined when it reads on the calling thread. */
+  readonly threads: RangeThreads | undefined;
   stat(store: Store, loc: Location, signal?: AbortSignal): Promise<ObjectMeta>;
 }

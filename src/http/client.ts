@@ -23,6 +23,9 @@ export function originOf(url: URL): Origin {
   return { protocol: url.protocol, hostname: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80) };
 }
 
+/** What a store needs of an HTTP client: one GET (the range threads offer the same). */
+export type HttpGet = Pick<HttpClient, 'get'>;
+
 export class HttpClient {
   constructor(readonly pool = new ConnectionPool()) {}
 

@@ -29,6 +29,11 @@ export class ConnectionPool {
     this.idleTimeoutMs = opts.idleTimeoutMs ?? 15_000;
   }
 
+  /** The TLS settings of its connections. */
+  get tls(): ConnectionOptions | undefined {
+    return this.opts.tls;
+  }
+
   /** A connection to origin: an idle one if there is one, else a new one, else the next one given back. */
   acquire(origin: Origin, signal?: AbortSignal): Promise<Connection> {
     const pool = this.pool(origin);

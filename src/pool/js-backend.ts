@@ -47,6 +47,7 @@ export class JsBackend implements Backend {
     peakInUseBytes: 0,
     trimmedBytes: 0,
     prefaulted: 0,
+    views: 0,
   };
   private readonly wakes = new Set<() => void>();
 

@@ -53,6 +53,8 @@ export interface PoolStats {
   trimmedBytes: number;
   /** Fresh blocks whose pages were faulted in on a threadpool thread before they were handed out (native pool only). */
   prefaulted: number;
+  /** Views of blocks lent to range threads and not given back yet (native pool only); a block with views out comes back only after the last. */
+  views: number;
   /** Buffers collected without an explicit release (diagnostic). */
   collectedWithoutRelease: number;
 }

@@ -9,6 +9,7 @@ import type { Location } from '../uri.js';
 import { checkContentRange } from './body.js';
 import { httpError } from './http-errors.js';
 import type { FirstReadOptions, ObjectMeta, ReadOptions } from './store.js';
+import type { RangeThreads } from '../threads/range-threads.js';
 
 /** Error bodies are read up to this many bytes; the rest is never read (an endless one cannot grow memory). */
 export const ERROR_BODY_LIMIT = 64 * 1024;
@@ -38,7 +39,7 @@ export class DirectRanges {
 
   async readRange(loc: Location, start: number, target: Buffer, opts: ReadOptions): Promise<void> {
     const end = start + target.length - 1;
-    const res = await this.send(loc, start, end, { version: opts.version }, opts.signal, false);
+    const res = await this.send(loc, start, end, { version: opts.version }, opts.signal, false, opts.threads);
     try {
       if (res.status !== 206 && !(res.status === 200 && start === 0 && end === opts.version.size - 1)) {
         throw new RangepoolError('IntegrityError', `asked for bytes ${start}-${end}, got HTTP ${res.status} without a range`, { uri: loc.uri, retryable: true });
@@ -54,7 +55,7 @@ export class DirectRanges {
   }
 
   async readFirst(loc: Location, start: number, length: number, opts: FirstReadOptions): Promise<ObjectMeta> {
-    const res = await this.send(loc, start, start + length - 1, { ifMatch: opts.ifMatch }, opts.signal, true);
+    const res = await this.send(loc, start, start + length - 1, { ifMatch: opts.ifMatch }, opts.signal, true, opts.threads);
     if (res.status === 416) {
       // Past the end, or an empty object (S3 and GCS refuse any range of 0 bytes): ask what it is.
       res.drop();
@@ -112,12 +113,13 @@ export class DirectRanges {
   }
 
   /** Sends the request; a response that is not 2xx (or an allowed 416) becomes the RangepoolError the SDK path would give. */
-  private async send(loc: Location, start: number, end: number, pin: { version?: ObjectMeta; ifMatch?: string }, signal: AbortSignal, allow416: boolean, resigned = false): Promise<HttpResponse> {
+  private async send(loc: Location, start: number, end: number, pin: { version?: ObjectMeta; ifMatch?: string }, signal: AbortSignal, allow416: boolean, threads?: RangeThreads, resigned = false): Promise<HttpResponse> {
     const req = await this.backend.request(loc, start, end, pin);
+    const http = threads ? threads.clientFor(this.http) : this.http;
     let res: HttpResponse;
     for (let redirects = 0; ; redirects++) {
       try {
-        res = await this.http.get(req, signal);
+        res = await http.get(req, signal);
       } catch (e) {
         throw connectionError(e, loc.uri, signal);
       }
@@ -136,7 +138,7 @@ export class DirectRanges {
     if ((res.status === 401 || res.status === 403) && this.backend.resign && !resigned) {
       res.drop();
       this.backend.resign(loc);
-      return this.send(loc, start, end, pin, signal, allow416, true);
+      return this.send(loc, start, end, pin, signal, allow416, threads, true);
     }
     let body = '';
     try {

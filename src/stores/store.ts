@@ -1,4 +1,5 @@
 import type { Pool } from '../pool/types.js';
+import type { RangeThreads } from '../threads/range-threads.js';
 import type { Location } from '../uri.js';
 
 /** What `stat` (or the first ranged response) learns about an object; the engine pins every range to `etag`/`generation`. */
@@ -20,6 +21,8 @@ export interface ReadOptions {
   onData: (bytes: number) => void;
   /** The download's pool, for any scratch memory a store needs (it counts against the caller's cap). */
   pool: Pool;
+  /** Where the direct transport reads bodies: these range threads, or (undefined) this thread. */
+  threads?: RangeThreads;
 }
 
 export interface FirstReadOptions extends Omit<ReadOptions, 'version'> {
