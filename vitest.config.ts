@@ -1,8 +1,25 @@
 import { defineConfig } from 'vitest/config';
 
+/** The test files that read ranges over HTTP: they run a second time with every engine on range threads. */
+const OVER_HTTP = [
+  'test/engine.test.ts',
+  'test/faults.test.ts',
+  'test/hardening.test.ts',
+  'test/load.test.ts',
+  'test/many.test.ts',
+  'test/ranges.test.ts',
+  'test/stream.test.ts',
+  'test/http/range-reader.test.ts',
+  'test/http/segmentation.test.ts',
+  'test/http/tls.test.ts',
+  'test/stores/azure.test.ts',
+  'test/stores/gcs.test.ts',
+  'test/stores/s3rver.test.ts',
+  'test/stores/url.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     reporters: ['default', './test/support/skip-reporter.ts'],
     // Separate processes: native memory, GC and teardown tests must not share a heap with each other.
     pool: 'forks',
@@ -11,5 +28,10 @@ export default defineConfig({
     hookTimeout: 120_000,
     // 2 cores shared with the servers under test.
     maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'] } },
+      // Engines default to RANGEPOOL_THREADS: every range of these files is read on two range threads.
+      { extends: true, test: { name: 'threads', include: OVER_HTTP, env: { RANGEPOOL_THREADS: '2' } } },
+    ],
   },
 });

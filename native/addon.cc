@@ -2,6 +2,7 @@
 // this file only keeps what must hold even when it is called wrongly (never abort the process).
 #include <napi.h>
 
+#include <atomic>
 #include <map>
 
 #include "crc32c.h"
@@ -33,16 +34,22 @@ void FinalizeBlock(napi_env, void* data, void* hint) {
   delete h;
 }
 
-// A borrowed view keeps its pool alive and names the block it holds back (Unborrow when it is finalized).
-struct ViewHint {
+// A borrowed view of a block: given back once, by unview() or, failing that, when its ArrayBuffer is
+// finalized (a thread that exits with views out). Owned by the ArrayBuffer's finalizer and the handle.
+struct View {
   std::shared_ptr<Pool> pool;
   void* block;
+  std::atomic<bool> returned{false};
+  void GiveBack() {
+    if (!returned.exchange(true)) pool->Unborrow(block);
+  }
 };
+using ViewRef = std::shared_ptr<View>;
 
 void FinalizeView(napi_env, void*, void* hint) {
-  auto* h = static_cast<ViewHint*>(hint);
-  h->pool->Unborrow(h->block);
-  delete h;
+  auto* ref = static_cast<ViewRef*>(hint);
+  (*ref)->GiveBack();
+  delete ref;
 }
 
 // One per loaded copy of the facade (usually one per thread): which pools its waiting acquires watch,
@@ -295,8 +302,9 @@ Napi::Value LendJs(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// view(poolId, address, ticket, offset, length): an ArrayBuffer over those bytes of a lent block, on
-// this thread. The block does not go back to the pool until the view is finalized (unview detaches it).
+// view(poolId, address, ticket, offset, length): { buffer, handle }, an ArrayBuffer over those bytes of a
+// lent block, on this thread. The block does not go back to the pool until unview(view) (or the
+// buffer's finalizer, if the thread exits first).
 Napi::Value ViewJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto pool = FindPool(info[0].As<Napi::Number>().Uint32Value());
@@ -307,19 +315,33 @@ Napi::Value ViewJs(const Napi::CallbackInfo& info) {
   const size_t length = SizeArg(info[4]);
   void* data = pool && lossless ? pool->Borrow(block, ticket, offset, length) : nullptr;
   if (data == nullptr) throw Napi::TypeError::New(env, "not a lent block of a live pool, or not that span of it");
-  auto* hint = new ViewHint{pool, block};
+  auto view = std::make_shared<View>();
+  view->pool = pool;
+  view->block = block;
+  auto* hint = new ViewRef(view);
   napi_value ab;
   if (napi_create_external_arraybuffer(env, data, length, FinalizeView, hint, &ab) != napi_ok) {
     delete hint;
-    pool->Unborrow(block);
+    view->GiveBack();
     throw Napi::Error::New(env, "could not create the view");
   }
-  return Napi::Value(env, ab);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("buffer", Napi::Value(env, ab));
+  result.Set("handle", Napi::External<ViewRef>::New(env, new ViewRef(view), [](Napi::Env, ViewRef* r) { delete r; }));
+  return result;
 }
 
-// unview(ab): detaches a view made by view(); its block is given back at the next turn.
+// unview(view): detaches the view's buffer and gives the block back now (a release that waited on it
+// completes here, on this thread).
 void UnviewJs(const Napi::CallbackInfo& info) {
-  if (info[0].IsArrayBuffer()) napi_detach_arraybuffer(info.Env(), info[0]);
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "expected a view");
+  Napi::Object view = info[0].As<Napi::Object>();
+  Napi::Value buffer = view.Get("buffer");
+  Napi::Value handle = view.Get("handle");
+  if (!buffer.IsArrayBuffer() || !handle.IsExternal()) throw Napi::TypeError::New(env, "expected a view");
+  napi_detach_arraybuffer(env, buffer);
+  (*handle.As<Napi::External<ViewRef>>().Data())->GiveBack();
 }
 
 Napi::Value StatsJs(const Napi::CallbackInfo& info) {

@@ -17,6 +17,12 @@ export interface Lent {
   readonly ticket: number;
 }
 
+/** A view of a lent block on another thread: its buffer, and the handle that gives it back. */
+export interface BlockView {
+  readonly buffer: ArrayBuffer;
+  readonly handle: object;
+}
+
 export interface NativeBinding {
   readonly sourceHash: string;
   readonly poisonByte: number;
@@ -33,10 +39,10 @@ export interface NativeBinding {
   ownership(ab: ArrayBuffer): { poolId: number; capacity: number } | undefined;
   /** What another thread needs to borrow a view of this pooled buffer's block, or undefined when it is not one. */
   lend(ab: ArrayBuffer): Lent | undefined;
-  /** A view of bytes [offset, offset + length) of a lent block, on this thread; the block stays out until it is finalized. TypeError when refused. */
-  view(poolId: number, address: bigint, ticket: number, offset: number, length: number): ArrayBuffer;
-  /** Detaches a view: its hold on the block ends at the next turn. */
-  unview(ab: ArrayBuffer): void;
+  /** A view of bytes [offset, offset + length) of a lent block, on this thread; the block stays out until unview (or the view's finalizer). TypeError when refused. */
+  view(poolId: number, address: bigint, ticket: number, offset: number, length: number): BlockView;
+  /** Detaches the view's buffer and ends its hold on the block now. */
+  unview(view: BlockView): void;
   capacityFor(handle: object, size: number): number;
   stats(handle: object): BackendStats;
   trim(handle: object, minIdleMs: number): number;

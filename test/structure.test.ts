@@ -1,7 +1,7 @@
 // The shape of the tree: no import cycles in src/ (type-only imports included: a cycle of types is still
 // two modules that cannot be understood apart), and layers that point one way: src/ imports none of
 // test/, testing/ or bench/; testing/ and test/ never import bench/ (the benchmark depends on the
-// shared infrastructure, never the other way round).
+// shared infrastructure, never the other way round), but for test/bench.test.ts, the harness's own tests.
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,10 +49,10 @@ it('src/ has no import cycles', () => {
   expect(cycles(graph).map((c) => c.map((f) => relative(src, f)).join(' → '))).toEqual([]);
 });
 
-it('layers point one way: src → nothing outside; test and testing → never bench', () => {
+it('layers point one way: src → nothing outside; test and testing → never bench (but the harness\'s own tests)', () => {
   const crossing = (from: string, banned: string[]) =>
     modules(join(root, from)).flatMap((f) => importsOf(f).filter((to) => banned.some((b) => to.startsWith(join(root, b) + '/'))).map((to) => `${relative(root, f)} → ${relative(root, to)}`));
   expect(crossing('src', ['test', 'testing', 'bench'])).toEqual([]);
   expect(crossing('testing', ['test', 'bench'])).toEqual([]);
-  expect(crossing('test', ['bench'])).toEqual([]);
+  expect(crossing('test', ['bench']).filter((c) => !c.startsWith('test/bench.test.ts → '))).toEqual([]);
 });

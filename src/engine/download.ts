@@ -71,6 +71,7 @@ export class Download {
     const onCallerAbort = () => this.fail(abortedError(signal!, uri));
     signal?.addEventListener('abort', onCallerAbort, { once: true });
     try {
+      await this.threads?.ready();
       if (!this.meta && (!this.store.readFirst || this.opts.verify || this.opts.length === 0)) {
         this.meta = await this.engine.stat(this.store, this.loc, this.stop.signal);
       }
@@ -203,6 +204,8 @@ export class Download {
   }
 
   private progress(n: number): void {
+    // A range thread may report bytes after the download stopped; the caller hears nothing after that.
+    if (this.stop.signal.aborted) return;
     this.received += n;
     if (!this.opts.onProgress) return;
     try {

@@ -43,7 +43,6 @@ export class RangeEngine implements EngineContext {
   readonly options: Required<Omit<EngineOptions, 'retry'>> & { retry: RetryOptions };
   /** Shared by every download of this engine. */
   readonly limiter: Limiter;
-  private rangeThreads: RangeThreads | undefined;
 
   constructor(opts: EngineOptions = {}) {
     const partSize = opts.partSize ?? 16 * MiB;
@@ -68,17 +67,12 @@ export class RangeEngine implements EngineContext {
     this.limiter = new Limiter(this.options.maxInFlight);
   }
 
-  /** The range threads, started with the first range read on them; undefined with threads 0 or without the native addon (views need it). */
+  /**
+   * The range threads (the process's, shared by every engine with as many; started with the first range
+   * read on them); undefined with threads 0, or without the native addon (its views are what they write into).
+   */
   get threads(): RangeThreads | undefined {
-    if (this.options.threads === 0 || !binding) return undefined;
-    return (this.rangeThreads ??= new RangeThreads(this.options.threads));
-  }
-
-  /** Ends the engine's range threads (they never keep the process alive; this frees them sooner). */
-  async close(): Promise<void> {
-    const threads = this.rangeThreads;
-    this.rangeThreads = undefined;
-    await threads?.close();
+    return this.options.threads === 0 || !binding ? undefined : RangeThreads.shared(this.options.threads);
   }
 
   /** A request that is not a range (stat, a list page): under the retry policy, each attempt given up after stallTimeoutMs. */

@@ -96,6 +96,12 @@ export class Connection {
   private spilledBytes = 0;
   private waiter: Waiter | undefined;
   private connected: Promise<void>;
+  /**
+   * The socket ended (error undefined: a clean end) or failed while a body waited for readBody(). Reading
+   * stopped, but what arrived before stays buffered: readBody() still delivers it (so a retry resumes
+   * after it), then ends the body (a close-delimited one) or fails with this.
+   */
+  private held: { error: unknown } | undefined;
 
   constructor(
     readonly origin: Origin,
@@ -109,7 +115,7 @@ export class Connection {
       this.socket.once('error', reject);
     });
     this.connected.catch(() => {});
-    this.socket.on('error', (e) => this.fail(this.brokenError(e)));
+    this.socket.on('error', (e) => (this.phase === 'waiting' ? this.hold(this.brokenError(e)) : this.fail(this.brokenError(e))));
     this.socket.on('end', () => this.onEnd());
     this.socket.on('close', () => this.onEnd());
   }
@@ -156,6 +162,12 @@ export class Connection {
         this.process();
         this.drainSpill();
       });
+    const held = this.held;
+    const phase = this.phase as Phase; // process() may have finished or failed the body: TypeScript cannot see it
+    if (held && phase !== 'done' && phase !== 'dead') {
+      if (held.error === undefined && this.framing === 'close') this.finish();
+      else this.fail(held.error ?? this.brokenError());
+    }
     // Reading may have stopped while the body waited; it resumes even when the whole body was already
     // buffered, so an idle connection still notices the server closing it.
     if (this.alive) this.socket.resume();
@@ -220,8 +232,16 @@ export class Connection {
     return this.dest ? `after ${this.at} body bytes` : 'mid-response';
   }
 
+  /** The connection broke while a body waited for its destination: keep what arrived, read no more. */
+  private hold(error: unknown): void {
+    this.keepAlive = false;
+    if (!this.held || (this.held.error === undefined && error !== undefined)) this.held = { error };
+    this.socket.destroy();
+  }
+
   private onEnd(): void {
     if (this.phase === 'dead') return;
+    if (this.phase === 'waiting') return this.hold(undefined);
     if (this.phase === 'body' && this.framing === 'close') {
       this.keepAlive = false;
       this.finish();

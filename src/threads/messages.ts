@@ -19,7 +19,13 @@ export type ToThread =
   | { t: 'abort'; id: number };
 
 export type FromThread =
-  | { t: 'head'; id: number; status: number; version: string; headers: Array<[string, string]> }
+  /** The thread is listening (sent once, first). */
+  | { t: 'ready' }
+  /**
+   * The response head. A response that is not 2xx comes with its body as text (at most ERROR_BODY_LIMIT
+   * bytes, read at once rather than after a round trip to the main thread) and its connection is done.
+   */
+  | { t: 'head'; id: number; status: number; version: string; headers: Array<[string, string]>; text?: string }
   /** Body bytes that landed since the last 'data' (sent at most once per turn of the thread's loop). */
   | { t: 'data'; id: number; n: number }
   /** The body is complete (its connection back in the thread's pool, or closed); `bytes` for an unlent destination, `text` for 'text'. */

@@ -8,7 +8,8 @@
 import { parentPort } from 'node:worker_threads';
 import { HttpClient, type HttpResponse } from '../http/client.js';
 import { ConnectionPool } from '../http/pool.js';
-import { binding } from '../native.js';
+import { binding, type BlockView } from '../native.js';
+import { ERROR_BODY_LIMIT } from '../stores/direct.js';
 import { toWire, type FromThread, type ToThread } from './messages.js';
 
 const port = parentPort!;
@@ -31,8 +32,15 @@ async function get(m: Extract<ToThread, { t: 'get' }>): Promise<void> {
     const res = await clients.get(m.client)!.get({ url: new URL(m.url), headers: m.headers }, abort.signal);
     const r = requests.get(m.id);
     if (!r) return res.drop(); // aborted as the head arrived
-    r.res = res;
-    send({ t: 'head', id: m.id, status: res.status, version: res.version, headers: [...res.headers] });
+    const head: FromThread = { t: 'head', id: m.id, status: res.status, version: res.version, headers: [...res.headers] };
+    if (res.status >= 200 && res.status < 300) {
+      r.res = res;
+      return send(head);
+    }
+    // Every answer but a 2xx is an error (its body says why), a redirect or a 416: read its text now.
+    const text = await res.readText(ERROR_BODY_LIMIT, abort.signal).catch(() => '');
+    requests.delete(m.id);
+    send({ ...head, text });
   } catch (e) {
     fail(m.id, e);
   }
@@ -41,35 +49,36 @@ async function get(m: Extract<ToThread, { t: 'get' }>): Promise<void> {
 async function body(m: Extract<ToThread, { t: 'body' }>): Promise<void> {
   const r = requests.get(m.id);
   if (!r?.res) return fail(m.id, new Error('no response to read'));
-  let view: ArrayBuffer | undefined;
+  let view: BlockView | undefined;
   let pending = 0;
   let flush: NodeJS.Immediate | undefined;
   const report = () => {
+    if (flush) clearImmediate(flush);
     flush = undefined;
     if (pending > 0) send({ t: 'data', id: m.id, n: pending });
     pending = 0;
   };
+  let dest: Buffer | undefined;
+  let result: { n: number } | { error: unknown };
   try {
     view = m.lent ? binding!.view(m.lent.poolId, m.lent.address, m.lent.ticket, m.offset, m.length) : undefined;
-    const dest = view ? Buffer.from(view) : Buffer.allocUnsafe(m.length);
+    dest = view ? Buffer.from(view.buffer) : Buffer.allocUnsafeSlow(m.length); // its own memory: it is transferred
     const onData = (n: number) => {
       pending += n;
       flush ??= setImmediate(report);
     };
-    const n = await r.res.readBody(dest, { signal: r.abort.signal, onData });
-    if (flush) clearImmediate(flush);
-    report();
-    requests.delete(m.id);
-    if (view) send({ t: 'done', id: m.id, n });
-    else send({ t: 'done', id: m.id, n, bytes: dest.subarray(0, n) }, [dest.buffer as ArrayBuffer]);
+    result = { n: await r.res.readBody(dest, { signal: r.abort.signal, onData }) };
   } catch (e) {
-    if (flush) clearImmediate(flush);
-    report(); // what landed before the failure counts: the main thread resumes from there
-    fail(m.id, e);
-  } finally {
-    // The connection no longer reads into the view (done, or destroyed by the failure).
-    if (view) binding!.unview(view);
+    result = { error: e };
   }
+  // The connection reads into the view no more (the body is complete, or the failure destroyed it): the
+  // view goes back first, so the block is free to go back when the main thread hears of it.
+  if (view) binding!.unview(view);
+  report(); // what landed counts, a failure's too: the main thread resumes after it
+  if ('error' in result) return fail(m.id, result.error);
+  requests.delete(m.id);
+  if (view) send({ t: 'done', id: m.id, n: result.n });
+  else send({ t: 'done', id: m.id, n: result.n, bytes: dest!.subarray(0, result.n) }, [dest!.buffer as ArrayBuffer]);
 }
 
 async function text(m: Extract<ToThread, { t: 'text' }>): Promise<void> {
@@ -104,3 +113,4 @@ port.on('message', (m: ToThread) => {
       return;
   }
 });
+send({ t: 'ready' });

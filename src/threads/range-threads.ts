@@ -29,11 +29,14 @@ interface Waiting {
 const entry = new URL(`./range-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
 
 function startWorker(): Worker {
+  // No Node options of this process's: the thread runs only this package's code, and options such as a
+  // -e script's --input-type would stop it from starting.
+  const execArgv: string[] = [];
   // From the TypeScript sources (the test suite), the thread loads them through tsx as this thread does.
   if (entry.pathname.endsWith('.ts')) {
-    return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`, { eval: true });
+    return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`, { eval: true, execArgv });
   }
-  return new Worker(entry);
+  return new Worker(entry, { execArgv });
 }
 
 class Thread {
@@ -41,12 +44,17 @@ class Thread {
   /** Requests under way (from the request until its body is read or dropped): the thread is ref'd while any are. */
   busy = 0;
   dead = false;
+  /** Resolves once the thread listens (or has died). */
+  readonly ready: Promise<void>;
+  private isReady = false;
+  private onReady!: () => void;
   readonly waiting = new Map<number, Waiting>();
   /** The HTTP clients whose settings this thread has. */
   readonly clients = new Set<number>();
 
   constructor(onExit: (t: Thread) => void) {
-    this.worker.unref();
+    // Ref'd while it starts (someone waits for it), then only while requests are under way.
+    this.ready = new Promise((resolve) => (this.onReady = resolve));
     this.worker.on('message', (m: FromThread) => this.onMessage(m));
     this.worker.on('error', (e) => debug('a range thread failed: %s', (e as Error)?.message));
     this.worker.on('exit', (code) => {
@@ -55,6 +63,7 @@ class Thread {
       const err = new ConnectionError('closed', `the range thread exited (code ${code})`);
       for (const w of this.waiting.values()) w.reject(err);
       this.waiting.clear();
+      this.onReady();
       onExit(this);
     });
   }
@@ -68,7 +77,7 @@ class Thread {
   }
 
   end(): void {
-    if (--this.busy === 0) this.worker.unref();
+    if (--this.busy === 0 && this.isReady) this.worker.unref();
   }
 
   /** Sends `m` and waits for the thread's answer to it; an abort is passed on, and still waits for that answer. */
@@ -88,14 +97,25 @@ class Thread {
     });
   }
 
+  get usable(): boolean {
+    return this.isReady && !this.dead;
+  }
+
   private onMessage(m: FromThread): void {
+    if (m.t === 'ready') {
+      this.isReady = true;
+      if (this.busy === 0) this.worker.unref();
+      return this.onReady();
+    }
     const w = this.waiting.get(m.id);
     if (!w) return;
     if (m.t === 'data') {
       try {
         w.onData?.(m.n);
       } catch {
-        this.post({ t: 'abort', id: m.id }); // the caller's progress callback threw: stop, as the main-thread reader does
+        // The caller's progress callback threw: stop, as the main-thread reader does, and report no more.
+        w.onData = undefined;
+        this.post({ t: 'abort', id: m.id });
       }
       return;
     }
@@ -105,13 +125,23 @@ class Thread {
   }
 }
 
+/** One set of range threads per size, shared by every engine of the process that asks for that many. */
+const shared = new Map<number, RangeThreads>();
+
 export class RangeThreads {
+  /** The process's `size` range threads (threads are a process's resource, as the pool's memory is). */
+  static shared(size: number): RangeThreads {
+    let t = shared.get(size);
+    if (!t) shared.set(size, (t = new RangeThreads(size)));
+    return t;
+  }
+
   private readonly threads: Thread[] = [];
   private readonly clientIds = new WeakMap<HttpClient, number>();
   private nextClient = 1;
   private nextId = 1;
 
-  constructor(readonly size: number) {}
+  private constructor(readonly size: number) {}
 
   /**
    * `http`'s requests, sent from the range threads with its settings (each thread opens its own share
@@ -132,18 +162,28 @@ export class RangeThreads {
     return client === 0 ? http : { get: (req, signal) => this.get(http, client, req, signal) };
   }
 
-  /** Ends every thread (requests under way fail, and are retried elsewhere if the engine goes on). */
-  async close(): Promise<void> {
-    await Promise.all(this.threads.splice(0).map((t) => t.worker.terminate()));
+  /**
+   * Starts the threads that are missing (all of them at first use; a replacement after one died) and
+   * resolves when they listen, so that a thread's start-up is never taken for a silent server.
+   */
+  ready(): Promise<void> {
+    while (this.threads.length < this.size) {
+      const t: Thread = new Thread(() => this.threads.splice(this.threads.indexOf(t) >>> 0, 1));
+      this.threads.push(t);
+    }
+    return Promise.all(this.threads.map((t) => t.ready)).then(() => {});
   }
 
-  /** The least busy thread; a new one while fewer than `size` run and every one is busy. */
+  /** The threads running now (for diagnostics: resource use, or a test that terminates one). */
+  get workers(): Worker[] {
+    return this.threads.map((t) => t.worker);
+  }
+
+  /** The least busy thread that listens (any thread while none does yet: the request waits in its queue). */
   private pick(): Thread {
-    const idlest = this.threads.reduce<Thread | undefined>((a, t) => (!a || t.busy < a.busy ? t : a), undefined);
-    if (idlest && (idlest.busy === 0 || this.threads.length >= this.size)) return idlest;
-    const t = new Thread((dead) => this.threads.splice(this.threads.indexOf(dead) >>> 0, 1));
-    this.threads.push(t);
-    return t;
+    if (this.threads.length < this.size) void this.ready();
+    const candidates = this.threads.some((t) => t.usable) ? this.threads.filter((t) => t.usable) : this.threads;
+    return candidates.reduce((a, t) => (t.busy < a.busy ? t : a));
   }
 
   private async get(http: HttpClient, client: number, req: HttpRequest, signal?: AbortSignal): Promise<HttpResponse> {
@@ -161,7 +201,9 @@ export class RangeThreads {
       thread.end();
       throw e;
     }
-    let open = true;
+    // A response that is not 2xx came whole (its text); its connection is already done with on the thread.
+    let open = head.text === undefined;
+    if (!open) thread.end();
     const finish = () => {
       if (open) thread.end();
       open = false;
@@ -185,6 +227,7 @@ export class RangeThreads {
         }
       },
       readText: async (limit, sig) => {
+        if (head.text !== undefined) return head.text.slice(0, limit);
         try {
           return ((await thread.call(id, { t: 'text', id, limit }, sig)) as Done).text ?? '';
         } finally {
