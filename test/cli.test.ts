@@ -76,6 +76,14 @@ describe('rangepool get', () => {
     expect(report.pool.inUseBytes).toBe(0);
   });
 
+  it('--threads reads the ranges on worker threads, byte-exact', async () => {
+    const out = join(dir, 'threads.bin');
+    const r = await run(['get', 's3://b/dir/data.bin', '-o', out, '--json', '--part-size', '1MiB', '--threads', '2']);
+    expect(r.code).toBe(0);
+    expect(readFileSync(out).equals(data)).toBe(true);
+    expect(JSON.parse(r.stdout.toString()).stats).toMatchObject({ bytes: data.length, ranges: 6, threads: 2 });
+  });
+
   it('--no-buffer-pool keeps nothing idle; --buffer-pool-size sets what is kept', async () => {
     const off = JSON.parse((await run(['get', 's3://b/dir/small', '-o', join(dir, 's1'), '--json', '--no-buffer-pool'])).stdout.toString());
     expect(off.pool.idleBytes).toBe(0);
@@ -183,6 +191,7 @@ describe('errors and exit codes', () => {
     [['get', 's3://b/dir/data.bin', '--part-size', '1.5'], 2, /--part-size must be a positive whole number of bytes/],
     [['get', 's3://b/dir/data.bin', '--part-size', '1KiB', '-o', '-'], 2, /partSize must be a whole number of at least 65536/],
     [['get', 's3://b/dir/data.bin', '--concurrency', '0'], 2, /--concurrency must be a whole number of at least 1/],
+    [['get', 's3://b/dir/data.bin', '--threads', 'all'], 2, /--threads must be a whole number, got "all"/],
     [['get', 's3://b/dir/data.bin', '--endpoint', 'junk', '-o', '-'], 2, /endpoint "junk" is not a URL/],
     [['get', 'file:///tmp/%zz', '-o', '-'], 2, /malformed percent-encoding/],
     [['get', 'ftp://x/y', '-o', '-'], 2, /unknown scheme ftp:\/\/.*ftp:\/\/x\/y/],

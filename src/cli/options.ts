@@ -12,6 +12,7 @@ export interface Common {
   bufferPoolSize?: number;
   partSize?: number;
   concurrency?: number;
+  threads?: number;
   endpoint?: string;
   region?: string;
   verify?: boolean;
@@ -59,6 +60,7 @@ export function withDownload(cmd: Command): Command {
     .option('--buffer-pool-size <n>', 'at most this many idle buffers per size class (default: as many as the transfer held at once)', wholeNumber('--buffer-pool-size', 0))
     .option('--part-size <size>', 'bytes per ranged request, e.g. 8MiB (default 16MiB)', (t) => parseSize(t, '--part-size'))
     .option('--concurrency <n>', 'ranges of one object in flight (default 8)', wholeNumber('--concurrency', 1))
+    .option('--threads <n>', 'worker threads that read ranges (default RANGEPOOL_THREADS, else 0 on up to 4 cores, half the cores beyond, at most 8)', wholeNumber('--threads', 0))
     .option('--verify', "check the service's whole-object checksum")
     .option('--range <START-END>', 'only these bytes: START-END inclusive, START- to the end, -N the last N', parseByteRange)
     .option('-q, --quiet', 'no progress bar or summary');
@@ -76,7 +78,7 @@ export function poolFor(o: Common): BufferPool {
 }
 
 export function engineFor(o: Common): RangeEngine {
-  return new RangeEngine({ ...(o.partSize ? { partSize: o.partSize } : {}), ...(o.concurrency ? { concurrency: o.concurrency } : {}) });
+  return new RangeEngine({ ...(o.partSize ? { partSize: o.partSize } : {}), ...(o.concurrency ? { concurrency: o.concurrency } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}) });
 }
 
 /** JSON with the BigInt CRC-64 as hex. */
