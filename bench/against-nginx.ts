@@ -147,10 +147,16 @@ export function nginxRuns(o: Pick<NginxBenchOptions, 'repeats' | 'variants' | 'c
   return 2 * o.repeats * ((o.variants ?? NGINX_LIBRARY).length + availablePeers(o.clis).run.length);
 }
 
-/** The whole nginx section as Markdown lines (a line that says why, when nginx or a peer is absent). */
-export async function againstNginx(o: NginxBenchOptions): Promise<{ lines: string[]; json: unknown }> {
-  const missing = nginxMissing();
-  if (missing) return { lines: [`nginx scenarios skipped: ${missing}.`], json: { skipped: missing } };
+interface Served {
+  nginx: Nginx;
+  /** Where command-line clients write (tmpfs where there is one). */
+  out: string;
+  seed: { size: number; parallel: number; downloads: number };
+  bigSize: number;
+}
+
+/** nginx over a fresh tmpfs tree holding bench/obj (64 MiB) and bench/big (1 GiB; 256 MiB quick), for fn. */
+async function withNginx<T>(o: { quick: boolean; workers?: number }, fn: (s: Served) => Promise<T>): Promise<T> {
   const base = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'rangepool-nginx-'));
   chmodSync(base, 0o755); // nginx's workers (nobody, when started by root) must reach www/
   const www = join(base, 'www');
@@ -163,7 +169,19 @@ export async function againstNginx(o: NginxBenchOptions): Promise<{ lines: strin
   writeObject(join(www, 'bench', 'big'), bigSize);
   let nginx: Nginx | undefined;
   try {
-    nginx = await startNginx({ root: www, prefix: join(base, 'nginx') });
+    nginx = await startNginx({ root: www, prefix: join(base, 'nginx'), workers: o.workers });
+    return await fn({ nginx, out, seed, bigSize });
+  } finally {
+    await nginx?.stop();
+    rmSync(base, { recursive: true, force: true });
+  }
+}
+
+/** The whole nginx section as Markdown lines (a line that says why, when nginx or a peer is absent). */
+export async function againstNginx(o: NginxBenchOptions): Promise<{ lines: string[]; json: unknown }> {
+  const missing = nginxMissing();
+  if (missing) return { lines: [`nginx scenarios skipped: ${missing}.`], json: { skipped: missing } };
+  return withNginx(o, async ({ nginx, out, seed, bigSize }) => {
     const variants = o.variants ?? NGINX_LIBRARY;
     const { run: clis, skipped } = availablePeers(o.clis);
     const sections: string[] = [];
@@ -210,8 +228,58 @@ export async function againstNginx(o: NginxBenchOptions): Promise<{ lines: strin
     json.ceiling = { aesGcmBytesPerSecond: aes, cores };
     const head = `${nginx.version}, 1 worker, TLS 1.3 with ECDSA P-256, objects on tmpfs; rangepool with ${o.partSize / MiB} MiB parts × ${o.concurrency}; medians of ${o.repeats}, variants alternating; each client in its own process; client and server on the same ${cores} cores`;
     return { lines: [head, ...sections, '', ...ceil.map((l) => `- ${l}`), ...skipped.map((l) => `- ${l}`)], json };
-  } finally {
-    await nginx?.stop();
-    rmSync(base, { recursive: true, force: true });
-  }
+  });
+}
+
+export interface ScalingOptions {
+  quick: boolean;
+  repeats: number;
+  partSize: number;
+  concurrency: number;
+  /** Range thread counts to measure (0: the calling thread). */
+  points: number[];
+  nginxWorkers: number;
+  tick: (what: string) => void;
+}
+
+/** Runs threadScaling makes (for a progress bar). */
+export function scalingRuns(o: Pick<ScalingOptions, 'repeats' | 'points'>): number {
+  return nginxMissing() ? 0 : 2 * o.repeats * (o.points.length + 1);
+}
+
+/**
+ * rangepool (an https:// or http:// URL) on 0, 1, 2, ... range threads against nginx with `nginxWorkers`
+ * workers, the seed scenario, with raw node:http(s) beside it; points alternate across repeats.
+ */
+export async function threadScaling(o: ScalingOptions): Promise<string[]> {
+  const missing = nginxMissing();
+  if (missing) return [`range thread scaling skipped: ${missing}.`];
+  return withNginx({ quick: o.quick, workers: o.nginxWorkers }, async ({ nginx, seed }) => {
+    const cores = availableParallelism();
+    const lines = [`${nginx.version}, ${o.nginxWorkers} worker(s); ${seed.parallel} concurrent downloads of 64 MiB, ${o.partSize / MiB} MiB parts × ${o.concurrency}; medians of ${o.repeats}; client and server on the same ${cores} cores`];
+    for (const tls of [true, false]) {
+      const origin = tls ? nginx.https : nginx.http;
+      const caEnv: Record<string, string> = tls ? { NODE_EXTRA_CA_CERTS: nginx.caFile } : {};
+      const runs = [...o.points.map((threads) => ({ variant: 'g', threads })), { variant: 'e', threads: 0 }];
+      const samples: Sample[][] = runs.map(() => []);
+      for (let r = 0; r < o.repeats; r++) {
+        const order = runs.map((_, i) => i);
+        if (r % 2) order.reverse();
+        for (const i of order) {
+          const { variant, threads } = runs[i]!;
+          const opts = { variant, threads, url: origin, ca: tls ? nginx.ca : undefined, key: 'obj', ...seed, partSize: o.partSize, concurrency: o.concurrency, serverPids: nginx.workerPids() };
+          samples[i]!.push(await runVariant(opts, caEnv));
+          o.tick(`threads ${tls ? 'HTTPS' : 'HTTP'}: ${variant === 'e' ? 'raw node:http(s)' : `${threads} range threads`} (repeat ${r + 1})`);
+        }
+      }
+      const rows = runs.map(({ variant, threads }, i) => row(variant === 'e' ? `raw node:${tls ? 'https' : 'http'} (reference)` : `rangepool, threads ${threads}`, samples[i]!));
+      const base = rows[0]!;
+      lines.push('', `#### ${tls ? 'HTTPS' : 'plain HTTP'}`, '', ...rowsTable(rows));
+      for (const [i, r] of rows.entries()) {
+        if (i === 0 || i === rows.length - 1) continue;
+        lines.push(`- threads ${runs[i]!.threads} / threads ${runs[0]!.threads}: throughput ${fmt(r.throughput / base.throughput)}×, CPU per GiB ${fmt(r.cpuPerGiB / base.cpuPerGiB)}×`);
+      }
+    }
+    return lines;
+  });
 }

@@ -7,7 +7,7 @@
 // Then many objects (100 × 64 MiB: the CLI to tmpfs and getMany, with and without the pool, vs the SDK).
 // The pool's own policy (large blocks, retention, trim, prefault) with --pool-only (bench/pool-policy.ts);
 // random access (Parquet through hyparquet, a safetensors slice) with --random-only (bench/random-access.ts).
-// Usage: npm run bench [-- --quick] [--repeats N] [--variants abcdef] [--no-nginx] [--no-sweep] [--no-clouds] [--no-many] [--sweep-only] [--many-only] [--pool-only] [--random-only] [--nginx-only]
+// Usage: npm run bench [-- --quick] [--repeats N] [--variants abcdef] [--no-nginx] [--no-sweep] [--no-clouds] [--no-many] [--sweep-only] [--many-only] [--pool-only] [--random-only] [--nginx-only] [--threads-only [--thread-points 0,1,2] [--nginx-workers N]]
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,7 +24,7 @@ import { cloudComparisons } from './clouds.js';
 import { MANY_VARIANTS, manyObjects, manyTable, type ManySummary } from './many.js';
 import { poolPolicy } from './pool-policy.js';
 import { randomAccess } from './random-access.js';
-import { againstNginx, nginxRuns } from './against-nginx.js';
+import { againstNginx, nginxRuns, scalingRuns, threadScaling } from './against-nginx.js';
 
 type Summary = ReturnType<typeof summarize>;
 type Results = Record<string, Summary>;
@@ -47,6 +47,9 @@ const { values: args } = parseArgs({
     variants: { type: 'string', default: 'abcdef' },
     nginx: { type: 'boolean', default: true },
     'nginx-only': { type: 'boolean', default: false },
+    'threads-only': { type: 'boolean', default: false },
+    'thread-points': { type: 'string', default: '0,1,2' },
+    'nginx-workers': { type: 'string', default: '1' },
     sweep: { type: 'boolean', default: true },
     'sweep-only': { type: 'boolean', default: false },
     many: { type: 'boolean', default: true },
@@ -197,6 +200,7 @@ else if (args['many-only']) await manyOnly();
 else if (args['pool-only']) await poolOnly();
 else if (args['random-only']) await randomOnly();
 else if (args['nginx-only']) await nginxOnly();
+else if (args['threads-only']) await threadsOnly();
 else await fullRun();
 
 /** The many-objects table and its RSS chart (SDK vs the CLI with and without the pool, each over its own run). */
@@ -237,6 +241,20 @@ async function nginxOnly(): Promise<void> {
   if (!quick) {
     writeFileSync(new URL('results/nginx.md', here), lines.join('\n') + '\n');
     replaceBlock('bench-nginx', lines);
+  }
+}
+
+/** Range threads 0, 1, 2 (--thread-points) against nginx (--nginx-workers), over HTTPS and HTTP. */
+async function threadsOnly(): Promise<void> {
+  const points = args['thread-points'].split(',').map(Number);
+  const bar = progress(scalingRuns({ repeats, points }));
+  const lines = await threadScaling({ quick, repeats, ...defaults, points, nginxWorkers: Number(args['nginx-workers']), tick: bar.tick });
+  bar.stop();
+  const out = [`${machine}`, '', ...lines];
+  console.log(out.join('\n'));
+  if (!quick) {
+    writeFileSync(new URL('results/threads.md', here), out.join('\n') + '\n');
+    replaceBlock('bench-threads', out);
   }
 }
 

@@ -20,6 +20,8 @@ export interface VariantOptions {
   ca?: string;
   /** The server's processes, whose CPU over the measured round is reported. */
   serverPids?: number[];
+  /** rangepool's range threads (default: the engine's default). */
+  threads?: number;
 }
 
 export interface Client {
@@ -31,8 +33,8 @@ export interface Client {
 const MiB = 1 << 20;
 const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 
-function rangepool(url: string, pool: BufferPool, { partSize, concurrency, ca }: VariantOptions, transport?: Transport, asUrl = false): Client {
-  const engine = new RangeEngine({ partSize, concurrency, maxInFlight: 256 });
+function rangepool(url: string, pool: BufferPool, { partSize, concurrency, ca, threads }: VariantOptions, transport?: Transport, asUrl = false): Client {
+  const engine = new RangeEngine({ partSize, concurrency, maxInFlight: 256, threads });
   const storeOptions = { endpoint: url, credentials, maxSockets: 256, transport, ...(ca ? { tls: { ca } } : {}) };
   return {
     async download(key: string) {

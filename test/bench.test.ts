@@ -35,8 +35,9 @@ describe('bench/run-variant.ts', () => {
     expect(r.bytes).toBe(16 * MiB);
     expect(r.cpuMs).toBeGreaterThan(0);
     expect(r.serverCpuMs).toBeGreaterThanOrEqual(0); // this process served the bytes
-    expect(r.busy).toBeGreaterThan(0);
-    expect(r.busy).toBeLessThanOrEqual(1);
+    // How busy the machine was, where /proc/stat moved on during the run (it counts in 10 ms ticks).
+    if (r.busy !== undefined) expect(r.busy).toBeGreaterThanOrEqual(0);
+    if (r.busy !== undefined) expect(r.busy).toBeLessThanOrEqual(1);
     expect(r.peakRss).toBeGreaterThan(10 * MiB);
     expect(r.p99).toBeGreaterThanOrEqual(r.p50);
     if (variant === 'c' || variant === 'd') expect(r.freshLarge).toBe(0); // pooled: nothing fresh after warm-up

@@ -14,8 +14,8 @@ export interface HttpResponse extends ResponseHead {
   readBody(dest: Uint8Array, opts?: { signal?: AbortSignal; onData?: (n: number) => void }): Promise<number>;
   /** At most `limit` bytes of the body as text (the rest is never read: the connection is dropped instead). */
   readText(limit: number, signal?: AbortSignal): Promise<string>;
-  /** Closes the connection without reading the body. */
-  drop(): void;
+  /** Closes the connection without reading the body (on a range thread: resolves once it has stopped). */
+  drop(): void | Promise<void>;
 }
 
 export function originOf(url: URL): Origin {
@@ -29,7 +29,11 @@ export type HttpGet = Pick<HttpClient, 'get'>;
 export class HttpClient {
   constructor(readonly pool = new ConnectionPool()) {}
 
-  async get(req: HttpRequest, signal?: AbortSignal): Promise<HttpResponse> {
+  /**
+   * Sends a GET; resolves with the response head. `into` says where a 2xx body will be read (a range
+   * thread starts reading it there at once; here, where readBody() follows at once, it changes nothing).
+   */
+  async get(req: HttpRequest, signal?: AbortSignal, into?: Uint8Array): Promise<HttpResponse> {
     const origin = originOf(req.url);
     const head = requestHead('GET', `${req.url.pathname}${req.url.search}`, { host: req.url.host, ...req.headers });
     for (let stale = 0; ; stale++) {

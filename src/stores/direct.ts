@@ -39,7 +39,7 @@ export class DirectRanges {
 
   async readRange(loc: Location, start: number, target: Buffer, opts: ReadOptions): Promise<void> {
     const end = start + target.length - 1;
-    const res = await this.send(loc, start, end, { version: opts.version }, opts.signal, false, opts.threads);
+    const res = await this.send(loc, start, end, { version: opts.version }, opts.signal, false, opts.threads, target);
     try {
       if (res.status !== 206 && !(res.status === 200 && start === 0 && end === opts.version.size - 1)) {
         throw new RangepoolError('IntegrityError', `asked for bytes ${start}-${end}, got HTTP ${res.status} without a range`, { uri: loc.uri, retryable: true });
@@ -48,7 +48,7 @@ export class DirectRanges {
       checkVersion(opts.version, this.backend.describe(res.headers), loc.uri);
       checkLength(res, target.length, loc.uri);
     } catch (e) {
-      res.drop();
+      await res.drop(); // a range thread may be writing into target already: it stops first
       throw e;
     }
     await this.body(res, target, opts, loc.uri);
@@ -113,19 +113,19 @@ export class DirectRanges {
   }
 
   /** Sends the request; a response that is not 2xx (or an allowed 416) becomes the RangepoolError the SDK path would give. */
-  private async send(loc: Location, start: number, end: number, pin: { version?: ObjectMeta; ifMatch?: string }, signal: AbortSignal, allow416: boolean, threads?: RangeThreads, resigned = false): Promise<HttpResponse> {
+  private async send(loc: Location, start: number, end: number, pin: { version?: ObjectMeta; ifMatch?: string }, signal: AbortSignal, allow416: boolean, threads?: RangeThreads, into?: Buffer, resigned = false): Promise<HttpResponse> {
     const req = await this.backend.request(loc, start, end, pin);
     const http = threads ? threads.clientFor(this.http) : this.http;
     let res: HttpResponse;
     for (let redirects = 0; ; redirects++) {
       try {
-        res = await http.get(req, signal);
+        res = await http.get(req, signal, into);
       } catch (e) {
         throw connectionError(e, loc.uri, signal);
       }
       const location = res.headers.get('location');
       if (!this.backend.followRedirects || ![301, 302, 303, 307, 308].includes(res.status) || location === undefined || redirects >= MAX_REDIRECTS) break;
-      res.drop();
+      await res.drop();
       const next = new URL(location, req.url);
       if (next.protocol !== 'https:' && next.protocol !== 'http:') break;
       if (req.url.protocol === 'https:' && next.protocol === 'http:' && !this.backend.allowInsecureRedirects) {
@@ -136,9 +136,9 @@ export class DirectRanges {
     }
     if ((res.status >= 200 && res.status < 300) || (res.status === 416 && allow416)) return res;
     if ((res.status === 401 || res.status === 403) && this.backend.resign && !resigned) {
-      res.drop();
+      await res.drop();
       this.backend.resign(loc);
-      return this.send(loc, start, end, pin, signal, allow416, threads, true);
+      return this.send(loc, start, end, pin, signal, allow416, threads, into, true);
     }
     let body = '';
     try {

@@ -9,14 +9,25 @@ import type { Lent } from '../native.js';
 export type ToThread =
   /** Once per thread and HTTP client: its connection pool's settings. */
   | { t: 'client'; client: number; maxSockets: number; tls: ConnectionOptions | undefined }
-  | { t: 'get'; id: number; client: number; url: string; headers: Record<string, string> | undefined }
-  /** Read the body into bytes [offset, offset + length) of the lent block, or (no lent) into the thread's own memory, sent back. */
-  | { t: 'body'; id: number; lent: Lent | undefined; offset: number; length: number }
+  /**
+   * A GET. With `body`, a 2xx response's body is read into that span of the lent block at once, while the
+   * main thread checks the head (it then waits for the body, or aborts it and waits for that).
+   */
+  | { t: 'get'; id: number; client: number; url: string; headers: Record<string, string> | undefined; body?: BodyTarget }
+  /** Read the body into `target`, or (no target) into the thread's own memory, sent back. */
+  | ({ t: 'body'; id: number } & BodyTarget)
   /** At most `limit` bytes of the body as text (an error body). */
   | { t: 'text'; id: number; limit: number }
   | { t: 'drop'; id: number }
   /** Stop whatever `id` is doing: its connection is destroyed before the thread answers. */
   | { t: 'abort'; id: number };
+
+/** Bytes [offset, offset + length) of a lent block (or, without `lent`, `length` bytes of the thread's own memory). */
+export interface BodyTarget {
+  lent: Lent | undefined;
+  offset: number;
+  length: number;
+}
 
 export type FromThread =
   /** The thread is listening (sent once, first). */

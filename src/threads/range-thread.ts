@@ -13,6 +13,8 @@ import { ERROR_BODY_LIMIT } from '../stores/direct.js';
 import { toWire, type FromThread, type ToThread } from './messages.js';
 
 const port = parentPort!;
+const REPORT_BYTES = 4 << 20;
+const REPORT_MS = 5;
 const clients = new Map<number, HttpClient>();
 /** Requests under way: the abort that stops each, and its response once the head is here. */
 const requests = new Map<number, { abort: AbortController; res?: HttpResponse }>();
@@ -35,7 +37,9 @@ async function get(m: Extract<ToThread, { t: 'get' }>): Promise<void> {
     const head: FromThread = { t: 'head', id: m.id, status: res.status, version: res.version, headers: [...res.headers] };
     if (res.status >= 200 && res.status < 300) {
       r.res = res;
-      return send(head);
+      send(head);
+      if (m.body) await body({ t: 'body', id: m.id, ...m.body });
+      return;
     }
     // Every answer but a 2xx is an error (its body says why), a redirect or a 416: read its text now.
     const text = await res.readText(ERROR_BODY_LIMIT, abort.signal).catch(() => '');
@@ -51,9 +55,9 @@ async function body(m: Extract<ToThread, { t: 'body' }>): Promise<void> {
   if (!r?.res) return fail(m.id, new Error('no response to read'));
   let view: BlockView | undefined;
   let pending = 0;
-  let flush: NodeJS.Immediate | undefined;
+  let flush: NodeJS.Timeout | undefined;
   const report = () => {
-    if (flush) clearImmediate(flush);
+    clearTimeout(flush);
     flush = undefined;
     if (pending > 0) send({ t: 'data', id: m.id, n: pending });
     pending = 0;
@@ -63,9 +67,12 @@ async function body(m: Extract<ToThread, { t: 'body' }>): Promise<void> {
   try {
     view = m.lent ? binding!.view(m.lent.poolId, m.lent.address, m.lent.ticket, m.offset, m.length) : undefined;
     dest = view ? Buffer.from(view.buffer) : Buffer.allocUnsafeSlow(m.length); // its own memory: it is transferred
+    // Progress in batches (a message costs both threads several microseconds): every REPORT_BYTES, or
+    // REPORT_MS after the first unreported byte; at the end or a failure, what is left.
     const onData = (n: number) => {
       pending += n;
-      flush ??= setImmediate(report);
+      if (pending >= REPORT_BYTES) report();
+      else flush ??= setTimeout(report, REPORT_MS);
     };
     result = { n: await r.res.readBody(dest, { signal: r.abort.signal, onData }) };
   } catch (e) {

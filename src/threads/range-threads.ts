@@ -20,10 +20,19 @@ const debug = debuglog('rangepool');
 type Done = Extract<FromThread, { t: 'done' }>;
 type Head = Extract<FromThread, { t: 'head' }>;
 
-interface Waiting {
+/**
+ * One awaited answer of a thread to a request: a head, or the end of a body. A body's waiter also takes
+ * its progress: counted in `early` until someone listens (a body read before the main thread has
+ * accepted the head).
+ */
+interface Waiter {
   resolve: (m: Head | Done) => void;
   reject: (e: unknown) => void;
+  body: boolean;
   onData?: (n: number) => void;
+  early: number;
+  /** Passes an abort of `signal` on to the thread (the answer is still awaited). */
+  listen(signal: AbortSignal | undefined): void;
 }
 
 const entry = new URL(`./range-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
@@ -48,7 +57,8 @@ class Thread {
   readonly ready: Promise<void>;
   private isReady = false;
   private onReady!: () => void;
-  readonly waiting = new Map<number, Waiting>();
+  /** Per request, its awaited answers in the order they come. */
+  readonly waiting = new Map<number, Waiter[]>();
   /** The HTTP clients whose settings this thread has. */
   readonly clients = new Set<number>();
 
@@ -61,7 +71,7 @@ class Thread {
       this.dead = true;
       debug('a range thread exited (code %d) with %d requests under way', code, this.waiting.size);
       const err = new ConnectionError('closed', `the range thread exited (code ${code})`);
-      for (const w of this.waiting.values()) w.reject(err);
+      for (const queue of this.waiting.values()) for (const w of queue) w.reject(err);
       this.waiting.clear();
       this.onReady();
       onExit(this);
@@ -80,21 +90,65 @@ class Thread {
     if (--this.busy === 0 && this.isReady) this.worker.unref();
   }
 
-  /** Sends `m` and waits for the thread's answer to it; an abort is passed on, and still waits for that answer. */
-  call(id: number, m: ToThread, signal: AbortSignal | undefined, onData?: (n: number) => void): Promise<Head | Done> {
-    return new Promise((resolve, reject) => {
-      if (this.dead) return reject(new ConnectionError('closed', 'the range thread exited'));
+  /**
+   * The thread's next answer to request `id` (its head, or the end of its body), awaited in order. An
+   * abort of `signal` is passed on, and the answer still awaited: a request settles only once its thread
+   * has stopped. An error answer ends every waiter of the request.
+   */
+  expect(id: number, body: boolean, signal?: AbortSignal): { done: Promise<Head | Done>; waiter: Waiter } {
+    let waiter!: Waiter;
+    const done = new Promise<Head | Done>((resolve, reject) => {
+      let listened: AbortSignal | undefined;
       const onAbort = () => this.post({ t: 'abort', id });
-      const settle = () => signal?.removeEventListener('abort', onAbort);
-      this.waiting.set(id, {
-        onData,
+      const settle = () => listened?.removeEventListener('abort', onAbort);
+      waiter = {
+        body,
+        early: 0,
         resolve: (r) => (settle(), resolve(r)),
-        reject: (e) => (settle(), reject(signal?.aborted ? signal.reason : e)),
-      });
-      this.post(m);
-      if (signal?.aborted) onAbort();
-      else signal?.addEventListener('abort', onAbort, { once: true });
+        reject: (e) => (settle(), reject(listened?.aborted ? listened.reason : e)),
+        listen: (s) => {
+          if (!s) return;
+          listened = s;
+          if (s.aborted) onAbort();
+          else s.addEventListener('abort', onAbort, { once: true });
+        },
+      };
     });
+    if (this.dead) waiter.reject(new ConnectionError('closed', 'the range thread exited'));
+    else {
+      const queue = this.waiting.get(id);
+      if (queue) queue.push(waiter);
+      else this.waiting.set(id, [waiter]);
+      waiter.listen(signal);
+    }
+    return { done, waiter };
+  }
+
+  /** Gives progress to the body's listener from now on, first what came before it listened. */
+  listenToBody(id: number, waiter: Waiter, onData: ((n: number) => void) | undefined): void {
+    waiter.onData = onData;
+    const early = waiter.early;
+    waiter.early = 0;
+    if (early > 0) this.progress(id, waiter, early);
+  }
+
+  /** Forgets what is still awaited of request `id` (the thread sends no more about it). */
+  forget(id: number): void {
+    this.waiting.delete(id);
+  }
+
+  private progress(id: number, w: Waiter, n: number): void {
+    if (!w.onData) {
+      w.early += n;
+      return;
+    }
+    try {
+      w.onData(n);
+    } catch {
+      // The caller's progress callback threw: stop, as the main-thread reader does, and report no more.
+      w.onData = () => {};
+      this.post({ t: 'abort', id });
+    }
   }
 
   get usable(): boolean {
@@ -107,21 +161,22 @@ class Thread {
       if (this.busy === 0) this.worker.unref();
       return this.onReady();
     }
-    const w = this.waiting.get(m.id);
-    if (!w) return;
+    const queue = this.waiting.get(m.id);
+    if (!queue) return;
     if (m.t === 'data') {
-      try {
-        w.onData?.(m.n);
-      } catch {
-        // The caller's progress callback threw: stop, as the main-thread reader does, and report no more.
-        w.onData = undefined;
-        this.post({ t: 'abort', id: m.id });
-      }
+      const w = queue.find((q) => q.body);
+      if (w) this.progress(m.id, w, m.n);
       return;
     }
-    this.waiting.delete(m.id);
-    if (m.t === 'error') w.reject(fromWire(m.error));
-    else w.resolve(m);
+    if (m.t === 'error') {
+      this.waiting.delete(m.id);
+      const e = fromWire(m.error);
+      for (const w of queue) w.reject(e);
+      return;
+    }
+    const w = queue.shift()!;
+    if (queue.length === 0) this.waiting.delete(m.id);
+    w.resolve(m);
   }
 }
 
@@ -159,7 +214,7 @@ export class RangeThreads {
       }
       this.clientIds.set(http, client);
     }
-    return client === 0 ? http : { get: (req, signal) => this.get(http, client, req, signal) };
+    return client === 0 ? http : { get: (req, signal, into) => this.get(http, client, req, signal, into) };
   }
 
   /**
@@ -186,38 +241,57 @@ export class RangeThreads {
     return candidates.reduce((a, t) => (t.busy < a.busy ? t : a));
   }
 
-  private async get(http: HttpClient, client: number, req: HttpRequest, signal?: AbortSignal): Promise<HttpResponse> {
+  private async get(http: HttpClient, client: number, req: HttpRequest, signal?: AbortSignal, into?: Uint8Array): Promise<HttpResponse> {
     const thread = this.pick();
     if (!thread.clients.has(client)) {
       thread.post({ t: 'client', client, maxSockets: Math.ceil(http.pool.maxSockets / this.size), tls: http.pool.tls });
       thread.clients.add(client);
     }
     const id = this.nextId++;
+    // A pooled block is lent: the thread reads a 2xx body into it as soon as the head is in.
+    const lent = into && into.byteLength > 0 ? binding?.lend(into.buffer as ArrayBuffer) : undefined;
     thread.begin();
-    let head: Head;
+    const head = thread.expect(id, false, signal);
+    const early = lent ? thread.expect(id, true) : undefined;
+    early?.done.catch(() => {}); // an error before the head ends it too; that error is the head's to report
+    thread.post({ t: 'get', id, client, url: req.url.href, headers: req.headers, body: lent && { lent, offset: into!.byteOffset, length: into!.byteLength } });
+    let h: Head;
     try {
-      head = (await thread.call(id, { t: 'get', id, client, url: req.url.href, headers: req.headers }, signal)) as Head;
+      h = (await head.done) as Head;
     } catch (e) {
       thread.end();
       throw e;
     }
     // A response that is not 2xx came whole (its text); its connection is already done with on the thread.
-    let open = head.text === undefined;
-    if (!open) thread.end();
+    let open = h.text === undefined;
+    if (!open) {
+      thread.forget(id);
+      thread.end();
+    }
+    const reading = open ? early : undefined;
     const finish = () => {
       if (open) thread.end();
       open = false;
     };
     return {
-      status: head.status,
-      version: head.version,
-      headers: new Map(head.headers),
+      status: h.status,
+      version: h.version,
+      headers: new Map(h.headers),
       readBody: async (dest, opts) => {
         try {
-          // A pooled block is lent: the thread reads into it. Any other memory: into the thread's, then copied here.
-          const lent = dest.byteLength > 0 ? binding?.lend(dest.buffer as ArrayBuffer) : undefined;
-          const done = (await thread.call(id, { t: 'body', id, lent, offset: dest.byteOffset, length: dest.byteLength }, opts?.signal, lent && opts?.onData)) as Done;
-          if (!lent && done.bytes) {
+          if (reading) {
+            if (dest !== into) throw new Error('a body already read into one buffer cannot be read into another');
+            thread.listenToBody(id, reading.waiter, opts?.onData);
+            reading.waiter.listen(opts?.signal);
+            return ((await reading.done) as Done).n;
+          }
+          const lentNow = dest.byteLength > 0 ? binding?.lend(dest.buffer as ArrayBuffer) : undefined;
+          const body = thread.expect(id, true, opts?.signal);
+          thread.listenToBody(id, body.waiter, lentNow && opts?.onData);
+          thread.post({ t: 'body', id, lent: lentNow, offset: dest.byteOffset, length: dest.byteLength });
+          const done = (await body.done) as Done;
+          if (!lentNow && done.bytes) {
+            // Read into the thread's own memory (not a pooled block here): copied in, then counted.
             dest.set(done.bytes);
             if (done.n > 0) opts?.onData?.(done.n);
           }
@@ -227,15 +301,22 @@ export class RangeThreads {
         }
       },
       readText: async (limit, sig) => {
-        if (head.text !== undefined) return head.text.slice(0, limit);
+        if (h.text !== undefined) return h.text.slice(0, limit);
         try {
-          return ((await thread.call(id, { t: 'text', id, limit }, sig)) as Done).text ?? '';
+          const body = thread.expect(id, false, sig);
+          thread.post({ t: 'text', id, limit });
+          return ((await body.done) as Done).text ?? '';
         } finally {
           finish();
         }
       },
-      drop: () => {
-        if (open) thread.post({ t: 'drop', id });
+      drop: async () => {
+        if (!open) return;
+        if (reading) {
+          // The thread is writing into the lent block: it stops, and says so, before this settles.
+          thread.post({ t: 'abort', id });
+          await reading.done.catch(() => {});
+        } else thread.post({ t: 'drop', id });
         finish();
       },
     };
