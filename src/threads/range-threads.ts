@@ -273,6 +273,11 @@ export class RangeThreads {
       if (open) thread.end();
       open = false;
     };
+    // The thread is writing into the lent block: it stops, and says so, before this settles.
+    const stop = async () => {
+      thread.post({ t: 'abort', id });
+      await reading!.done.catch(() => {});
+    };
     return {
       status: h.status,
       version: h.version,
@@ -280,7 +285,10 @@ export class RangeThreads {
       readBody: async (dest, opts) => {
         try {
           if (reading) {
-            if (dest !== into) throw new Error('a body already read into one buffer cannot be read into another');
+            if (dest !== into) {
+              await stop();
+              throw new Error('a body already read into one buffer cannot be read into another');
+            }
             thread.listenToBody(id, reading.waiter, opts?.onData);
             reading.waiter.listen(opts?.signal);
             return ((await reading.done) as Done).n;
@@ -312,11 +320,8 @@ export class RangeThreads {
       },
       drop: async () => {
         if (!open) return;
-        if (reading) {
-          // The thread is writing into the lent block: it stops, and says so, before this settles.
-          thread.post({ t: 'abort', id });
-          await reading.done.catch(() => {});
-        } else thread.post({ t: 'drop', id });
+        if (reading) await stop();
+        else thread.post({ t: 'drop', id });
         finish();
       },
     };
