@@ -5,8 +5,8 @@ import { invalidArgument, printable } from '../errors.js';
 /**
  * RANGEPOOL_THREADS when set; else 0 on up to 4 cores and half the cores beyond (at most 8). Threads pay
  * where one core is the limit (TLS decryption: about 0.7 GiB/s per core against nginx); on few cores the
- * server, the kernel's copies and the caller's own work share them, and threads only add their
- * messages (measured on 2 cores: the README's "Range threads" table).
+ * server, the kernel's copies and the caller's own work share them, and threads mostly add their own
+ * cost (measured on 2 cores: 12-26 % more CPU per GiB; bench/results/threads.md).
  */
 export function defaultThreads(): number {
   const env = process.env.RANGEPOOL_THREADS;
