@@ -1,6 +1,7 @@
 // Running one measured variant in its own process (bench/run-variant.ts) and the statistics every table uses.
 import { execFile } from 'node:child_process';
 import { root, tsArgs } from '../testing/spawn.js';
+import { COMMAND_TIMEOUT_MS } from './peers.js';
 import type { VariantOptions } from './variants.js';
 
 /** What run-variant.ts prints. */
@@ -29,7 +30,7 @@ export function median(xs: number[]): number {
 /** One variant in its own process (`env` adds to this process's environment). */
 export function runVariant(opts: VariantOptions, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [...tsArgs('bench/run-variant.ts', '--expose-gc', '--no-warnings'), JSON.stringify(opts)], { cwd: root, maxBuffer: 64 << 20, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...tsArgs('bench/run-variant.ts', '--expose-gc', '--no-warnings'), JSON.stringify(opts)], { cwd: root, maxBuffer: 64 << 20, env: { ...process.env, ...env }, timeout: COMMAND_TIMEOUT_MS }, (err, stdout, stderr) => {
       if (err) reject(new Error(`variant ${opts.variant} failed: ${stderr || err.message}`));
       else resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Run);
     });

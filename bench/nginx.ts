@@ -6,6 +6,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { printable } from '../src/errors.js';
 import { freePort, waitForPort } from '../testing/emulators/free-port.js';
 import { findProgram } from './peers.js';
 
@@ -126,7 +127,7 @@ export async function startNginx(opts: { root: string; prefix: string; workers?:
     for (let i = 0; i < 100 && childrenOf(child.pid!).length < workers; i++) await new Promise((r) => setTimeout(r, 20));
   } catch (err) {
     child.kill('SIGKILL');
-    throw new Error(`nginx did not start: ${(err as Error).message}\n${log()}`);
+    throw new Error(`nginx did not start: ${(err as Error).message}\n${printable(log().slice(-4000))}`);
   }
   return {
     http: `http://127.0.0.1:${httpPort}`,

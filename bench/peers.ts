@@ -5,6 +5,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { accessSync, constants, readFileSync, rmSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { printable } from '../src/errors.js';
 import { root } from '../testing/spawn.js';
 import { machineBusy, machineSample, parseGnuTime, processCpu, TIME_FORMAT } from './proc.js';
 
@@ -120,6 +121,9 @@ export function gnuTime(): string | undefined {
   });
 }
 
+/** A client that has not finished after this long has hung: the run fails rather than waits. */
+export const COMMAND_TIMEOUT_MS = 10 * 60_000;
+
 /** Runs `program args` under GNU time; the output file must then hold `bytes` bytes (and is removed). */
 export async function measureCommand(program: string, args: string[], opts: { env?: Record<string, string>; output: string; bytes: number; serverPids?: () => number[] }): Promise<CommandRun> {
   const timeFile = `${opts.output}.time`;
@@ -129,8 +133,8 @@ export async function measureCommand(program: string, args: string[], opts: { en
   const time = gnuTime();
   if (!time) throw new Error('GNU time is not installed (apt-get install time)');
   await new Promise<void>((resolve, reject) => {
-    execFile(time, ['-f', TIME_FORMAT, '-o', timeFile, program, ...args], { env: { ...process.env, ...opts.env }, maxBuffer: 16 << 20 }, (err, _stdout, stderr) => {
-      if (err) reject(new Error(`${program.split('/').pop()} failed: ${(stderr || err.message).trim().slice(0, 2000)}`));
+    execFile(time, ['-f', TIME_FORMAT, '-o', timeFile, program, ...args], { env: { ...process.env, ...opts.env }, maxBuffer: 16 << 20, timeout: COMMAND_TIMEOUT_MS }, (err, _stdout, stderr) => {
+      if (err) reject(new Error(`${program.split('/').pop()} failed: ${printable((stderr || err.message).trim().slice(0, 2000))}`));
       else resolve();
     });
   });

@@ -12,7 +12,9 @@ import { Worker } from 'node:worker_threads';
 import { debuglog } from 'node:util';
 import { ConnectionError } from '../http/connection.js';
 import type { HttpClient, HttpGet, HttpRequest, HttpResponse } from '../http/client.js';
+import { printable } from '../errors.js';
 import { binding } from '../native.js';
+import { redactText } from '../redact.js';
 import { fromWire, type FromThread, type ToThread } from './messages.js';
 
 const debug = debuglog('rangepool');
@@ -66,7 +68,7 @@ class Thread {
     // Ref'd while it starts (someone waits for it), then only while requests are under way.
     this.ready = new Promise((resolve) => (this.onReady = resolve));
     this.worker.on('message', (m: FromThread) => this.onMessage(m));
-    this.worker.on('error', (e) => debug('a range thread failed: %s', (e as Error)?.message));
+    this.worker.on('error', (e) => debug('a range thread failed: %s', printable(redactText(String((e as Error)?.message)))));
     this.worker.on('exit', (code) => {
       this.dead = true;
       debug('a range thread exited (code %d) with %d requests under way', code, this.waiting.size);

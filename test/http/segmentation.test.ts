@@ -50,6 +50,46 @@ describe.each(STRATEGIES)('every framing, %s', (name, makeSplitter, maxBody) => 
   });
 });
 
+// The body asked for only after the server sent all of it (and, a fifth of the time or when it is
+// close-delimited, closed): the head was answered, then everything waits in the reader until readBody().
+describe.each(STRATEGIES.slice(0, 3))('every framing, the last body read late, %s', (name, makeSplitter, maxBody) => {
+  it(`${CASES} random exchanges give exact bodies (seed ${SEED})`, { timeout: TIMEOUT }, async () => {
+    for (let i = 0; i < CASES; i++) {
+      const seed = (SEED + i * 7919) >>> 0;
+      const random = prng(seed);
+      const responses = randomExchange(random, maxBody);
+      const last = responses.at(-1)!;
+      const endAfter = last.closeDelimited || random() < 0.2;
+      const result = await readScripted(
+        responses.map((r) => r.bytes),
+        makeSplitter(random),
+        { endAfter, late: true },
+      );
+      const replay = `case seed ${seed} (${name}, read late: ${responses.map((r) => r.what).join(' | ')}); replay with RANGEPOOL_FUZZ_SEED=${seed} RANGEPOOL_FUZZ_CASES=1`;
+      expect(result.error, replay).toBeUndefined();
+      expect(result.exchanges.map((e) => e.body.toString('latin1')), replay).toEqual(responses.map((r) => r.body.toString('latin1')));
+      // A connection the server closed while the body waited is never reused.
+      if (!last.closeDelimited) expect(result.reusable, replay).toBe(last.keepAlive && !endAfter);
+    }
+  });
+});
+
+describe('a connection that closes while a body waits for its destination', () => {
+  it.each([
+    ['content-length', 'content-length: 100'],
+    ['chunked', 'transfer-encoding: chunked'],
+  ])('%s cut short: the bytes that came are delivered, then the failure (a retry resumes after them)', async (_what, framing) => {
+    const body = framing.startsWith('content') ? 'x'.repeat(60) : `64\r\n${'x'.repeat(60)}`;
+    const bytes = Buffer.from(`HTTP/1.1 206 Partial Content\r\n${framing}\r\n\r\n${body}`, 'latin1');
+    for (const split of [splitters.whole(), splitters.oneByte(), splitters.atCrLf()]) {
+      const result = await readScripted([bytes], split, { endAfter: true, late: true });
+      expect(result.error).toBeInstanceOf(ConnectionError);
+      expect((result.error as ConnectionError).kind).toBe('closed');
+      expect(result.delivered).toBe(60);
+    }
+  });
+});
+
 describe('the cuts that broke it', () => {
   // A chunk line whose CR ends one read and whose LF starts the next, after an earlier response left a
   // LF just past the end of what arrived: the reader took the stale LF, wrote the real one into the data

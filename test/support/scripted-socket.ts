@@ -103,15 +103,19 @@ export interface ScriptResult {
   /** One per response read, in order; stops at the first error. */
   exchanges: Exchange[];
   error?: unknown;
+  /** Body bytes the reader reported landing (onData) for the exchange that failed, when one did. */
+  delivered: number;
   /** Whether the connection could take another request after the last exchange. */
   reusable: boolean;
 }
 
 /**
  * Sends one GET per response over one Connection and reads each body into a fresh buffer of `room`
- * bytes, while the script plays the responses cut by `split`.
+ * bytes, while the script plays the responses cut by `split`. With `late`, the last body is asked for
+ * only once the script has played everything (and, with `endAfter`, closed): every byte of it waits in
+ * the reader's own buffers first, as when a range thread's head goes to the main thread and back.
  */
-export async function readScripted(responses: Buffer[], split: Splitter, opts: { room?: number; endAfter?: boolean } = {}): Promise<ScriptResult> {
+export async function readScripted(responses: Buffer[], split: Splitter, opts: { room?: number; endAfter?: boolean; late?: boolean } = {}): Promise<ScriptResult> {
   let socket: ScriptedSocket | undefined;
   let played: Promise<void> | undefined;
   const c = new Connection({ protocol: 'http:', hostname: 'scripted', port: 80 }, {}, (_o, _t, onread) => {
@@ -121,11 +125,14 @@ export async function readScripted(responses: Buffer[], split: Splitter, opts: {
   });
   const exchanges: Exchange[] = [];
   let error: unknown;
+  let delivered = 0;
   try {
     for (let i = 0; i < responses.length; i++) {
       const head = await c.send('GET / HTTP/1.1\r\nhost: scripted\r\n\r\n');
+      if (opts.late && i === responses.length - 1) await played;
       const dest = Buffer.alloc(opts.room ?? 1 << 20);
-      const n = await c.readBody(dest);
+      delivered = 0;
+      const n = await c.readBody(dest, { onData: (k) => (delivered += k) });
       exchanges.push({ status: head.status, headers: head.headers, body: dest.subarray(0, n) });
       if (i + 1 < responses.length && !c.reusable) throw new ConnectionError('closed', 'the connection cannot take the next request');
     }
@@ -135,5 +142,5 @@ export async function readScripted(responses: Buffer[], split: Splitter, opts: {
   const reusable = error === undefined && c.reusable;
   c.destroy();
   await played;
-  return { exchanges, error, reusable };
+  return { exchanges, error, reusable, delivered };
 }
