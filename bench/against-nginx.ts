@@ -13,7 +13,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, wri
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { median, runVariant } from './measure.js';
+import { alternating, median, runVariant } from './measure.js';
 import { nginxMissing, startNginx, type Nginx } from './nginx.js';
 import { CLI_PEERS, findProgram, gnuTime, measureCommand, type CommandRun } from './peers.js';
 import { VARIANTS } from './variants.js';
@@ -184,29 +184,31 @@ export async function againstNginx(o: NginxBenchOptions): Promise<{ lines: strin
   return withNginx(o, async ({ nginx, out, seed, bigSize }) => {
     const variants = o.variants ?? NGINX_LIBRARY;
     const { run: clis, skipped } = availablePeers(o.clis);
+    const programs = new Map(clis.map((n) => [n, CLI_PEERS[n]!.program()!])); // found once: aws answers --version slowly
     const sections: string[] = [];
     const json: Record<string, unknown> = { nginx: nginx.version };
     const serverPerGiB: Record<string, number[]> = { tls: [], plain: [] };
     for (const tls of [true, false]) {
       const origin = tls ? nginx.https : nginx.http;
       const caEnv: Record<string, string> = tls ? { NODE_EXTRA_CA_CERTS: nginx.caFile } : {};
-      const lib: Record<string, Sample[]> = Object.fromEntries(variants.map((v) => [v, []]));
-      const cli: Record<string, Sample[]> = Object.fromEntries(clis.map((n) => [n, []]));
-      for (let r = 0; r < o.repeats; r++) {
-        const order = r % 2 === 0 ? variants : [...variants].reverse();
-        for (const v of order) {
-          const opts = { variant: v, url: origin, ca: tls ? nginx.ca : undefined, key: 'obj', ...seed, partSize: o.partSize, concurrency: o.concurrency, serverPids: nginx.workerPids() };
-          lib[v]!.push(await runVariant(opts, caEnv));
-          o.tick(`nginx ${tls ? 'HTTPS' : 'HTTP'}: ${VARIANTS[v]!.label} (repeat ${r + 1})`);
+      // Library variants and command-line peers, one alternating order over both.
+      const items = [...variants.map((v) => ({ v })), ...clis.map((name) => ({ name }))];
+      const samples = await alternating(items, o.repeats, async (item, r): Promise<Sample> => {
+        if ('v' in item) {
+          const opts = { variant: item.v, url: origin, ca: tls ? nginx.ca : undefined, key: 'obj', ...seed, partSize: o.partSize, concurrency: o.concurrency, serverPids: nginx.workerPids() };
+          const run = await runVariant(opts, caEnv);
+          o.tick(`nginx ${tls ? 'HTTPS' : 'HTTP'}: ${VARIANTS[item.v]!.label} (repeat ${r + 1})`);
+          return run;
         }
-        for (const name of r % 2 === 0 ? clis : [...clis].reverse()) {
-          const peer = CLI_PEERS[name]!;
-          const output = join(out, `${name}-${r}`);
-          const { args, env } = peer.command({ url: `${origin}/bench/big`, s3: { uri: 's3://bench/big', endpoint: origin }, caFile: tls ? nginx.caFile : undefined, output });
-          cli[name]!.push(await measureCommand(peer.program()!, args, { env, output, bytes: bigSize, serverPids: nginx.workerPids }));
-          o.tick(`nginx ${tls ? 'HTTPS' : 'HTTP'}: ${peer.label} (repeat ${r + 1})`);
-        }
-      }
+        const peer = CLI_PEERS[item.name]!;
+        const output = join(out, `${item.name}-${r}`);
+        const { args, env } = peer.command({ url: `${origin}/bench/big`, s3: { uri: 's3://bench/big', endpoint: origin }, caFile: tls ? nginx.caFile : undefined, output });
+        const run = await measureCommand(programs.get(item.name)!, args, { env, output, bytes: bigSize, serverPids: nginx.workerPids });
+        o.tick(`nginx ${tls ? 'HTTPS' : 'HTTP'}: ${peer.label} (repeat ${r + 1})`);
+        return run;
+      });
+      const lib = Object.fromEntries(variants.map((v, i) => [v, samples[i]!]));
+      const cli = Object.fromEntries(clis.map((n, i) => [n, samples[variants.length + i]!]));
       const libRows = Object.fromEntries(variants.map((v) => [v, row(VARIANTS[v]!.label, lib[v]!)]));
       const cliRows = Object.fromEntries(clis.map((n) => [n, row(CLI_PEERS[n]!.label, cli[n]!)]));
       serverPerGiB[tls ? 'tls' : 'plain'] = Object.values(libRows).map((r) => r.serverCpuPerGiB);
@@ -261,17 +263,12 @@ export async function threadScaling(o: ScalingOptions): Promise<string[]> {
       const origin = tls ? nginx.https : nginx.http;
       const caEnv: Record<string, string> = tls ? { NODE_EXTRA_CA_CERTS: nginx.caFile } : {};
       const runs = [...o.points.map((threads) => ({ variant: 'g', threads })), { variant: 'e', threads: 0 }];
-      const samples: Sample[][] = runs.map(() => []);
-      for (let r = 0; r < o.repeats; r++) {
-        const order = runs.map((_, i) => i);
-        if (r % 2) order.reverse();
-        for (const i of order) {
-          const { variant, threads } = runs[i]!;
-          const opts = { variant, threads, url: origin, ca: tls ? nginx.ca : undefined, key: 'obj', ...seed, partSize: o.partSize, concurrency: o.concurrency, serverPids: nginx.workerPids() };
-          samples[i]!.push(await runVariant(opts, caEnv));
-          o.tick(`threads ${tls ? 'HTTPS' : 'HTTP'}: ${variant === 'e' ? 'raw node:http(s)' : `${threads} range threads`} (repeat ${r + 1})`);
-        }
-      }
+      const samples = await alternating(runs, o.repeats, async ({ variant, threads }, r) => {
+        const opts = { variant, threads, url: origin, ca: tls ? nginx.ca : undefined, key: 'obj', ...seed, partSize: o.partSize, concurrency: o.concurrency, serverPids: nginx.workerPids() };
+        const run = await runVariant(opts, caEnv);
+        o.tick(`threads ${tls ? 'HTTPS' : 'HTTP'}: ${variant === 'e' ? 'raw node:http(s)' : `${threads} range threads`} (repeat ${r + 1})`);
+        return run;
+      });
       const rows = runs.map(({ variant, threads }, i) => row(variant === 'e' ? `raw node:${tls ? 'https' : 'http'} (reference)` : `rangepool, threads ${threads}`, samples[i]!));
       const base = rows[0]!;
       lines.push('', `#### ${tls ? 'HTTPS' : 'plain HTTP'}`, '', ...rowsTable(rows));

@@ -18,7 +18,7 @@ import { SingleBar } from 'cli-progress';
 import { RangeEngine } from '../src/index.js';
 import { root, tsArgs } from '../testing/spawn.js';
 import { VARIANTS } from './variants.js';
-import { median, runVariant, type Run } from './measure.js';
+import { alternating, median, runVariant, type Run } from './measure.js';
 import { chartSvg } from './chart.js';
 import { cloudComparisons } from './clouds.js';
 import { MANY_VARIANTS, manyObjects, manyTable, type ManySummary } from './many.js';
@@ -128,16 +128,12 @@ function ratios(results: Results): string[] {
 
 /** `repeats` alternating runs of each variant against one server; medians per variant. */
 async function measure(server: Server, list: string[], bar: Bar, tag = ''): Promise<Results> {
-  const runs: Record<string, Run[]> = Object.fromEntries(list.map((v) => [v, []]));
-  for (let r = 0; r < repeats; r++) {
-    // Alternate the order so no variant always runs first (or last) on a warming machine.
-    const order = r % 2 === 0 ? list : [...list].reverse();
-    for (const v of order) {
-      runs[v]!.push(await runVariant({ variant: v, url: server.url, key: 'obj', size, parallel, downloads, ...defaults }));
-      bar.tick(`${tag}${VARIANTS[v]!.label} (repeat ${r + 1})`);
-    }
-  }
-  return Object.fromEntries(list.map((v) => [v, summarize(runs[v]!)]));
+  const runs = await alternating(list, repeats, async (v, r) => {
+    const run = await runVariant({ variant: v, url: server.url, key: 'obj', size, parallel, downloads, ...defaults });
+    bar.tick(`${tag}${VARIANTS[v]!.label} (repeat ${r + 1})`);
+    return run;
+  });
+  return Object.fromEntries(list.map((v, i) => [v, summarize(runs[i]!)]));
 }
 
 async function withServer<T>(fn: (server: Server) => Promise<T>): Promise<T> {
@@ -164,17 +160,11 @@ const SWEEP_REPEATS = 3;
 
 /** Variant c over part size × per-object concurrency; each point the median of 3, in alternating order. */
 async function sweep(server: Server, bar: Bar) {
-  const samples: Run[][] = SWEEP.map(() => []);
-  for (let r = 0; r < SWEEP_REPEATS; r++) {
-    const order = SWEEP.map((_, i) => i);
-    if (r % 2) order.reverse();
-    for (const i of order) {
-      const { partMiB, concurrency } = SWEEP[i]!;
-      const run = await runVariant({ variant: 'c', url: server.url, key: 'obj', size, parallel, downloads: parallel, partSize: partMiB * MiB, concurrency });
-      samples[i]!.push(run);
-      bar.tick(`sweep ${partMiB} MiB × ${concurrency} (repeat ${r + 1})`);
-    }
-  }
+  const samples = await alternating(SWEEP, SWEEP_REPEATS, async ({ partMiB, concurrency }, r) => {
+    const run = await runVariant({ variant: 'c', url: server.url, key: 'obj', size, parallel, downloads: parallel, partSize: partMiB * MiB, concurrency });
+    bar.tick(`sweep ${partMiB} MiB × ${concurrency} (repeat ${r + 1})`);
+    return run;
+  });
   return SWEEP.map((p, i) => ({
     ...p,
     throughput: median(samples[i]!.map((r) => r.bytes / GiB / (r.wallMs / 1000))),

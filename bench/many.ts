@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { request } from 'node:http';
 import { root, tsArgs } from '../testing/spawn.js';
 import type { ManyRun, ManyVariantOptions } from './run-many.js';
+import { alternating } from './measure.js';
 
 const MiB = 1 << 20;
 const GiB = 1 << 30;
@@ -72,15 +73,13 @@ export async function manyObjects({ count = 100, size = 64 * MiB, objects = 8, r
     await send(url, 'POST', '/_control/replicate', JSON.stringify({ bucket: 'bench', key: 'seed', prefix: 'many/', count }));
     // The server's reference checksums (seconds of BigInt CRC-64 per 64 MiB, shared by the copies): now, not in a measured run.
     await send(url, 'HEAD', '/bench/many/0', undefined, { 'x-amz-checksum-mode': 'ENABLED' });
-    const runs: Record<string, ManySummary[]> = Object.fromEntries(Object.keys(MANY_VARIANTS).map((k) => [k, []]));
-    for (let r = 0; r < repeats; r++) {
-      const order = r % 2 ? Object.keys(MANY_VARIANTS).reverse() : Object.keys(MANY_VARIANTS);
-      for (const variant of order) {
-        runs[variant]!.push(summarize(await runOne({ variant, url, prefix: 'many/', count, size, objects, tmp: '/dev/shm' })));
-        tick(`many objects: ${MANY_VARIANTS[variant]!.label} (repeat ${r + 1})`);
-      }
-    }
-    return Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v)]));
+    const variants = Object.keys(MANY_VARIANTS);
+    const runs = await alternating(variants, repeats, async (variant, r) => {
+      const run = summarize(await runOne({ variant, url, prefix: 'many/', count, size, objects, tmp: '/dev/shm' }));
+      tick(`many objects: ${MANY_VARIANTS[variant]!.label} (repeat ${r + 1})`);
+      return run;
+    });
+    return Object.fromEntries(variants.map((k, i) => [k, median(runs[i]!)]));
   } finally {
     server.kill('SIGTERM');
   }

@@ -22,6 +22,20 @@ export interface Run {
   rss: [number, number][];
 }
 
+/**
+ * Runs every item `repeats` times, the order reversed every other repeat so that no item always runs
+ * first (or last) on a warming machine. Returns each item's samples, in the items' order.
+ */
+export async function alternating<T, S>(items: readonly T[], repeats: number, run: (item: T, repeat: number) => Promise<S>): Promise<S[][]> {
+  const samples: S[][] = items.map(() => []);
+  for (let r = 0; r < repeats; r++) {
+    const order = items.map((_, i) => i);
+    if (r % 2) order.reverse();
+    for (const i of order) samples[i]!.push(await run(items[i]!, r));
+  }
+  return samples;
+}
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;

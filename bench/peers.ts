@@ -110,15 +110,20 @@ export interface CommandRun {
   busy?: number;
 }
 
-/** GNU time (the `time` package), or undefined: the shell's builtin cannot report peak RSS. */
+let gnuTimeFound: { path: string | undefined } | undefined;
+
+/** GNU time (the `time` package), or undefined: the shell's builtin cannot report peak RSS. Looked for once. */
 export function gnuTime(): string | undefined {
-  return findProgram('time', ['/usr/bin'], (file) => {
-    try {
-      return /GNU/.test(execFileSync(file, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
-    } catch {
-      return false;
-    }
-  });
+  gnuTimeFound ??= {
+    path: findProgram('time', ['/usr/bin'], (file) => {
+      try {
+        return /GNU/.test(execFileSync(file, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+      } catch {
+        return false;
+      }
+    }),
+  };
+  return gnuTimeFound.path;
 }
 
 /** A client that has not finished after this long has hung: the run fails rather than waits. */

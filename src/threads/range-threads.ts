@@ -194,7 +194,8 @@ export class RangeThreads {
   }
 
   private readonly threads: Thread[] = [];
-  private readonly clientIds = new WeakMap<HttpClient, number>();
+  /** Per HTTP client, what sends its requests: from the threads, or (TLS options that cannot cross) the client itself. */
+  private readonly clients = new WeakMap<HttpClient, HttpGet>();
   private nextClient = 1;
   private nextId = 1;
 
@@ -205,18 +206,19 @@ export class RangeThreads {
    * of its maxSockets). A client whose TLS options cannot cross threads (a function in them) stays here.
    */
   clientFor(http: HttpClient): HttpGet {
-    let client = this.clientIds.get(http);
-    if (client === undefined) {
+    let client = this.clients.get(http);
+    if (!client) {
       try {
         structuredClone(http.pool.tls);
-        client = this.nextClient++;
+        const id = this.nextClient++;
+        client = { get: (req, signal, into) => this.get(http, id, req, signal, into) };
       } catch {
-        client = 0;
+        client = http;
         debug('range threads: these TLS options cannot cross threads; their requests stay on the main thread');
       }
-      this.clientIds.set(http, client);
+      this.clients.set(http, client);
     }
-    return client === 0 ? http : { get: (req, signal, into) => this.get(http, client, req, signal, into) };
+    return client;
   }
 
   /**
