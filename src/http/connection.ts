@@ -19,8 +19,13 @@ export const HEAD_LIMIT = 16 * 1024;
 const SPILL_BYTES = 64 * 1024;
 const SPILL_LIMIT = 4 * 1024 * 1024;
 const PAUSE_AT = 1024 * 1024;
-/** A chunk size (hex, at most 2^48) with optional extensions: no control bytes but HTAB, as llhttp. */
-const CHUNK_SIZE_LINE = /^([0-9a-fA-F]{1,12})[ \t]*(?:;[\t\x20-\x7e\x80-\xff]*)?$/;
+/**
+ * A chunk size (hex, at most 2^48) and extensions as RFC 9112 7.1.1 writes them, with no whitespace
+ * anywhere (`;name` or `;name=token` or `;name="quoted"`): what llhttp takes, and nothing it refuses.
+ */
+const EXT_TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const EXT_QUOTED = '"(?:[\\t\\x20\\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\xff]|\\\\[\\t\\x20-\\x7e\\x80-\\xff])*"';
+const CHUNK_SIZE_LINE = new RegExp(`^([0-9a-fA-F]{1,12})(?:;${EXT_TOKEN}(?:=(?:${EXT_TOKEN}|${EXT_QUOTED}))?)*$`);
 /** A trailer field: its content is ignored, but it must still be a header line. */
 const TRAILER_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t\x20-\x7e\x80-\xff]*$/;
 
@@ -353,7 +358,11 @@ export class Connection {
           this.start = this.scanned = headEnd;
           // 101 switches to another protocol nobody asked for; 100 Continue and friends: the real head follows.
           if (head.status === 101) throw new ConnectionError('protocol', 'the server switched protocols (HTTP 101) unasked');
-          if (head.status >= 100 && head.status < 200) continue;
+          if (head.status >= 100 && head.status < 200) {
+            // llhttp ends the connection at a 1xx that says close, and refuses the response after it.
+            if (closes(head.headers)) throw new ConnectionError('protocol', `an informational ${head.status} response said Connection: close`);
+            continue;
+          }
           this.frame(head);
           this.phase = 'waiting';
           this.settle(head);
@@ -391,6 +400,8 @@ export class Connection {
           } else if (this.phase === 'trailer') {
             if (line === '') this.finish();
             else if (!TRAILER_LINE.test(line)) throw new ConnectionError('protocol', `bad trailer line ${JSON.stringify(line.slice(0, 40))}`);
+            // llhttp honours a Connection: close trailer: neither may read another response on this connection.
+            else if (/^(proxy-)?connection:/i.test(line) && saysClose(line.slice(line.indexOf(':') + 1))) this.keepAlive = false;
           } else {
             const m = CHUNK_SIZE_LINE.exec(line);
             if (!m) throw new ConnectionError('protocol', `bad chunk size line ${JSON.stringify(line.slice(0, 40))}`);
@@ -439,7 +450,7 @@ export class Connection {
       this.due = Number(cl);
     } else this.framing = 'close';
     if (this.framing === 'length' && this.due === 0) this.framing = 'none';
-    this.keepAlive = head.version === '1.1' && this.framing !== 'close' && !/(^|,)\s*close\s*(,|$)/i.test(h.get('connection') ?? '');
+    this.keepAlive = head.version === '1.1' && this.framing !== 'close' && !closes(h);
   }
 
   private finish(): void {
@@ -455,6 +466,15 @@ export class Connection {
     this.scanned -= this.start;
     this.start = 0;
   }
+}
+
+/** Whether a Connection (or, as llhttp reads it, Proxy-Connection) value holds the `close` token. */
+function saysClose(value: string): boolean {
+  return /(^|,)[ \t]*close[ \t]*(,|$)/i.test(value);
+}
+
+function closes(h: Map<string, string>): boolean {
+  return saysClose(h.get('connection') ?? '') || saysClose(h.get('proxy-connection') ?? '');
 }
 
 /**

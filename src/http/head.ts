@@ -1,6 +1,10 @@
 // Parsing an HTTP/1.1 response head, and writing a request head. Strict on purpose: what comes from a
 // server is untrusted, so anything ambiguous (obs-fold, two different Content-Lengths, bytes that are
-// not header syntax) is refused rather than guessed at. test/http/differential.test.ts holds it to llhttp.
+// not header syntax) is refused rather than guessed at. The rule for framing: where llhttp (Node's
+// parser, what most intermediaries here run) would end a response elsewhere or not reuse the connection,
+// the reader refuses the response or does not reuse it either: a HTAB after a Transfer-Encoding or
+// Content-Length value, a 1xx or a trailer that says Connection: close, Proxy-Connection: close, chunk
+// lines with whitespace (connection.ts). test/http/differential.test.ts and mutation.test.ts hold it to llhttp.
 
 export interface ResponseHead {
   status: number;
@@ -47,9 +51,15 @@ export function parseHead(buf: Buffer, start: number, end: number): ResponseHead
     if (!TOKEN.test(name)) throw new HeadSyntaxError(`malformed header line: ${JSON.stringify(line.slice(0, 80))}`);
     // Only SP and HTAB are whitespace here (RFC 9110 5.5); String.trim() would also eat CR, VT, FF and
     // NBSP, and read `chunked\xa0` as chunked where llhttp does not.
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+    const raw = line.slice(colon + 1);
+    const value = raw.replace(/^[ \t]+|[ \t]+$/g, '');
     if (!FIELD_VALUE.test(value)) throw new HeadSyntaxError(`header ${name} holds control characters`);
     const key = name.toLowerCase();
+    // llhttp takes `chunked<HTAB>` as not chunked (a body to the close) and refuses `5<HTAB>` as a length:
+    // a reader that trimmed the HTAB would end the response elsewhere than llhttp and reuse the connection.
+    if ((key === 'transfer-encoding' || key === 'content-length') && /\t[ \t]*$/.test(raw)) {
+      throw new HeadSyntaxError(`a HTAB after the ${name} value: other parsers frame that response differently`);
+    }
     const had = headers.get(key);
     // Even two equal ones: llhttp refuses them, and a reader that disagrees with other parsers on framing is how responses get smuggled.
     if (had !== undefined && key === 'content-length') throw new HeadSyntaxError('more than one Content-Length header');

@@ -25,8 +25,11 @@ function randomBody(random: () => number, maxBody: number): Buffer {
   return body;
 }
 
-/** A header value with optional SP/HTAB around it (which a reader must trim, and nothing else). */
-const padded = (random: () => number, v: string) => `${pick(random, ['', ' ', '  ', '\t', ' \t'])}${v}${pick(random, ['', '', ' ', '\t'])}`;
+/**
+ * A header value with optional SP/HTAB around it (which a reader must trim, and nothing else). After a
+ * framing value only SP: llhttp reads `chunked<HTAB>` as not chunked and refuses `5<HTAB>`.
+ */
+const padded = (random: () => number, v: string, framing = false) => `${pick(random, ['', ' ', '  ', '\t', ' \t'])}${v}${pick(random, framing ? ['', '', ' '] : ['', '', ' ', '\t'])}`;
 
 function informational(random: () => number): string {
   return pick(random, ['HTTP/1.1 100 Continue\r\n\r\n', 'HTTP/1.1 103 Early Hints\r\nLink: </x.css>; rel=preload\r\n\r\n', 'HTTP/1.1 102 Processing\r\n\r\n']);
@@ -39,7 +42,7 @@ function chunked(random: () => number, body: Buffer): Buffer {
     let size = n.toString(16);
     if (random() < 0.3) size = size.toUpperCase();
     if (random() < 0.1) size = `00${size}`;
-    const ext = random() < 0.3 ? pick(random, [';a=1', ';name="q;u\\"o ted"', ' ;x', ';e', '\t;k=v;k2']) : '';
+    const ext = random() < 0.3 ? pick(random, [';a=1', ';name="q;u\\"o ted"', ';x', ';e', ';k=v;k2']) : '';
     parts.push(Buffer.from(`${size}${ext}\r\n`, 'latin1'), body.subarray(at, at + n), Buffer.from('\r\n'));
     at += n;
   }
@@ -59,8 +62,8 @@ export function randomResponse(random: () => number, opts: { maxBody: number; la
   const extra = ['ETag: "v1"', 'Content-Type: application/octet-stream', 'x-amz-request-id: 4442587FB7D0A2F9', 'Server: scripted'];
   for (const h of extra) if (random() < 0.5) lines.push(h.replace(/: (.*)/, (_, v: string) => `:${padded(random, v)}`));
   const framing = kind === 'chunked' || (kind === 'error' && random() < 0.5) ? 'chunked' : kind === 'close' || kind === 'empty' ? kind : 'length';
-  if (framing === 'chunked') lines.push(`${pick(random, ['Transfer-Encoding', 'transfer-encoding', 'TRANSFER-ENCODING'])}:${padded(random, pick(random, ['chunked', 'Chunked']))}`);
-  if (framing === 'length') lines.push(`${pick(random, ['Content-Length', 'content-length'])}:${padded(random, String(body.length))}`);
+  if (framing === 'chunked') lines.push(`${pick(random, ['Transfer-Encoding', 'transfer-encoding', 'TRANSFER-ENCODING'])}:${padded(random, pick(random, ['chunked', 'Chunked']), true)}`);
+  if (framing === 'length') lines.push(`${pick(random, ['Content-Length', 'content-length'])}:${padded(random, String(body.length), true)}`);
   if (close) lines.push('Connection: close');
   if (random() < 0.2 && !close) lines.push('Connection: keep-alive');
   const head = `${random() < 0.2 ? informational(random) : ''}${lines.join('\r\n')}\r\n\r\n`;

@@ -62,15 +62,21 @@ class ScriptedSocket extends EventEmitter {
    * Response i is played once request i has been written; `endAfter` ends the stream (the server closes)
    * after the last one.
    */
-  async play(onread: OnRead, responses: Buffer[], split: Splitter, endAfter: boolean): Promise<void> {
+  async play(onread: OnRead, responses: Buffer[], split: Splitter, endAfter: boolean, eager = false): Promise<void> {
     let buf = onread.buffer();
     setImmediate(() => this.emit('connect'));
     const until = async (ready: () => boolean) => {
       while (!ready() && !this.destroyed) await new Promise<void>((r) => (this.wake = r));
       this.wake = undefined;
     };
+    // Eager: a response whose request has not come within a few turns is sent anyway (a pipelining
+    // attacker's bytes, or a reader that waits for more of the previous response than was sent).
+    const requested = async (r: number) => {
+      if (!eager) return until(() => this.written.length > r);
+      for (let turn = 0; turn < 8 && this.written.length <= r && !this.destroyed; turn++) await new Promise((resolve) => setImmediate(resolve));
+    };
     for (let r = 0; r < responses.length && !this.destroyed; r++) {
-      await until(() => this.written.length > r);
+      await requested(r);
       const bytes = responses[r]!;
       for (let at = 0; at < bytes.length; ) {
         await new Promise((resolve) => setImmediate(resolve)); // each read is its own turn of the loop
@@ -115,12 +121,12 @@ export interface ScriptResult {
  * only once the script has played everything (and, with `endAfter`, closed): every byte of it waits in
  * the reader's own buffers first, as when a range thread's head goes to the main thread and back.
  */
-export async function readScripted(responses: Buffer[], split: Splitter, opts: { room?: number; endAfter?: boolean; late?: boolean } = {}): Promise<ScriptResult> {
+export async function readScripted(responses: Buffer[], split: Splitter, opts: { room?: number; endAfter?: boolean; late?: boolean; eager?: boolean } = {}): Promise<ScriptResult> {
   let socket: ScriptedSocket | undefined;
   let played: Promise<void> | undefined;
   const c = new Connection({ protocol: 'http:', hostname: 'scripted', port: 80 }, {}, (_o, _t, onread) => {
     socket = new ScriptedSocket();
-    played = socket.play(onread, responses, split, opts.endAfter ?? false);
+    played = socket.play(onread, responses, split, opts.endAfter ?? false, opts.eager);
     return socket as unknown as Socket;
   });
   const exchanges: Exchange[] = [];
