@@ -28,7 +28,7 @@ export interface NginxBenchOptions {
   quick: boolean;
   repeats: number;
   partSize: number;
-  concurrency: number;
+  concurrency?: number;
   tick: (what: string) => void;
   /** Library variants to run (default NGINX_LIBRARY). */
   variants?: string[];
@@ -228,7 +228,7 @@ export async function againstNginx(o: NginxBenchOptions): Promise<{ lines: strin
     const cores = availableParallelism();
     const ceil = ceiling(aes, serverPerGiB.tls!.length ? median(serverPerGiB.tls!) : undefined, serverPerGiB.plain!.length ? median(serverPerGiB.plain!) : undefined, cores);
     json.ceiling = { aesGcmBytesPerSecond: aes, cores };
-    const head = `${nginx.version}, 1 worker, TLS 1.3 with ECDSA P-256, objects on tmpfs; rangepool with ${o.partSize / MiB} MiB parts × ${o.concurrency}; medians of ${o.repeats}, variants alternating; each client in its own process; client and server on the same ${cores} cores`;
+    const head = `${nginx.version}, 1 worker, TLS 1.3 with ECDSA P-256, objects on tmpfs; rangepool with ${o.partSize / MiB} MiB parts × ${o.concurrency ?? 'adaptive'}; medians of ${o.repeats}, variants alternating; each client in its own process; client and server on the same ${cores} cores`;
     return { lines: [head, ...sections, '', ...ceil.map((l) => `- ${l}`), ...skipped.map((l) => `- ${l}`)], json };
   });
 }
@@ -237,7 +237,7 @@ export interface ScalingOptions {
   quick: boolean;
   repeats: number;
   partSize: number;
-  concurrency: number;
+  concurrency?: number;
   /** Range thread counts to measure (0: the calling thread). */
   points: number[];
   nginxWorkers: number;
@@ -258,7 +258,7 @@ export async function threadScaling(o: ScalingOptions): Promise<string[]> {
   if (missing) return [`range thread scaling skipped: ${missing}.`];
   return withNginx({ quick: o.quick, workers: o.nginxWorkers }, async ({ nginx, seed }) => {
     const cores = availableParallelism();
-    const lines = [`${nginx.version}, ${o.nginxWorkers} worker(s); ${seed.parallel} concurrent downloads of 64 MiB, ${o.partSize / MiB} MiB parts × ${o.concurrency}; medians of ${o.repeats}; client and server on the same ${cores} cores`];
+    const lines = [`${nginx.version}, ${o.nginxWorkers} worker(s); ${seed.parallel} concurrent downloads of 64 MiB, ${o.partSize / MiB} MiB parts × ${o.concurrency ?? 'adaptive'}; medians of ${o.repeats}; client and server on the same ${cores} cores`];
     for (const tls of [true, false]) {
       const origin = tls ? nginx.https : nginx.http;
       const caEnv: Record<string, string> = tls ? { NODE_EXTRA_CA_CERTS: nginx.caFile } : {};

@@ -284,7 +284,7 @@ async function fullRun() {
   const nginx = args.nginx ? await againstNginx({ quick, repeats, ...defaults, tick: bar.tick }) : undefined;
   const many = manyRuns ? await manyObjects({ ...MANY, tick: bar.tick }) : undefined;
   bar.stop();
-  const heading = `${parallel} concurrent downloads of 64 MiB (${defaults.partSize / MiB} MiB parts, ${defaults.concurrency} per object), ${downloads} per run after ${parallel} warm-up, ${repeats} repeat(s), medians; ${machine}; client and server on the same cores`;
+  const heading = `${parallel} concurrent downloads of 64 MiB (${defaults.partSize / MiB} MiB parts, ${defaults.concurrency ?? 'adaptive'} per object), ${downloads} per run after ${parallel} warm-up, ${repeats} repeat(s), medians; ${machine}; client and server on the same cores`;
   const main = [heading, '', table(results, variants), '', ...ratios(results).map((l) => `- ${l}`)];
   const out = [`## rangepool benchmark${quick ? ' (quick)' : ''}`, '', ...main];
   if (nginx) out.push('', '### Against nginx', '', ...nginx.lines);

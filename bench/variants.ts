@@ -15,7 +15,8 @@ export interface VariantOptions {
   parallel: number;
   downloads: number;
   partSize: number;
-  concurrency: number;
+  /** Ranges per object: rangepool's adaptive limit when undefined (the peers then read 8 at once). */
+  concurrency?: number;
   /** The loopback TLS server's certificate (and, for global fetch, NODE_EXTRA_CA_CERTS names its file). */
   ca?: string;
   /** The server's processes, whose CPU over the measured round is reported. */
@@ -31,10 +32,12 @@ export interface Client {
 }
 
 const MiB = 1 << 20;
+/** Ranges per object the other stacks read at once where rangepool adapts (its old fixed default). */
+export const PEER_CONCURRENCY = 8;
 const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 
 function rangepool(url: string, pool: BufferPool, { partSize, concurrency, ca, threads }: VariantOptions, transport?: Transport, asUrl = false): Client {
-  const engine = new RangeEngine({ partSize, concurrency, maxInFlight: 256, threads });
+  const engine = new RangeEngine({ partSize, ...(concurrency !== undefined ? { concurrency } : {}), maxInFlight: 256, threads });
   const storeOptions = { endpoint: url, credentials, maxSockets: 256, transport, ...(ca ? { tls: { ca } } : {}) };
   return {
     async download(key: string) {
@@ -89,7 +92,7 @@ function rangesInto(url: string, { partSize, concurrency, size, parallel }: Vari
       const worker = async () => {
         for (let p = parts.shift(); p; p = parts.shift()) await get(`${url}/bench/${key}`, target, p[0], p[1]);
       };
-      await Promise.all(Array.from({ length: concurrency }, worker));
+      await Promise.all(Array.from({ length: concurrency ?? PEER_CONCURRENCY }, worker));
       free.push(target);
       return size;
     },

@@ -1,7 +1,7 @@
 // download(): an object of any size to a file, chunk by chunk in order from pooled memory, so memory
 // stays at the read-ahead window. The file appears under its name only once complete (see output-file.ts).
 import { defaultEngine, metaCache, resolve } from './api.js';
-import { chunksInOrder } from './engine/chunks.js';
+import { READ_AHEAD_PARTS, chunksInOrder, emptyStats } from './engine/chunks.js';
 import type { DownloadStats } from './engine/types.js';
 import { writeOutputFile, type OutputFileOptions } from './files/output-file.js';
 import { defaultPool } from './pool/index.js';
@@ -23,8 +23,8 @@ export async function download(uri: string, path: string, opts: DownloadFileOpti
   const meta = await engine.stat(store, loc, opts.signal);
   metaCache.set(cacheKey, meta);
   const partSize = opts.partSize ?? engine.options.partSize;
-  const stats: DownloadStats = { bytes: 0, ranges: 0, requests: 0, retries: 0, elapsedMs: 0, bytesPerSecond: 0, verified: false, transport: store.transport, threads: 0 };
-  const chunks = chunksInOrder(engine, store, loc, meta, { ...opts, pool: opts.pool ?? defaultPool(), partSize, readAhead: opts.readAhead ?? (opts.concurrency ?? engine.options.concurrency) * partSize, stats });
+  const stats = emptyStats(store.transport);
+  const chunks = chunksInOrder(engine, store, loc, meta, { ...opts, pool: opts.pool ?? defaultPool(), partSize, readAhead: opts.readAhead ?? (opts.concurrency ?? engine.options.concurrency ?? READ_AHEAD_PARTS) * partSize, stats });
   await writeOutputFile(
     path,
     async (fh) => {

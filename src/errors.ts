@@ -27,14 +27,17 @@ export class RangepoolError extends Error {
   readonly uri: string | undefined;
   /** Whether another attempt may succeed (the engine retries these). */
   readonly retryable: boolean;
+  /** The service said to slow down (HTTP 503 SlowDown, 429): the engine lowers its requests in flight to that host. */
+  readonly throttled: boolean;
 
   /** `uri` and the message are redacted (a signed URL's credentials never show); the cause is kept as it is. */
-  constructor(code: ErrorCode, message: string, opts: { uri?: string; cause?: unknown; retryable?: boolean } = {}) {
+  constructor(code: ErrorCode, message: string, opts: { uri?: string; cause?: unknown; retryable?: boolean; throttled?: boolean } = {}) {
     const uri = opts.uri === undefined ? undefined : redactUri(opts.uri);
     super(redactText(uri ? `${message} (${uri})` : message), { cause: opts.cause });
     this.code = code;
     this.uri = uri;
     this.retryable = opts.retryable ?? RETRYABLE.has(code);
+    this.throttled = opts.throttled ?? false;
   }
 }
 

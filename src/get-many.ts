@@ -6,6 +6,7 @@ import { basename } from 'node:path';
 import { defaultEngine, getObject, listEach, rememberListed, type GetOptions, type RangepoolObject } from './api.js';
 import { download, type DownloadFileOptions } from './download-to-file.js';
 import { RangepoolError, abortedError, invalidArgument } from './errors.js';
+import { READ_AHEAD_PARTS } from './engine/chunks.js';
 import type { DownloadStats } from './engine/types.js';
 import { pathUnder } from './files/paths.js';
 import { defaultPool } from './pool/index.js';
@@ -82,7 +83,7 @@ export async function* getMany(from: string | Iterable<string> | AsyncIterable<s
   const budget = pool.maxBytes / 2;
   // What one object holds at most: its size in memory; to a file, no more than the read-ahead window.
   const engine = opts.engine ?? defaultEngine();
-  const window = opts.readAhead ?? (opts.concurrency ?? engine.options.concurrency) * (opts.partSize ?? engine.options.partSize);
+  const window = opts.readAhead ?? (opts.concurrency ?? engine.options.concurrency ?? READ_AHEAD_PARTS) * (opts.partSize ?? engine.options.partSize);
   const cost = (s: Source) => (s.size === undefined ? undefined : s.path !== undefined ? Math.min(s.size, window) : s.size);
   const stop = new AbortController();
   // Each object in flight (up to 16) listens to it until it ends: many, by design, not a leak.

@@ -2,7 +2,7 @@
 // bounded read-ahead. Memory stays at the read-ahead window whatever the object's size.
 import { Readable } from 'node:stream';
 import { defaultEngine, metaCache, resolve, type GetOptions } from './api.js';
-import { chunksInOrder } from './engine/chunks.js';
+import { READ_AHEAD_PARTS, chunksInOrder } from './engine/chunks.js';
 import { defaultPool } from './pool/index.js';
 import type { ObjectMeta } from './stores/store.js';
 
@@ -43,7 +43,7 @@ export class ObjectStream extends Readable {
     metaCache.set(cacheKey, meta);
     const partSize = this.opts.partSize ?? engine.options.partSize;
     const pool = this.opts.pool ?? defaultPool();
-    yield* chunksInOrder(engine, store, loc, meta, { ...this.opts, pool, partSize, readAhead: this.opts.readAhead ?? (this.opts.concurrency ?? engine.options.concurrency) * partSize }, keepChunks);
+    yield* chunksInOrder(engine, store, loc, meta, { ...this.opts, pool, partSize, readAhead: this.opts.readAhead ?? (this.opts.concurrency ?? engine.options.concurrency ?? READ_AHEAD_PARTS) * partSize }, keepChunks);
   }
 
   override _read(): void {

@@ -79,8 +79,8 @@ export async function* chunksInOrder(engine: ChunkSource, store: Store, loc: Loc
         signal: stop.signal,
         offset: start,
         length: Math.min(opts.partSize, offset + length - start),
+        // One range per chunk (a partSize asked for), under the host's adaptive limit like every range.
         partSize: opts.partSize,
-        concurrency: 1,
         crc,
         onProgress: onProgress(i),
       });
@@ -130,11 +130,24 @@ export async function* chunksInOrder(engine: ChunkSource, store: Store, loc: Loc
   }
 }
 
+/** Chunks fetched ahead by default, without a concurrency asked for: the read-ahead window is this many parts. */
+export const READ_AHEAD_PARTS = 8;
+
+/** Totals before the first chunk. */
+export function emptyStats(transport: DownloadStats['transport']): DownloadStats {
+  return { bytes: 0, ranges: 0, requests: 0, retries: 0, elapsedMs: 0, bytesPerSecond: 0, verified: false, transport, threads: 0, connections: 0, stragglers: 0, throttled: 0, firstByteMs: 0 };
+}
+
 function addStats(total: DownloadStats, chunk: DownloadStats): void {
   total.bytes += chunk.bytes;
   total.ranges += chunk.ranges;
   total.requests += chunk.requests;
   total.retries += chunk.retries;
+  total.stragglers += chunk.stragglers;
+  total.throttled += chunk.throttled;
   total.transport = chunk.transport;
   total.threads = chunk.threads;
+  // Chunks overlap: the most of one is a floor on the whole's; the latest first byte is as good as any.
+  total.connections = Math.max(total.connections, chunk.connections);
+  total.firstByteMs = chunk.firstByteMs || total.firstByteMs;
 }

@@ -11,6 +11,7 @@ import type { DownloadOptions, DownloadResult, DownloadStats, EngineContext } fr
 import { canPinRanges } from './pin.js';
 import { planParts } from './plan.js';
 import { backoffMs, isRetryable, logRetry, sleep } from './retry.js';
+import { Attempt, StragglerError, isThrottle, type Governor } from './governor.js';
 import type { RangeThreads } from '../threads/range-threads.js';
 
 /** One range of the download: bytes [start, end] of the object, written into `target`. */
@@ -21,6 +22,9 @@ interface PartState {
   target: Buffer;
   crc: PartCrc;
 }
+
+/** A range is asked for again as a straggler at most this often (then only stalls and the rate floor apply). */
+const STRAGGLER_TRIES = 2;
 
 /** Thrown through the first response's target callback: read the whole span in one request instead. */
 class ReadWhole extends Error {
@@ -33,9 +37,22 @@ export class Download {
   readonly stats: DownloadStats;
   private meta: ObjectMeta | undefined;
   private buffer: Buffer | undefined;
+  /** Every range asked for, in any order (sorted by start before their CRCs combine). */
   private parts: PartState[] = [];
-  private readonly queue: PartState[] = [];
-  private readonly workers: Array<Promise<void>> = [];
+  /**
+   * Bytes not asked for yet, each with its place in the buffer: whole parts (planned), or spans that
+   * parts are cut from as slots open (`guided`), and what stragglers left (`urgent`: cut small).
+   */
+  private readonly pending: Array<PartState & { guided?: boolean; urgent?: boolean; tries?: number }> = [];
+  private scheduler: Promise<void> | undefined;
+  /** Whether ranges may be asked for apart (pinned to one version): a straggler's rest can then go elsewhere. */
+  private splittable = false;
+  /** Requests of this download in flight, and a wake-up for the scheduler when one ends. */
+  private running = 0;
+  private wake: (() => void) | undefined;
+  /** The host's shared limit (adaptive concurrency); undefined: a fixed `concurrency` per object. */
+  private readonly host: Governor | undefined;
+  private readonly firstBytes: number[] = [];
   /** Aborted by the caller's signal or the first failure; every range, wait and sleep listens to it. */
   private readonly stop = new AbortController();
   private verify: Checksum | false = false;
@@ -52,7 +69,7 @@ export class Download {
     private readonly store: Store,
     private readonly loc: Location,
     private readonly pool: Pool,
-    private readonly opts: DownloadOptions & { partSize: number; concurrency: number },
+    private readonly opts: DownloadOptions & { partSize: number; concurrency: number | undefined; guided: boolean },
     meta: ObjectMeta | undefined,
   ) {
     this.meta = meta;
@@ -60,7 +77,22 @@ export class Download {
     setMaxListeners(0, this.stop.signal); // one listener per range in flight or waiting: many, by design
     // Range threads read into views of a native pool's blocks; other memory is read on this thread.
     this.threads = store.transport === 'direct' && pool.native && !opts.into ? engine.threads : undefined;
-    this.stats = { bytes: 0, ranges: 0, requests: 0, retries: 0, elapsedMs: 0, bytesPerSecond: 0, verified: false, transport: store.transport, threads: this.threads?.size ?? 0 };
+    this.host = opts.concurrency === undefined ? engine.governor(store, loc) : undefined;
+    this.stats = {
+      bytes: 0,
+      ranges: 0,
+      requests: 0,
+      retries: 0,
+      elapsedMs: 0,
+      bytesPerSecond: 0,
+      verified: false,
+      transport: store.transport,
+      threads: this.threads?.size ?? 0,
+      connections: 0,
+      stragglers: 0,
+      throttled: 0,
+      firstByteMs: 0,
+    };
   }
 
   async run(): Promise<DownloadResult> {
@@ -70,17 +102,19 @@ export class Download {
     const started = performance.now();
     const onCallerAbort = () => this.fail(abortedError(signal!, uri));
     signal?.addEventListener('abort', onCallerAbort, { once: true });
+    const leave = this.host?.join();
     try {
       await this.threads?.ready();
       if (!this.meta && (!this.store.readFirst || this.opts.verify || this.opts.length === 0)) {
         this.meta = await this.engine.stat(this.store, this.loc, this.stop.signal);
       }
       // With meta known, every part is planned now; else the first part's response says what the object is.
-      const main = this.meta ? this.begin(this.meta) : this.fetchPart(undefined);
+      const main = this.meta ? this.begin(this.meta) : this.counted(this.fetchPart(undefined));
       await main.catch((e) => this.fail(e));
-      await Promise.allSettled(this.workers);
+      await this.scheduler;
       // Every range has stopped writing by now: only then may the buffer go back.
       if (this.stop.signal.aborted) throw this.stop.signal.reason;
+      this.parts.sort((a, b) => a.start - b.start); // CRCs combine in the object's order
       if (this.verify && !checksumMatches(this.verify, this.meta!, this.buffer!, this.parts)) {
         throw new RangepoolError('IntegrityError', `the object's ${this.verify} does not match the bytes received`, { uri });
       }
@@ -90,9 +124,11 @@ export class Download {
       if (this.userError) throw this.userError.error;
       throw e instanceof RangepoolError ? e : new RangepoolError('Internal', `unexpected error: ${(e as Error)?.message}`, { uri, cause: e });
     } finally {
+      leave?.();
       signal?.removeEventListener('abort', onCallerAbort);
     }
     this.stats.elapsedMs = performance.now() - started;
+    this.stats.firstByteMs = median(this.firstBytes);
     this.stats.bytesPerSecond = this.stats.elapsedMs > 0 ? (this.length / this.stats.elapsedMs) * 1000 : 0;
     const asked = this.opts.crc !== undefined && this.crcKind === this.opts.crc ? this.crcKind : undefined;
     const crc = asked === 'crc32c' ? PartCrc.combine32(this.parts) : asked === 'crc64nvme' ? PartCrc.combine64(this.parts) : undefined;
@@ -130,22 +166,31 @@ export class Download {
     this.length = this.stats.bytes = length;
     const buffer = await this.acquire(length);
     const done = first?.length ?? 0;
-    const size = this.partSize();
-    const state = (start: number, len: number, at: number): PartState => ({ start, end: start + len - 1, length: len, target: buffer.subarray(at, at + len), crc: new PartCrc(this.crcKind) });
+    const state = (start: number, len: number): PartState => {
+      const at = start - offset;
+      return { start, end: start + len - 1, length: len, target: buffer.subarray(at, at + len), crc: new PartCrc(this.crcKind) };
+    };
     if (oneRequest) {
-      this.parts = [state(offset, length, 0)];
+      this.parts = [state(offset, length)];
       this.stats.ranges = 1;
       // The first response holds only a part of the span: it is dropped, and its attempt reads the whole.
       if (first) throw new ReadWhole(this.parts[0]!);
-      this.queue.push(this.parts[0]!);
-      this.workers.push(this.worker());
+      this.start([this.parts[0]!]);
       return undefined;
     }
-    const rest = planParts(offset + done, length - done, size, this.engine.options.singleRequestBelow).map((p) => state(p.start, p.end - p.start + 1, done + p.offset));
-    const head = first ? state(offset, done, 0) : undefined;
-    this.parts = head && done > 0 ? [head, ...rest] : rest;
-    // The first response already holds one of the object's concurrency slots.
-    this.start(rest, first ? 1 : 0);
+    this.splittable = true;
+    const head = first ? state(offset, done) : undefined;
+    if (head && done > 0) this.parts.push(head);
+    const rest = length - done;
+    if (!this.opts.guided || rest < this.engine.options.singleRequestBelow) {
+      // Planned now: fixed parts (a partSize asked for), or a span small enough for one request.
+      const planned = planParts(offset + done, rest, this.partSize(), this.engine.options.singleRequestBelow).map((p) => state(p.start, p.end - p.start + 1));
+      this.parts.push(...planned);
+      this.start(planned);
+    } else {
+      this.pending.push({ ...state(offset + done, rest), guided: true });
+      this.start([]);
+    }
     return head;
   }
 
@@ -165,7 +210,8 @@ export class Download {
         return { start: p.start, end: p.end, length, target: buffer.subarray(at, at + length), crc: new PartCrc(false) };
       }),
     );
-    this.start(this.parts, 0);
+    this.splittable = true;
+    this.start(this.parts);
     return undefined;
   }
 
@@ -187,20 +233,102 @@ export class Download {
     return Math.ceil(this.opts.partSize / align) * align;
   }
 
-  /** Queues `parts` and starts workers for them (`busy`: slots of the object's concurrency already taken). */
-  private start(parts: PartState[], busy: number): void {
+  /** Queues `parts` (planned whole, already in this.parts) and starts the scheduler that runs what is pending. */
+  private start(parts: PartState[]): void {
+    this.pending.push(...parts);
     this.stats.ranges = this.parts.length;
-    this.queue.push(...parts);
-    const workers = Math.min(parts.length, Math.max(1, this.opts.concurrency - busy));
-    for (let i = 0; i < workers; i++) this.workers.push(this.worker());
+    this.scheduler = this.schedule();
   }
 
-  private async worker(): Promise<void> {
+  /**
+   * Starts a request whenever a slot opens (the host's adaptive limit, or the object's fixed concurrency,
+   * and the engine's in-flight limit), until every byte is asked for; resolves when all have ended.
+   */
+  private async schedule(): Promise<void> {
+    const { signal } = this.stop;
+    const spawned: Array<Promise<void>> = [];
     try {
-      for (let part = this.queue.shift(); part && !this.stop.signal.aborted; part = this.queue.shift()) await this.fetchPart(part);
+      // Until nothing is pending and nothing runs (a straggler's rest comes back to pending meanwhile).
+      while (!signal.aborted && (this.pending.length > 0 || this.running > 0)) {
+        const fixed = this.opts.concurrency;
+        if (this.pending.length === 0 || (fixed !== undefined && this.running >= fixed)) {
+          await new Promise<void>((resolve) => (this.wake = resolve));
+          continue;
+        }
+        const slot = await this.take(signal, Math.min(this.pending[0]!.length, this.opts.partSize), undefined);
+        const tries = this.pending[0]!.tries ?? 0;
+        const part = this.cutNext();
+        spawned.push(this.counted(this.fetchPart(part, slot, tries)).catch((e) => this.fail(e)));
+      }
     } catch (e) {
       this.fail(e);
     }
+    await Promise.allSettled(spawned);
+  }
+
+  /**
+   * The part keeps its first `written` bytes; the rest goes back to pending, first: cut small after a
+   * straggler (`urgent`: the sooner the better), or as any span after throttling (more requests are not
+   * what a throttled host needs, but a large range restarted late should not set the pace either).
+   */
+  private requeue(part: PartState, written: number, tries: number, urgent: boolean): void {
+    this.pending.unshift({ start: part.start + written, end: part.end, length: part.length - written, target: part.target.subarray(written), crc: new PartCrc(this.crcKind), urgent, guided: !urgent, tries });
+    if (written === 0) this.parts.splice(this.parts.indexOf(part), 1);
+    else Object.assign(part, { end: part.start + written - 1, length: written, target: part.target.subarray(0, written) });
+    this.wakeScheduler();
+  }
+
+  private wakeScheduler(): void {
+    this.wake?.();
+    this.wake = undefined;
+  }
+
+  /** Counts a request of this download in flight while `p` runs (the most at once is stats.connections). */
+  private async counted(p: Promise<void>): Promise<void> {
+    this.running++;
+    this.stats.connections = Math.max(this.stats.connections, this.running);
+    try {
+      await p;
+    } finally {
+      this.running--;
+      this.wakeScheduler();
+    }
+  }
+
+  /**
+   * The next part of the span: guided self-scheduling, an equal share of the bytes still to come for each
+   * request this download may run (its share of the host's limit), so parts are large while much is left and
+   * shrink towards the end, where many requests finish together instead of one large last part setting
+   * the pace. Between partSize / 4 (below that, the wait for each response's first byte costs more than
+   * the tail saves) and partSize.
+   */
+  private cutNext(): PartState {
+    const from = this.pending[0]!;
+    if (!from.guided && !from.urgent) return this.pending.shift()!; // a planned part
+    let length = from.length;
+    {
+      const align = this.store.alignment ?? 1;
+      const max = this.partSize();
+      const min = Math.min(max, Math.ceil(Math.max(max / 4, 1) / align) * align);
+      const slots = this.host ? this.host.limit / this.host.downloads : Math.min(this.opts.concurrency!, this.engine.options.maxInFlight);
+      // What is still to come, the ranges in flight included: equal parts for requests that start together.
+      const share = Math.ceil((this.length - this.received) / Math.max(1, slots) / align) * align;
+      const size = from.urgent ? min : Math.max(min, Math.min(max, share));
+      // A remainder smaller than the smallest part goes with this one.
+      if (from.length - size >= min) length = size;
+    }
+    const part: PartState = { start: from.start, end: from.start + length - 1, length, target: from.target.subarray(0, length), crc: new PartCrc(this.crcKind) };
+    if (length === from.length) this.pending.shift();
+    else Object.assign(from, { start: from.start + length, length: from.length - length, target: from.target.subarray(length) });
+    this.parts.push(part);
+    this.stats.ranges = this.parts.length;
+    return part;
+  }
+
+  /** A slot for one request: the host's (adaptive) or the engine's alone (fixed concurrency). */
+  private async take(signal: AbortSignal, want: number, stop: ((e: StragglerError) => void) | undefined): Promise<Attempt> {
+    if (this.host) return this.host.take(this.engine.limiter, signal, want, stop);
+    return new Attempt(undefined, await this.engine.limiter.take(signal), want, undefined);
   }
 
   private progress(n: number): void {
@@ -223,15 +351,29 @@ export class Download {
    * of an object whose meta comes with it. A part whose bytes have all arrived is complete, whatever
    * happened to its connection afterwards.
    */
-  private async fetchPart(part: PartState | undefined): Promise<void> {
+  private async fetchPart(part: PartState | undefined, slot?: Attempt, tries = 0): Promise<void> {
     const signal = this.stop.signal;
     const { retry, stallTimeoutMs, minBytesPerSecond } = this.engine.options;
     const uri = this.loc.uri;
     let written = 0;
     let delay = 0;
-    for (let attempt = 0; ; attempt++) {
-      const giveSlot = await this.engine.limiter.take(signal);
+    let straggled = 0;
+    let throttledNow = false;
+    let requeueAfter = false;
+    for (let attempt = tries; ; attempt++) {
       const attemptAbort = new AbortController();
+      // A straggler is stopped (once the range may be asked for again) and asked for at once elsewhere.
+      // At most 2 + one per 8 parts' worth of the span is asked for again: a bound when everything is slow.
+      const mayStop = this.host && this.splittable && straggled < STRAGGLER_TRIES && this.stats.stragglers < 2 + this.length / this.opts.partSize / 8;
+      const stopper = mayStop ? (e: StragglerError) => attemptAbort.abort(e) : undefined;
+      const want = () => (part ? part.length - written : Math.min(this.opts.partSize, this.opts.length ?? this.opts.partSize));
+      let current: Attempt;
+      if (slot) {
+        current = slot;
+        slot.stop = stopper;
+        slot = undefined;
+      } else current = await this.take(signal, want(), stopper);
+      current.want = want();
       const onStop = () => attemptAbort.abort(signal.reason);
       signal.addEventListener('abort', onStop, { once: true });
       // One check per quarter of the timeout, against the time of the last byte: re-arming a timer on
@@ -267,6 +409,8 @@ export class Download {
       const onData = (n: number) => {
         part!.crc.update(part!.target.subarray(written, written + n));
         written += n;
+        if (current.firstByteAt === undefined) this.firstBytes.push(performance.now() - current.startedAt);
+        current.data(n);
         this.progress(n);
         lastData = performance.now();
       };
@@ -299,20 +443,53 @@ export class Download {
         }
         // A stall aborts the attempt: the store then fails with whatever it says; the stall is the cause.
         const err = attemptAbort.signal.aborted ? attemptAbort.signal.reason : e;
-        if (!isRetryable(err) || attempt >= retry.retries) throw err;
         if (part && written === part.length) return;
+        if (err instanceof StragglerError) {
+          // Not a failure: the bytes still missing are asked for at once, on other connections.
+          this.stats.stragglers++;
+          straggled++;
+          logRetry(attempt, part ? `bytes ${part.start + written}-${part.end}` : 'the first request', uri, 0, err);
+          if (part && this.splittable && written > 0) {
+            // This range keeps what came; the rest goes back, to be cut small and read at once elsewhere.
+            this.requeue(part, written, attempt, true);
+            return;
+          }
+          attempt--;
+          delay = 0;
+          continue;
+        }
+        const throttled = isThrottle(err);
+        if (throttled) {
+          this.stats.throttled++;
+          throttledNow = true;
+          // Sent above a limit the host has cut since: the engine answered that throttling already, so
+          // it is not held against the range (a limit of 1 is never cut: every throttle then counts).
+          if (current.limitCutSince) attempt--;
+        }
+        if (!isRetryable(err) || attempt >= retry.retries) throw err;
+        // Not one large range retried late: after the backoff, what it lacks goes back, cut small, for the
+        // host's next slots (at its lowered limit).
+        requeueAfter = throttled && part !== undefined && this.host !== undefined && this.splittable && part.length - written > this.partSize() / 4;
         this.stats.retries++;
-        delay = backoffMs(attempt, retry);
+        // Throttling is the host's: its backoff grows with how long the host has been throttling, for every range.
+        delay = throttled && this.host ? Math.max(backoffMs(attempt, retry), this.host.throttleDelayMs(retry.baseDelayMs, retry.maxDelayMs)) : backoffMs(attempt, retry);
         logRetry(attempt, part ? `bytes ${part.start + written}-${part.end}` : 'the first request', uri, delay, err);
       } finally {
         clearInterval(stall);
         signal.removeEventListener('abort', onStop);
-        giveSlot();
+        current.end(throttledNow);
+        throttledNow = false;
       }
       // The backoff holds no in-flight slot.
       await sleep(delay, signal).catch(() => {
         throw signal.reason;
       });
+      if (requeueAfter) return this.requeue(part!, written, attempt + 1, false);
     }
   }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : Math.round(s[Math.floor(s.length / 2)]!);
 }

@@ -3,6 +3,7 @@ import { defaultPool } from '../pool/index.js';
 import type { ListEntry, ObjectMeta, Store } from '../stores/store.js';
 import type { Location } from '../uri.js';
 import { Download } from './download.js';
+import { Governor, type GovernorStats } from './governor.js';
 import { Limiter } from './limiter.js';
 import { DEFAULT_RETRY, logRetry, withRetries, withTimeout, type RetryOptions } from './retry.js';
 import type { DownloadOptions, DownloadResult, EngineContext, EngineOptions } from './types.js';
@@ -14,6 +15,9 @@ export type { Checksum } from './checksum.js';
 export type { DownloadOptions, DownloadResult, DownloadStats, EngineOptions, Progress } from './types.js';
 
 const MiB = 1024 * 1024;
+
+/** Ranges of one local file read at once (no network to adapt to: the disk and the thread pool set the pace). */
+const FILE_CONCURRENCY = 8;
 
 /** The smallest part size: below it, requests cost more than they carry (and a tiny one means millions of them). */
 export const MIN_PART_SIZE = 64 * 1024;
@@ -40,16 +44,21 @@ function checkRetry(retry: RetryOptions): RetryOptions {
  * goes back to the pool before the error reaches the caller.
  */
 export class RangeEngine implements EngineContext {
-  readonly options: Required<Omit<EngineOptions, 'retry'>> & { retry: RetryOptions };
+  readonly options: Required<Omit<EngineOptions, 'retry' | 'concurrency'>> & { retry: RetryOptions; concurrency: number | undefined };
   /** Shared by every download of this engine. */
   readonly limiter: Limiter;
+  /** The adaptive in-flight limit of each host (store and bucket) this engine has read from. */
+  private readonly hosts = new Map<Store, Map<string, Governor>>();
+  /** Whether partSize was asked for (then every range is that size), or is the default (then ranges shrink towards the end). */
+  private readonly partSizeAsked: boolean;
 
   constructor(opts: EngineOptions = {}) {
     const partSize = opts.partSize ?? 16 * MiB;
+    this.partSizeAsked = opts.partSize !== undefined;
     this.options = {
       partSize,
-      concurrency: opts.concurrency ?? 8,
-      maxInFlight: opts.maxInFlight ?? 64,
+      concurrency: opts.concurrency,
+      maxInFlight: opts.maxInFlight ?? 128,
       singleRequestBelow: opts.singleRequestBelow ?? partSize,
       stallTimeoutMs: opts.stallTimeoutMs ?? 30_000,
       minBytesPerSecond: opts.minBytesPerSecond ?? 1024,
@@ -57,9 +66,8 @@ export class RangeEngine implements EngineContext {
       retry: checkRetry({ ...DEFAULT_RETRY, ...opts.retry }),
     };
     positiveInt(this.options.threads, 'threads', '', 0);
-    for (const k of ['concurrency', 'maxInFlight', 'singleRequestBelow', 'stallTimeoutMs'] as const) {
-      positiveInt(this.options[k], k, '');
-    }
+    for (const k of ['maxInFlight', 'singleRequestBelow', 'stallTimeoutMs'] as const) positiveInt(this.options[k], k, '');
+    if (opts.concurrency !== undefined) positiveInt(opts.concurrency, 'concurrency', '');
     positiveInt(partSize, 'partSize', '', MIN_PART_SIZE);
     if (!Number.isFinite(this.options.minBytesPerSecond) || this.options.minBytesPerSecond < 0) {
       throw invalidArgument(`minBytesPerSecond must be a number of bytes per second (0 for no floor), got ${this.options.minBytesPerSecond}`);
@@ -73,6 +81,20 @@ export class RangeEngine implements EngineContext {
    */
   get threads(): RangeThreads | undefined {
     return this.options.threads === 0 || !binding ? undefined : RangeThreads.shared(this.options.threads);
+  }
+
+  governor(store: Store, loc: Location): Governor {
+    let byHost = this.hosts.get(store);
+    if (!byHost) this.hosts.set(store, (byHost = new Map()));
+    const name = `${loc.scheme}://${loc.bucket}`;
+    let g = byHost.get(name);
+    if (!g) byHost.set(name, (g = new Governor(name, Math.min(this.options.maxInFlight, store.maxSockets ?? Infinity))));
+    return g;
+  }
+
+  /** What the adaptive limit of each host read from has found: requests allowed and in flight, throttling, stragglers. */
+  hostStats(): Array<{ host: string } & GovernorStats> {
+    return [...this.hosts.values()].flatMap((m) => [...m.values()].map((g) => ({ host: g.name, ...g.stats })));
   }
 
   /** A request that is not a range (stat, a list page): under the retry policy, each attempt given up after stallTimeoutMs. */
@@ -107,13 +129,16 @@ export class RangeEngine implements EngineContext {
   async download(store: Store, loc: Location, meta: ObjectMeta | undefined, opts: DownloadOptions = {}): Promise<DownloadResult> {
     const { uri } = loc;
     const partSize = positiveInt(opts.partSize ?? this.options.partSize, 'partSize', uri, MIN_PART_SIZE);
-    const concurrency = positiveInt(opts.concurrency ?? this.options.concurrency, 'concurrency', uri);
+    // Adaptive per host where a network is in between; a local file reads 8 ranges at once, as asked otherwise.
+    const asked = opts.concurrency ?? this.options.concurrency ?? (store.transport === undefined ? FILE_CONCURRENCY : undefined);
+    const concurrency = asked === undefined ? undefined : positiveInt(asked, 'concurrency', uri);
     const offset = opts.offset ?? 0;
     if (!Number.isSafeInteger(offset) || offset < 0) throw invalidArgument(`offset must be a non-negative integer, got ${offset}`, uri);
     if (opts.length !== undefined && (!Number.isSafeInteger(opts.length) || opts.length < 0)) {
       throw invalidArgument(`length must be a non-negative integer, got ${opts.length}`, uri);
     }
     if (opts.spans && !meta) throw new RangepoolError('Internal', 'spans need the object meta first', { uri });
-    return new Download(this, store, loc, opts.pool ?? defaultPool(), { ...opts, partSize, concurrency }, meta).run();
+    const guided = opts.partSize === undefined && !this.partSizeAsked;
+    return new Download(this, store, loc, opts.pool ?? defaultPool(), { ...opts, partSize, concurrency, guided }, meta).run();
   }
 }

@@ -6,14 +6,23 @@ import type { Location } from '../uri.js';
 import type { Checksum } from './checksum.js';
 import type { Limiter } from './limiter.js';
 import type { RetryOptions } from './retry.js';
+import type { Governor } from './governor.js';
 import type { RangeThreads } from '../threads/range-threads.js';
 
 export interface EngineOptions {
-  /** Bytes per ranged request. Default 16 MiB (the best point of the benchmark's sweep, bench/results/sweep.md). */
+  /**
+   * Bytes per ranged request, at most. Default 16 MiB (the best point of the benchmark's sweep,
+   * bench/results/sweep.md), and smaller towards the end of an object so its last ranges end together
+   * (down to 2 MiB). Set, every range but the last is exactly this size.
+   */
   partSize?: number;
-  /** Ranges of one object in flight at once. Default 8. */
+  /**
+   * Ranges of one object in flight at once. Default: adaptive, per host and shared by every download of
+   * this engine: more while they add throughput, fewer when the service throttles (see engine/governor.ts).
+   * Set, this many per object, as asked (only maxInFlight still applies), and stragglers are not re-asked.
+   */
   concurrency?: number;
-  /** Ranges in flight at once across every download of this engine. Default 64. */
+  /** Ranges in flight at once across every download of this engine, and the most the adaptive limit reaches. Default 128. */
   maxInFlight?: number;
   /** Objects (or spans) smaller than this are fetched in one request. Default: partSize. */
   singleRequestBelow?: number;
@@ -81,6 +90,14 @@ export interface DownloadStats {
   transport: Transport | undefined;
   /** Range threads the download's ranges were read on (0: the calling thread). */
   threads: number;
+  /** The most requests of this download in flight at once (connections in use). */
+  connections: number;
+  /** Ranges whose remaining bytes were asked for again because they were far slower than their peers. */
+  stragglers: number;
+  /** Responses that said to slow down (503 SlowDown, 429). */
+  throttled: number;
+  /** Median time from sending a request to its first body byte, in ms. */
+  firstByteMs: number;
 }
 
 export interface DownloadResult {
@@ -94,7 +111,9 @@ export interface DownloadResult {
 
 /** What a Download needs of the engine that runs it. */
 export interface EngineContext {
-  readonly options: Required<Omit<EngineOptions, 'retry'>> & { retry: RetryOptions };
+  readonly options: Required<Omit<EngineOptions, 'retry' | 'concurrency'>> & { retry: RetryOptions; concurrency: number | undefined };
+  /** The adaptive in-flight limit of the host `loc` is on (one per store and bucket or host). */
+  governor(store: Store, loc: Location): Governor;
   readonly limiter: Limiter;
   /** The engine's range threads (started on first use), or undefined when it reads on the calling thread. */
   readonly threads: RangeThreads | undefined;

@@ -5,7 +5,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { Connection, type Origin } from './connection.js';
 
 export interface ConnectionPoolOptions {
-  /** Connections per origin. Default 64 (the engine's in-flight limit). */
+  /** Connections per origin. Default 128 (the engine's in-flight limit). */
   maxSockets?: number;
   /** Idle connections close after this long. Default 15 000 ms (S3 and Azure drop idle ones after ~20 s). */
   idleTimeoutMs?: number;
@@ -25,7 +25,7 @@ export class ConnectionPool {
   private readonly origins = new Map<string, OriginPool>();
 
   constructor(private readonly opts: ConnectionPoolOptions = {}) {
-    this.maxSockets = opts.maxSockets ?? 64;
+    this.maxSockets = opts.maxSockets ?? 128;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? 15_000;
   }
 

@@ -12,8 +12,8 @@ export function httpError(uri: string, cause: unknown, status: number | undefine
   // An SDK names an error it could not parse 'Unknown'/'UnknownError', and a network error plain 'Error': the status says more.
   const named = serviceCode && !/^(Unknown|Error$)/.test(serviceCode) ? serviceCode : undefined;
   // The service's own name for the error, unless it only repeats the code ('NotFound', 'AccessDenied').
-  const say = (code: ErrorCode, what: string, retryable?: boolean) =>
-    new RangepoolError(code, `${what}${named && named !== code ? ` (${named})` : status && !named ? ` (HTTP ${status})` : ''}`, { uri, cause, retryable });
+  const say = (code: ErrorCode, what: string, retryable?: boolean, throttled?: boolean) =>
+    new RangepoolError(code, `${what}${named && named !== code ? ` (${named})` : status && !named ? ` (HTTP ${status})` : ''}`, { uri, cause, retryable, throttled });
   if ((cause as Error)?.name === 'CredentialsProviderError') {
     // The SDK says the same whether a named profile is missing or no credentials are set at all.
     const profile = process.env.AWS_PROFILE;
@@ -40,7 +40,7 @@ export function httpError(uri: string, cause: unknown, status: number | undefine
   if (status === 412 || status === 409) return say('PreconditionFailed', 'the object changed since it was first read');
   if (status === 416) return say('InvalidArgument', 'the range is past the end of the object');
   if (status === 400) return say('InvalidArgument', 'the service rejected the request');
-  if (status === 429 || status === 503) return say('Unavailable', 'the service is throttling requests');
+  if (status === 429 || status === 503) return say('Unavailable', 'the service is throttling requests', undefined, true);
   if (status !== undefined && status >= 500) return say('Unavailable', 'the service failed');
   if (status === undefined && (errno === undefined || NETWORK.has(errno) || /socket|network|reset|closed/i.test(String((cause as Error)?.message)))) {
     return say('Unavailable', `network error${errno ? ` ${errno}` : ''}: ${(cause as Error)?.message ?? cause}`);

@@ -15,7 +15,7 @@ export interface HttpStoreOptions {
    * HTTP_PROXY selects the SDK, which is where proxy agents are configured).
    */
   transport?: Transport;
-  /** Connections per host; at least the engine's in-flight limit (default 64). */
+  /** Connections per host; the engine's adaptive in-flight limit stays within it. Default 128 (the engine's maxInFlight). */
   maxSockets?: number;
   /** TLS settings for the direct transport (ca, cert, key, ...). NODE_EXTRA_CA_CERTS applies as everywhere in Node. */
   tls?: ConnectionOptions;
@@ -34,6 +34,9 @@ export function chooseTransport(opts: HttpStoreOptions, endpoint: string | undef
   return 'direct';
 }
 
+/** Connections per host unless asked: as many as the engine's default in-flight limit. */
+export const DEFAULT_MAX_SOCKETS = 128;
+
 export function httpClientFor(opts: HttpStoreOptions): HttpClient {
-  return new HttpClient(new ConnectionPool({ maxSockets: opts.maxSockets ?? 64, tls: opts.tls }));
+  return new HttpClient(new ConnectionPool({ maxSockets: opts.maxSockets ?? DEFAULT_MAX_SOCKETS, tls: opts.tls }));
 }

@@ -11,7 +11,7 @@ import { checkContentRange, pipeInto } from './body.js';
 import type { HttpRequest } from '../http/client.js';
 import { DirectRanges } from './direct.js';
 import { httpError, sizeOf } from './http-errors.js';
-import { chooseTransport, httpClientFor, type HttpStoreOptions } from './http-options.js';
+import { DEFAULT_MAX_SOCKETS, chooseTransport, httpClientFor, type HttpStoreOptions } from './http-options.js';
 import { loadSdk } from './load-sdk.js';
 import { boundedBodies } from './sdk-bodies.js';
 import { LIST_PAGE_KEYS, type FirstReadOptions, type ListPage, type ObjectMeta, type ReadOptions, type Store, type Transport } from './store.js';
@@ -75,7 +75,7 @@ export class S3Store implements Store {
   constructor(readonly opts: S3StoreOptions = {}) {
     this.endpoint = opts.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
     if (this.endpoint !== undefined && !URL.canParse(this.endpoint)) throw invalidArgument(`the S3 endpoint ${JSON.stringify(this.endpoint)} is not a URL (e.g. http://127.0.0.1:9000)`);
-    this.maxSockets = opts.maxSockets ?? 64;
+    this.maxSockets = opts.maxSockets ?? DEFAULT_MAX_SOCKETS;
     this.transport = chooseTransport(opts, this.endpoint);
     if (this.transport === 'direct') {
       this.ranges = new DirectRanges(

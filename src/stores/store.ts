@@ -75,6 +75,8 @@ export interface Store {
   readonly alignment?: number;
   /** For HTTP stores, which transport reads ranges. */
   readonly transport?: Transport;
+  /** Connections per host, where the store caps them: the adaptive in-flight limit stays within it. */
+  readonly maxSockets?: number;
   /** Ranges of an object with only a Last-Modified date may be pinned to that date (opted in; see engine/pin.ts). */
   readonly datePinnedRanges?: boolean;
   /** One page of the keys under `prefix`, starting at `cursor` (from the previous page; undefined for the first). */

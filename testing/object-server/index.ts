@@ -7,11 +7,12 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { Faults, type FaultRule } from './faults.js';
 import { routes, type ServerStats } from './routes.js';
+import { Shaper, type ShapeOptions } from './shaper.js';
 import { Storage, type StoredObject } from './storage.js';
 
 export { crc32c, crc64nvme } from './checksums.js';
 export { parseRange } from './routes.js';
-export type { FaultRule, StoredObject };
+export type { FaultRule, ShapeOptions, StoredObject };
 
 export interface ObjectServerOptions {
   port?: number;
@@ -19,6 +20,8 @@ export interface ObjectServerOptions {
   /** Seed of the fault rules' random source. */
   seed?: number;
   tls?: { key: string; cert: string };
+  /** A network shaped like a cloud's (per-connection rate, first-byte delay, stragglers, SlowDown): see shaper.ts. */
+  shape?: ShapeOptions;
 }
 
 export type ObjectServer = Awaited<ReturnType<typeof startObjectServer>>;
@@ -27,7 +30,8 @@ export async function startObjectServer(opts: ObjectServerOptions = {}) {
   const storage = new Storage();
   const faults = new Faults(opts.seed);
   const stats: ServerStats = { requests: { GET: 0, HEAD: 0, PUT: 0, DELETE: 0 }, bytesSent: 0, faults: faults.fired, inFlight: 0, peakInFlight: 0 };
-  const handler = routes(storage, faults, stats);
+  const shaper = new Shaper(opts.shape);
+  const handler = routes(storage, faults, stats, shaper);
   const server: Server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, handler) : createServer(handler);
   server.keepAliveTimeout = 60_000;
   server.headersTimeout = 65_000;
@@ -53,6 +57,9 @@ export async function startObjectServer(opts: ObjectServerOptions = {}) {
     createBucket: (bucket: string) => storage.createBucket(bucket),
     setFaults: (rules: FaultRule[], seed?: number) => faults.set(rules, seed),
     faultsFired: () => faults.firedPerRule(),
+    /** Shapes the network from now on ({} for none); its statistics start again. */
+    setShape: (shape: ShapeOptions) => shaper.set(shape),
+    shapeStats: () => ({ ...shaper.stats }),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

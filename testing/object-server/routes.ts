@@ -1,7 +1,9 @@
 // The S3-style HTTP surface: path URLs (/bucket/key), GET/HEAD with Range (suffix ranges too), If-Match,
-// checksums on request, ListObjectsV2, PUT/DELETE, and /_control/{faults,stats,replicate} for a server in another process.
+// checksums on request, ListObjectsV2, PUT/DELETE, a shaped network (shaper.ts) for object GETs and HEADs,
+// and /_control/{faults,shape,stats,replicate} for a server in another process.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { Faults, sendBody, type FaultRule } from './faults.js';
+import type { Shaper, ShapeOptions } from './shaper.js';
 import type { Storage } from './storage.js';
 
 export interface ServerStats {
@@ -39,7 +41,7 @@ export function parseRange(header: string | undefined, size: number): [number, n
   return start >= size ? 'unsatisfiable' : [start, end];
 }
 
-export function routes(storage: Storage, faults: Faults, stats: ServerStats): RequestListener {
+export function routes(storage: Storage, faults: Faults, stats: ServerStats, shaper: Shaper): RequestListener {
   function list(res: ServerResponse, bucket: string, url: URL): void {
     const prefix = url.searchParams.get('prefix') ?? '';
     const max = Number(url.searchParams.get('max-keys') ?? 1000);
@@ -64,6 +66,17 @@ export function routes(storage: Storage, faults: Faults, stats: ServerStats): Re
       if (req.method === 'GET' && url.searchParams.get('list-type') === '2') return list(res, bucket, url);
       return sendError(res, 400, 'InvalidRequest', 'a key is required');
     }
+    if (!shaper.shaping) return object(req, res, bucket, key, undefined);
+    shaper.admit(
+      res,
+      () => sendError(res, 503, 'SlowDown', 'Please reduce your request rate.'),
+      (pace) => object(req, res, bucket, key, pace),
+    );
+  }
+
+  /** An object's GET or HEAD; `pace` sends a body at the shaped rate (faults send theirs as they say). */
+  function object(req: IncomingMessage, res: ServerResponse, bucket: string, key: string, pace: ((body: Buffer) => void) | undefined): void {
+    const send = (body: Buffer, fault: FaultRule | undefined) => (fault || !pace ? sendBody(res, body, fault) : (pace(body), body.length));
     const ranged = req.headers.range !== undefined;
     if (ranged) faults.rangeRequests++;
     const on = req.method === 'HEAD' ? 'head' : ranged ? 'range' : undefined;
@@ -94,7 +107,7 @@ export function routes(storage: Storage, faults: Faults, stats: ServerStats): Re
     if (range === undefined) {
       res.writeHead(200, { ...headers, 'Content-Length': size });
       if (req.method === 'HEAD') res.end();
-      else stats.bytesSent += sendBody(res, obj.data, fault);
+      else stats.bytesSent += send(obj.data, fault);
       return;
     }
     let [start, end] = range;
@@ -105,7 +118,7 @@ export function routes(storage: Storage, faults: Faults, stats: ServerStats): Re
     }
     res.writeHead(206, { ...headers, 'Content-Length': end - start + 1, 'Content-Range': `bytes ${start}-${end}/${size}` });
     if (req.method === 'HEAD') res.end();
-    else stats.bytesSent += sendBody(res, obj.data.subarray(start, end + 1), fault);
+    else stats.bytesSent += send(obj.data.subarray(start, end + 1), fault);
   }
 
   function control(req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer): void {
@@ -121,6 +134,12 @@ export function routes(storage: Storage, faults: Faults, stats: ServerStats): Re
       if (!from) return sendError(res, 404, 'NoSuchKey', `${bucket}/${key}`);
       for (let i = 0; i < count; i++) storage.put(bucket, `${prefix}${i}`, from.data);
       res.writeHead(204).end();
+    } else if (url.pathname === '/_control/shape' && req.method === 'POST') {
+      shaper.set(JSON.parse(body.toString() || '{}') as ShapeOptions);
+      res.writeHead(204).end();
+    } else if (url.pathname === '/_control/shape') {
+      const text = JSON.stringify(shaper.stats);
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) }).end(text);
     } else if (url.pathname === '/_control/stats') {
       const text = JSON.stringify(stats);
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) }).end(text);
