@@ -7,7 +7,9 @@
 // Then many objects (100 × 64 MiB: the CLI to tmpfs and getMany, with and without the pool, vs the SDK).
 // The pool's own policy (large blocks, retention, trim, prefault) with --pool-only (bench/pool-policy.ts);
 // random access (Parquet through hyparquet, a safetensors slice) with --random-only (bench/random-access.ts).
-// Usage: npm run bench [-- --quick] [--repeats N] [--variants abcdef] [--no-nginx] [--no-sweep] [--no-clouds] [--no-many] [--sweep-only] [--many-only] [--pool-only] [--random-only] [--nginx-only] [--threads-only [--thread-points 0,1,2] [--nginx-workers N]]
+// The shaped network (a cloud's per-connection rate, first-byte delay, stragglers, SlowDown; bench/wan.ts)
+// alone with --wan, and in every full run.
+// Usage: npm run bench [-- --quick] [--wan] [--repeats N] [--variants abcdef] [--no-nginx] [--no-sweep] [--no-clouds] [--no-many] [--sweep-only] [--many-only] [--pool-only] [--random-only] [--nginx-only] [--threads-only [--thread-points 0,1,2] [--nginx-workers N]]
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,6 +27,7 @@ import { MANY_VARIANTS, manyObjects, manyTable, type ManySummary } from './many.
 import { poolPolicy } from './pool-policy.js';
 import { randomAccess } from './random-access.js';
 import { againstNginx, nginxRuns, scalingRuns, threadScaling } from './against-nginx.js';
+import { shapedNetwork, wanRuns } from './wan.js';
 
 type Summary = ReturnType<typeof summarize>;
 type Results = Record<string, Summary>;
@@ -57,6 +60,7 @@ const { values: args } = parseArgs({
     'pool-only': { type: 'boolean', default: false },
     'random-only': { type: 'boolean', default: false },
     clouds: { type: 'boolean', default: true },
+    wan: { type: 'boolean', default: false },
   },
   allowNegative: true,
 });
@@ -191,6 +195,7 @@ else if (args['pool-only']) await poolOnly();
 else if (args['random-only']) await randomOnly();
 else if (args['nginx-only']) await nginxOnly();
 else if (args['threads-only']) await threadsOnly();
+else if (args.wan) await wanOnly();
 else await fullRun();
 
 /** The many-objects table and its RSS chart (SDK vs the CLI with and without the pool, each over its own run). */
@@ -248,6 +253,19 @@ async function threadsOnly(): Promise<void> {
   }
 }
 
+/** The shaped network on its own (bench/wan.ts): a cloud's per-connection rate, first-byte delay, stragglers and SlowDown. */
+async function wanOnly(): Promise<void> {
+  const bar = progress(wanRuns({ quick, repeats }));
+  const { lines } = await shapedNetwork({ quick, repeats, tick: bar.tick });
+  bar.stop();
+  const out = [`${machine}; client and server on the same cores`, '', ...lines];
+  console.log(out.join('\n'));
+  if (!quick) {
+    writeFileSync(new URL('results/wan.md', here), out.join('\n') + '\n');
+    replaceBlock('bench-wan', out);
+  }
+}
+
 async function manyOnly(): Promise<void> {
   const bar = progress(Object.keys(MANY_VARIANTS).length * MANY.repeats);
   mkdirSync(new URL('results/', here), { recursive: true });
@@ -275,7 +293,8 @@ async function fullRun() {
   const sweepRuns = !quick && args.sweep ? SWEEP.length * SWEEP_REPEATS : 0;
   const manyRuns = args.many ? Object.keys(MANY_VARIANTS).length * MANY.repeats : 0;
   const nginxRunCount = args.nginx ? nginxRuns({ repeats }) : 0;
-  const bar = progress(repeats * variants.length + nginxRunCount + sweepRuns + manyRuns);
+  const wanRunCount = quick ? 0 : wanRuns({ quick, repeats });
+  const bar = progress(repeats * variants.length + nginxRunCount + sweepRuns + manyRuns + wanRunCount);
   mkdirSync(new URL('results/', here), { recursive: true });
   const { results, points } = await withServer(async (server) => ({
     results: await measure(server, variants, bar),
@@ -283,6 +302,7 @@ async function fullRun() {
   }));
   const nginx = args.nginx ? await againstNginx({ quick, repeats, ...defaults, tick: bar.tick }) : undefined;
   const many = manyRuns ? await manyObjects({ ...MANY, tick: bar.tick }) : undefined;
+  const wan = wanRunCount ? await shapedNetwork({ quick, repeats, tick: bar.tick }) : undefined;
   bar.stop();
   const heading = `${parallel} concurrent downloads of 64 MiB (${defaults.partSize / MiB} MiB parts, ${defaults.concurrency ?? 'adaptive'} per object), ${downloads} per run after ${parallel} warm-up, ${repeats} repeat(s), medians; ${machine}; client and server on the same cores`;
   const main = [heading, '', table(results, variants), '', ...ratios(results).map((l) => `- ${l}`)];
@@ -290,6 +310,7 @@ async function fullRun() {
   if (nginx) out.push('', '### Against nginx', '', ...nginx.lines);
   const manyLines = many ? manyReport(many) : [];
   if (many) out.push('', ...manyLines);
+  if (wan) out.push('', '### On a shaped network', '', ...wan.lines);
   if (points.length) out.push('', ...sweepTable(points));
   if (!quick && args.clouds) out.push('', ...(await cloudComparisons()));
   const report = out.join('\n');
@@ -298,12 +319,16 @@ async function fullRun() {
     const dir = new URL('results/', here);
     mkdirSync(dir, { recursive: true });
     writeFileSync(new URL('latest.md', dir), report + '\n');
-    writeFileSync(new URL('latest.json', dir), JSON.stringify({ heading, results, nginx: nginx?.json, points, many }) + '\n');
+    writeFileSync(new URL('latest.json', dir), JSON.stringify({ heading, results, nginx: nginx?.json, points, many, wan: wan?.json }) + '\n');
     if (nginx) {
       writeFileSync(new URL('nginx.md', dir), nginx.lines.join('\n') + '\n');
       replaceBlock('bench-nginx', nginx.lines);
     }
     if (many) replaceBlock('bench-many', [`${machine}; client and server on the same cores`, '', ...manyLines]);
+    if (wan) {
+      writeFileSync(new URL('wan.md', dir), wan.lines.join('\n') + '\n');
+      replaceBlock('bench-wan', [`${machine}; client and server on the same cores`, '', ...wan.lines]);
+    }
     if (results.a && results.c) writeFileSync(new URL('throughput-rss.svg', dir), chartSvg(results, VARIANTS));
     replaceBlock('bench', [...main, '', '![throughput and RSS over time, a vs c](bench/results/throughput-rss.svg)']);
   }

@@ -16,7 +16,9 @@ import { parseUri } from './uri.js';
 export interface ManyOptions extends Omit<GetOptions, 'offset' | 'length' | 'ifMatch' | 'onProgress'> {
   /**
    * Objects in flight at once. Default: as many as fit in half the pool's cap (each at its listed size, or
-   * with `to` at most its read-ahead window), 1–16; 8 when sizes are unknown (a list of URIs).
+   * with `to` at most its read-ahead window), 1–64; with sizes unknown (a list of URIs), 8 until objects
+   * have come back, then as many as fit at their average size. Their requests share the host's adaptive
+   * limit, and an object waiting for a slot holds no memory yet.
    */
   objects?: number;
   /** Yield in input (or listing) order instead of completion order. Default false. */
@@ -77,6 +79,9 @@ async function* sources(from: string | Iterable<string> | AsyncIterable<string>,
   }
 }
 
+/** The most objects in flight by default (their requests are what the host's limit then shares out). */
+const MAX_OBJECTS = 64;
+
 export async function* getMany(from: string | Iterable<string> | AsyncIterable<string>, opts: ManyOptions = {}): AsyncGenerator<ManyResult, void, undefined> {
   if (opts.objects !== undefined && (!Number.isSafeInteger(opts.objects) || opts.objects < 1)) throw invalidArgument(`objects must be a positive integer, got ${opts.objects}`);
   const pool = opts.pool ?? defaultPool();
@@ -84,9 +89,15 @@ export async function* getMany(from: string | Iterable<string> | AsyncIterable<s
   // What one object holds at most: its size in memory; to a file, no more than the read-ahead window.
   const engine = opts.engine ?? defaultEngine();
   const window = opts.readAhead ?? (opts.concurrency ?? engine.options.concurrency ?? READ_AHEAD_PARTS) * (opts.partSize ?? engine.options.partSize);
-  const cost = (s: Source) => (s.size === undefined ? undefined : s.path !== undefined ? Math.min(s.size, window) : s.size);
+  // Sizes seen so far, for objects whose size is not known before they come back.
+  let seen = 0;
+  let seenBytes = 0;
+  const cost = (s: Source) => {
+    const size = s.size ?? (seen > 0 ? seenBytes / seen : undefined);
+    return size === undefined ? undefined : s.path !== undefined ? Math.min(size, window) : size;
+  };
   const stop = new AbortController();
-  // Each object in flight (up to 16) listens to it until it ends: many, by design, not a leak.
+  // Each object in flight (up to 64) listens to it until it ends: many, by design, not a leak.
   setMaxListeners(0, stop.signal);
   const onCallerAbort = () => stop.abort(abortedError(opts.signal!));
   if (opts.signal?.aborted) throw abortedError(opts.signal);
@@ -115,7 +126,7 @@ export async function* getMany(from: string | Iterable<string> | AsyncIterable<s
   let pending: Source | undefined;
   let exhausted = false;
   const room = (bytes: number | undefined) =>
-    running.length === 0 || (objects !== undefined ? running.length < objects : bytes !== undefined ? running.length < 16 && inFlightBytes + bytes <= budget : running.length < 8);
+    running.length === 0 || (objects !== undefined ? running.length < objects : bytes !== undefined ? running.length < MAX_OBJECTS && inFlightBytes + bytes <= budget : running.length < 8);
   const start = async () => {
     while (!exhausted) {
       if (!pending) {
@@ -145,6 +156,10 @@ export async function* getMany(from: string | Iterable<string> | AsyncIterable<s
       const [entry] = running.splice(i, 1);
       const result = await entry!.result;
       inFlightBytes -= entry!.size;
+      if (!result.error) {
+        seen++;
+        seenBytes += result.meta.size;
+      }
       if (opts.signal?.aborted) {
         if (result.buffer) pool.release(result.buffer);
         throw abortedError(opts.signal);

@@ -59,7 +59,7 @@ export function withDownload(cmd: Command): Command {
     .option('--no-buffer-pool', 'allocate a fresh buffer for every download')
     .option('--buffer-pool-size <n>', 'at most this many idle buffers per size class (default: as many as the transfer held at once)', wholeNumber('--buffer-pool-size', 0))
     .option('--part-size <size>', 'bytes per ranged request, e.g. 8MiB (default 16MiB)', (t) => parseSize(t, '--part-size'))
-    .option('--concurrency <n>', 'ranges of one object in flight (default 8)', wholeNumber('--concurrency', 1))
+    .option('--concurrency <n>', 'ranges of one object in flight (default: adaptive, as many as add throughput)', wholeNumber('--concurrency', 1))
     .option('--threads <n>', 'worker threads that read ranges (default RANGEPOOL_THREADS, else 0 on up to 4 cores, half the cores beyond, at most 8)', wholeNumber('--threads', 0))
     .option('--verify', "check the service's whole-object checksum")
     .option('--range <START-END>', 'only these bytes: START-END inclusive, START- to the end, -N the last N', parseByteRange)

@@ -22,7 +22,13 @@ export interface GetSwitches extends Common {
 }
 
 function summary(what: string, stats: DownloadStats): string {
-  return `${what}: ${formatSize(stats.bytes)} in ${(stats.elapsedMs / 1000).toFixed(2)} s (${formatSize(stats.bytesPerSecond)}/s, ${stats.ranges} ranges, ${stats.retries} retries${stats.verified ? `, ${stats.verified} verified` : ''})`;
+  const network = [
+    `${stats.connections} at once`,
+    stats.firstByteMs > 0 ? `first byte ${stats.firstByteMs} ms` : '',
+    stats.stragglers > 0 ? `${stats.stragglers} stragglers re-asked` : '',
+    stats.throttled > 0 ? `${stats.throttled} throttled` : '',
+  ].filter(Boolean);
+  return `${what}: ${formatSize(stats.bytes)} in ${(stats.elapsedMs / 1000).toFixed(2)} s (${formatSize(stats.bytesPerSecond)}/s, ${stats.ranges} ranges, ${network.join(', ')}, ${stats.retries} retries${stats.verified ? `, ${stats.verified} verified` : ''})`;
 }
 
 /** --range as offset and length (the last N bytes need the size: one stat). */

@@ -91,6 +91,8 @@ export async function* chunksInOrder(engine: ChunkSource, store: Store, loc: Loc
       });
       inFlight.push(chunk);
     }
+    // One request per chunk: the chunks in flight are the connections in use (waiting for a slot included).
+    if (opts.stats) opts.stats.connections = Math.max(opts.stats.connections, inFlight.length);
   };
 
   let combined: number | bigint = crc === 'crc64nvme' ? 0n : 0;
@@ -147,7 +149,6 @@ function addStats(total: DownloadStats, chunk: DownloadStats): void {
   total.throttled += chunk.throttled;
   total.transport = chunk.transport;
   total.threads = chunk.threads;
-  // Chunks overlap: the most of one is a floor on the whole's; the latest first byte is as good as any.
-  total.connections = Math.max(total.connections, chunk.connections);
+  // The latest chunk's first byte is as good as any (connections: counted by the caller, chunks in flight).
   total.firstByteMs = chunk.firstByteMs || total.firstByteMs;
 }

@@ -121,13 +121,15 @@ export class Governor {
   private windowStart = performance.now();
   private bytes = 0;
   private bodyMs = 0;
+  private busyMs = 0;
   private demand = false;
   private throttles = 0;
   // What was learnt.
   private phase: 'probing' | 'holding' | 'recovering' = 'probing';
   /** What a recovery returns to. */
   private resume: 'probing' | 'holding' = 'holding';
-  private refRate = 0;
+  /** The best rate per request seen, receiving (bandwidth-bound) and in flight (latency-bound). */
+  private readonly refRate = { body: 0, busy: 0 };
   private previous: { limit: number; aggregate: number } | undefined;
   private before = 0;
   private holdSince = 0;
@@ -137,6 +139,9 @@ export class Governor {
   private pausedUntil = 0;
   private throttledBefore = false;
   private probeThrottles = 0;
+  private firstBytesSinceChange = 0;
+  /** Bytes, time receiving and time, summed over the windows with demand since the limit last changed. */
+  private readonly measured = { bytes: 0, bodyMs: 0, busyMs: 0, ms: 0 };
   readonly stats: GovernorStats;
 
   constructor(
@@ -217,6 +222,7 @@ export class Governor {
     }
     this.ttfb.push(ms);
     this.sent.push(sentAt);
+    this.firstBytesSinceChange++;
   }
 
   received(n: number): void {
@@ -225,7 +231,9 @@ export class Governor {
 
   ended(a: Attempt, throttled: boolean): void {
     this.attempts.delete(a);
-    if (a.firstByteAt !== undefined) this.bodyMs += performance.now() - Math.max(a.firstByteAt, this.windowStart);
+    const now = performance.now();
+    if (a.firstByteAt !== undefined) this.bodyMs += now - Math.max(a.firstByteAt, this.windowStart);
+    this.busyMs += now - Math.max(a.startedAt, this.windowStart);
     if (throttled) this.throttles++;
   }
 
@@ -241,6 +249,8 @@ export class Governor {
     if (next === this.limitNow) return;
     debug('%s: %d requests in flight allowed, was %d (%s)', this.name, next, this.limitNow, why);
     this.limitNow = next;
+    this.firstBytesSinceChange = 0;
+    this.resetMeasure();
     this.stats.limit = next;
     this.stats.peakLimit = Math.max(this.stats.peakLimit, next);
     // A higher limit lets waiters in now.
@@ -260,7 +270,10 @@ export class Governor {
     const span = now - this.windowStart;
     // A late tick (the event loop was busy) measured the client, not the link: start a new window.
     if (span > WINDOW_MS * 3) return this.newWindow(now);
-    for (const a of this.attempts) if (a.firstByteAt !== undefined) this.bodyMs += now - Math.max(a.firstByteAt, this.windowStart);
+    for (const a of this.attempts) {
+      if (a.firstByteAt !== undefined) this.bodyMs += now - Math.max(a.firstByteAt, this.windowStart);
+      this.busyMs += now - Math.max(a.startedAt, this.windowStart);
+    }
     if (this.waiters.length > 0) this.demand = true;
     this.stats.firstByteMs = this.median(this.ttfb);
     this.stragglers(now);
@@ -276,6 +289,7 @@ export class Governor {
     this.windowStart = now;
     this.bytes = 0;
     this.bodyMs = 0;
+    this.busyMs = 0;
     this.throttles = 0;
     this.demand = this.waiters.length > 0;
   }
@@ -305,11 +319,23 @@ export class Governor {
       return;
     }
     this.streak = 0;
-    // Learn only from windows where the limit held requests back and most of them were receiving.
-    const receiving = this.bodyMs / span;
-    if (!this.demand || receiving < 0.4 * this.limitNow || this.bytes === 0) return;
-    const rate = this.bytes / this.bodyMs;
-    const aggregate = this.bytes / span;
+    // Learn only from windows where the limit held requests back (a window without demand starts the
+    // measure again), summed since the limit last changed, once half as many first bytes as the limit
+    // have come. Requests that have received for 25 ms each on average are judged on their body rate (a
+    // first read that brings a burst the network had buffered then weighs little); small ones, whose
+    // bodies take no time, on bytes per ms in flight, their wait for the first byte included.
+    if (!this.demand) return this.resetMeasure();
+    const m = this.measured;
+    m.bytes += this.bytes;
+    m.bodyMs += this.bodyMs;
+    m.busyMs += this.busyMs;
+    m.ms += span;
+    if (this.firstBytesSinceChange < this.limitNow / 2) return;
+    const kind = m.bodyMs >= 25 * this.limitNow ? 'body' : m.busyMs >= 100 * this.limitNow ? 'busy' : undefined;
+    if (kind === undefined) return;
+    const rate = m.bytes / (kind === 'body' ? m.bodyMs : m.busyMs);
+    const aggregate = m.bytes / m.ms;
+    this.resetMeasure();
     switch (this.phase) {
       case 'recovering':
         // Back to just under where the service said slow down (TCP's sawtooth, a little lower each time).
@@ -328,10 +354,10 @@ export class Governor {
         this.setLimit(this.limitNow * 1.5, 'probing for more');
         return;
       case 'probing':
-        if (this.previous === undefined || rate >= SCALING * this.refRate) {
+        if (this.previous === undefined || rate >= SCALING * this.refRate[kind]) {
           // Each request as fast as with fewer: the link is not full.
           if (this.previous !== undefined) this.probeAfter = PROBE_AFTER_MS;
-          this.refRate = Math.max(this.refRate, rate);
+          this.refRate[kind] = Math.max(this.refRate[kind], rate);
           this.previous = { limit: this.limitNow, aggregate };
           if (this.limitNow >= this.max) this.hold(now);
           else this.setLimit(this.limitNow * 2, `${Math.round(rate)} B/ms per request`);
@@ -345,6 +371,10 @@ export class Governor {
         this.hold(now);
         return;
     }
+  }
+
+  private resetMeasure(): void {
+    Object.assign(this.measured, { bytes: 0, bodyMs: 0, busyMs: 0, ms: 0 });
   }
 
   private hold(now: number): void {

@@ -359,8 +359,10 @@ export class Connection {
           // 101 switches to another protocol nobody asked for; 100 Continue and friends: the real head follows.
           if (head.status === 101) throw new ConnectionError('protocol', 'the server switched protocols (HTTP 101) unasked');
           if (head.status >= 100 && head.status < 200) {
-            // llhttp ends the connection at a 1xx that says close, and refuses the response after it.
+            // llhttp ends the connection at a 1xx that says close, and refuses the response after it; it
+            // checks a 1xx's framing headers as any response's.
             if (closes(head.headers)) throw new ConnectionError('protocol', `an informational ${head.status} response said Connection: close`);
+            checkFraming(head.headers);
             continue;
           }
           this.frame(head);
@@ -439,13 +441,10 @@ export class Connection {
     const h = head.headers;
     const te = h.get('transfer-encoding');
     const cl = h.get('content-length');
+    checkFraming(h); // even where no body follows (204, 304): llhttp refuses those too
     if (head.status === 204 || head.status === 304) this.framing = 'none';
-    else if (te !== undefined) {
-      if (!/^chunked$/i.test(te)) throw new ConnectionError('protocol', `unsupported Transfer-Encoding: ${te}`);
-      if (cl !== undefined) throw new ConnectionError('protocol', 'both Transfer-Encoding and Content-Length');
-      this.framing = 'chunked';
-    } else if (cl !== undefined) {
-      if (!/^\d{1,15}$/.test(cl)) throw new ConnectionError('protocol', `bad Content-Length: ${JSON.stringify(cl.slice(0, 40))}`);
+    else if (te !== undefined) this.framing = 'chunked';
+    else if (cl !== undefined) {
       this.framing = 'length';
       this.due = Number(cl);
     } else this.framing = 'close';
@@ -466,6 +465,16 @@ export class Connection {
     this.scanned -= this.start;
     this.start = 0;
   }
+}
+
+/** Transfer-Encoding (only `chunked`, never with Content-Length) and Content-Length (digits) as the reader takes them. */
+function checkFraming(h: Map<string, string>): void {
+  const te = h.get('transfer-encoding');
+  const cl = h.get('content-length');
+  if (te !== undefined) {
+    if (!/^chunked$/i.test(te)) throw new ConnectionError('protocol', `unsupported Transfer-Encoding: ${te}`);
+    if (cl !== undefined) throw new ConnectionError('protocol', 'both Transfer-Encoding and Content-Length');
+  } else if (cl !== undefined && !/^\d{1,15}$/.test(cl)) throw new ConnectionError('protocol', `bad Content-Length: ${JSON.stringify(cl.slice(0, 40))}`);
 }
 
 /** Whether a Connection (or, as llhttp reads it, Proxy-Connection) value holds the `close` token. */

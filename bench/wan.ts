@@ -1,0 +1,270 @@
+// The shaped-network benchmark (`npm run bench -- --wan`): the loopback object server in its own process,
+// shaped like a cloud (testing/object-server/shaper.ts: 24 MB/s per connection, 25 ms to the first byte),
+// clean, with 3 % of responses 15x slow (body or head), and with 5 % answered 503 SlowDown; without an
+// aggregate cap and with one that needs 18 connections to fill. Before each group the server's ceiling
+// is measured by a client with 128 ranges of 8 MiB in flight. Scenarios: (a) one 1 GiB object, (b) 32
+// concurrent 64 MiB objects, (c) 200 objects of 256 KiB, (d) 200 spans of 4 KiB of a 1 GiB object,
+// each against the peers users would pick. Library clients run in their own process after a warm-up
+// round (bench/run-wan.ts); command-line clients are measured under GNU time, writing to tmpfs.
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { printable } from '../src/errors.js';
+import type { ShapeOptions } from '../testing/object-server/index.js';
+import { root, tsArgs } from '../testing/spawn.js';
+import { median } from './measure.js';
+import { COMMAND_TIMEOUT_MS, findProgram, gnuTime } from './peers.js';
+import { parseGnuTime, processCpu, TIME_FORMAT } from './proc.js';
+import type { WanClientOptions, WanRun } from './run-wan.js';
+
+const MB = 1e6;
+const MiB = 1 << 20;
+const GiB = 1 << 30;
+const BASE: ShapeOptions = { connectionRate: 24 * MB, firstByteMs: 25 };
+/** An aggregate cap that 18 connections at 24 MB/s fill (a host's NIC). */
+const CAP = 18 * 24 * MB;
+export const NETWORKS: Record<string, ShapeOptions> = {
+  clean: {},
+  '3 % stragglers (15x)': { stragglers: { probability: 0.03, factor: 15 }, seed: 7 },
+  '5 % SlowDown': { slowDown: 0.05, seed: 7 },
+};
+
+interface Server {
+  url: string;
+  pid: number;
+  stop: () => void;
+}
+
+export interface WanOptions {
+  quick: boolean;
+  repeats: number;
+  tick: (what: string) => void;
+}
+
+/** A client: a library one (run-wan.ts) or a command line, and what it fetches. */
+interface Client {
+  label: string;
+  run: (s: Server, tmp: string) => Promise<{ wallMs: number; cpuMs: number; bytes: number; note?: string }>;
+  /** Only on the clean network (a single stream takes most of a minute per GiB). */
+  cleanOnly?: boolean;
+}
+
+function http(method: string, url: string, body?: Buffer | string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => (res.statusCode! < 300 ? resolve(text) : reject(new Error(`${method} ${url}: HTTP ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function startServer(): Promise<Server> {
+  const child = spawn(process.execPath, [...tsArgs('testing/object-server/main.ts'), '--with-parent'], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
+  const { url, pid } = JSON.parse(line) as { url: string; pid: number };
+  return { url, pid, stop: () => child.kill('SIGTERM') };
+}
+
+const shape = (s: Server, o: ShapeOptions) => http('POST', `${s.url}/_control/shape`, JSON.stringify(o));
+
+function library(label: string, o: Omit<WanClientOptions, 'url'>): Client {
+  return {
+    label,
+    cleanOnly: o.cold,
+    run: (s) =>
+      new Promise((resolve, reject) => {
+        execFile(process.execPath, [...tsArgs('bench/run-wan.ts', '--no-warnings'), JSON.stringify({ ...o, url: s.url })], { cwd: root, maxBuffer: 16 << 20, timeout: COMMAND_TIMEOUT_MS }, (err, stdout, stderr) => {
+          if (err) return reject(new Error(`${label} failed: ${printable((stderr || err.message).slice(0, 2000))}`));
+          const r = JSON.parse(stdout.trim().split('\n').pop()!) as WanRun;
+          const note = r.host ? `limit ${r.host.peakLimit}, ${r.host.stragglers} re-asked, ${r.host.decreases} cut(s)` : undefined;
+          resolve({ wallMs: r.wallMs, cpuMs: r.cpuMs, bytes: r.bytes, note });
+        });
+      }),
+  };
+}
+
+/** Bytes of the file, or of every file under the folder. */
+function sizeOf(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.size;
+  return readdirSync(path, { recursive: true, withFileTypes: true }).reduce((n, d) => (d.isFile() ? n + statSync(join(d.parentPath, d.name)).size : n), 0);
+}
+
+function command(label: string, program: () => string | undefined, args: (s: Server, out: string) => string[], opts: { env?: (tmp: string) => Record<string, string>; dir?: boolean; cleanOnly?: boolean } = {}): Client | undefined {
+  const exe = program();
+  if (!exe) return undefined;
+  return {
+    label,
+    cleanOnly: opts.cleanOnly,
+    run: async (s, tmp) => {
+      const out = join(tmp, opts.dir ? 'out/' : 'out');
+      const timeFile = join(tmp, 'time');
+      const env = { ...process.env, AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: s.url, AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_CONFIG_FILE: '/dev/null', ...opts.env?.(tmp) };
+      await new Promise<void>((resolve, reject) => {
+        execFile(gnuTime()!, ['-f', TIME_FORMAT, '-o', timeFile, exe, ...args(s, out)], { env, maxBuffer: 16 << 20, timeout: COMMAND_TIMEOUT_MS }, (err, _o, stderr) => {
+          if (err) reject(new Error(`${label} failed: ${printable((stderr || err.message).trim().slice(0, 2000))}`));
+          else resolve();
+        });
+      });
+      const t = parseGnuTime(readFileSync(timeFile, 'utf8'));
+      const bytes = sizeOf(out);
+      rmSync(out, { recursive: true, force: true });
+      return { wallMs: t.wallS * 1000, cpuMs: t.cpuS * 1000, bytes };
+    },
+  };
+}
+
+const nodeCli = join(root, 'dist', 'cli', 'main.js');
+const aws = () => findProgram('aws', ['/usr/bin', '/usr/local/bin'], (f) => f.startsWith('/usr/'));
+/** aws-cli's own setting for requests in flight (its default is 10). */
+const awsConfig = (n: number) => (tmp: string) => {
+  const file = join(tmp, `aws-${n}.ini`);
+  writeFileSync(file, `[default]\ns3 =\n  max_concurrent_requests = ${n}\n`);
+  return { AWS_CONFIG_FILE: file };
+};
+
+interface Scenario {
+  name: string;
+  bytes: number;
+  clients: Array<Client | undefined>;
+}
+
+function scenarios(quick: boolean): Scenario[] {
+  const one = 's3://bench/big';
+  const many = Array.from({ length: 32 }, (_, i) => `s3://bench/many/${i}`);
+  const small = Array.from({ length: 200 }, (_, i) => `s3://bench/small/${i}`);
+  const spans = Array.from({ length: 200 }, (_, i): [number, number] => [i * 5 * MiB + 12_345, 4096]);
+  const url = (s: Server, key: string) => `${s.url}/bench/${key}`;
+  return [
+    {
+      name: '(a) one 1 GiB object',
+      bytes: GiB,
+      clients: [
+        library('get() defaults', { client: 'get', keys: [one] }),
+        command('rangepool get (CLI defaults)', () => process.execPath, (_s, out) => [nodeCli, 'get', one, '-o', out, '-q']),
+        command('aws s3 cp (aws-cli v2 defaults: 10)', aws, (s, out) => ['s3', 'cp', one, out, '--endpoint-url', s.url, '--no-progress', '--only-show-errors']),
+        command('aws s3 cp, 32 requests', aws, (s, out) => ['s3', 'cp', one, out, '--endpoint-url', s.url, '--no-progress', '--only-show-errors'], { env: awsConfig(32) }),
+        command('aria2c -x16 -s16 -k8M', () => findProgram('aria2c'), (s, out) => ['-x16', '-s16', '-k8M', '-q', `--dir=${join(out, '..')}`, '--out=out', url(s, 'big')]),
+        command('rclone (default 4 streams)', () => findProgram('rclone'), (s, out) => ['copyto', ':http:/bench/big', out, '--http-url', s.url], { env: () => ({ RCLONE_CONFIG: '/dev/null' }) }),
+        command('rclone, 16 streams', () => findProgram('rclone'), (s, out) => ['copyto', ':http:/bench/big', out, '--http-url', s.url, '--multi-thread-streams', '16'], { env: () => ({ RCLONE_CONFIG: '/dev/null' }) }),
+        ...(quick ? [] : [library('SDK GetObject (one stream)', { client: 'sdk', keys: [one], cold: true }), command('curl (one stream)', () => findProgram('curl'), (s, out) => ['-sS', '--fail', '-o', out, url(s, 'big')], { cleanOnly: true })]),
+      ],
+    },
+    {
+      name: '(b) 32 concurrent objects of 64 MiB',
+      bytes: 32 * 64 * MiB,
+      clients: [
+        library('32 × get() defaults', { client: 'get', keys: many }),
+        library('32 × SDK GetObject', { client: 'sdk', keys: many }),
+        command('rangepool get -r (CLI defaults)', () => process.execPath, (_s, out) => [nodeCli, 'get', '-r', 's3://bench/many/', '-o', out, '-q'], { dir: true }),
+        command('aws s3 cp --recursive (defaults: 10)', aws, (s, out) => ['s3', 'cp', '--recursive', 's3://bench/many/', out, '--endpoint-url', s.url, '--no-progress', '--only-show-errors'], { dir: true }),
+        command('aws s3 cp --recursive, 32 requests', aws, (s, out) => ['s3', 'cp', '--recursive', 's3://bench/many/', out, '--endpoint-url', s.url, '--no-progress', '--only-show-errors'], { dir: true, env: awsConfig(32) }),
+      ],
+    },
+    {
+      name: '(c) 200 objects of 256 KiB',
+      bytes: 200 * 256 * 1024,
+      clients: [
+        library('getMany(list) defaults', { client: 'getMany', keys: small }),
+        library('SDK GetObject, 200 at once', { client: 'sdk', keys: small }),
+        command('rangepool get -r (CLI defaults)', () => process.execPath, (_s, out) => [nodeCli, 'get', '-r', 's3://bench/small/', '-o', out, '-q'], { dir: true }),
+        command('aws s3 cp --recursive (defaults: 10)', aws, (s, out) => ['s3', 'cp', '--recursive', 's3://bench/small/', out, '--endpoint-url', s.url, '--no-progress', '--only-show-errors'], { dir: true }),
+        command('aws s3 cp --recursive, 32 requests', aws, (s, out) => ['s3', 'cp', '--recursive', 's3://bench/small/', out, '--endpoint-url', s.url, '--no-progress', '--only-show-errors'], { dir: true, env: awsConfig(32) }),
+      ],
+    },
+    {
+      name: '(d) 200 spans of 4 KiB of a 1 GiB object',
+      bytes: 200 * 4096,
+      clients: [library('getRanges() defaults', { client: 'getRanges', keys: ['{url}/bench/big'], spans }), library('SDK ranged GetObject, 16 at a time', { client: 'sdkRanges', keys: [one], spans })],
+    },
+  ];
+}
+
+interface Row {
+  label: string;
+  seconds: number;
+  mbps: number;
+  cpuPerGiB: number;
+  note?: string;
+}
+
+/** Median of `repeats` runs of the client (its samples alternate with the others' through the caller). */
+async function measure(client: Client, s: Server, tmp: string, expect: number): Promise<{ wallMs: number; cpuMs: number; note?: string }> {
+  const r = await client.run(s, tmp);
+  if (r.bytes !== expect) throw new Error(`${client.label} got ${r.bytes} bytes, expected ${expect}`);
+  return r;
+}
+
+async function load(s: Server): Promise<void> {
+  await http('PUT', `${s.url}/bench`);
+  await http('PUT', `${s.url}/bench/big`, randomBytes(GiB));
+  await http('PUT', `${s.url}/bench/m`, randomBytes(64 * MiB));
+  await http('POST', `${s.url}/_control/replicate`, JSON.stringify({ bucket: 'bench', key: 'm', prefix: 'many/', count: 32 }));
+  await http('PUT', `${s.url}/bench/s`, randomBytes(256 * 1024));
+  await http('POST', `${s.url}/_control/replicate`, JSON.stringify({ bucket: 'bench', key: 's', prefix: 'small/', count: 200 }));
+}
+
+/** How many runs a full --wan run makes (for the progress bar). */
+export function wanRuns(o: { quick: boolean; repeats: number }): number {
+  const groups = Object.keys(NETWORKS).length + 1;
+  return scenarios(o.quick).reduce((n, sc) => n + sc.clients.filter(Boolean).length * o.repeats * groups, 0) + 2;
+}
+
+export async function shapedNetwork(o: WanOptions): Promise<{ lines: string[]; json: unknown }> {
+  if (!gnuTime()) throw new Error('GNU time is not installed (apt-get install time)');
+  const tmp = mkdtempSync(join('/dev/shm', 'rangepool-wan-'));
+  const s = await startServer();
+  const lines: string[] = [];
+  const json: Record<string, unknown> = {};
+  try {
+    await load(s);
+    const groups: Array<[string, ShapeOptions]> = [...Object.entries(NETWORKS).map(([n, net]): [string, ShapeOptions] => [n, { ...BASE, ...net }]), [`clean, ${Math.round(CAP / MB)} MB/s aggregate cap`, { ...BASE, totalRate: CAP }]];
+    const ceilings: Record<string, number> = {};
+    for (const [name, net] of groups) {
+      const cap = net.totalRate !== undefined;
+      if (!(String(cap) in ceilings)) {
+        // The server's ceiling on this machine: 128 ranges of 8 MiB in flight, clean.
+        await shape(s, { ...BASE, ...(cap ? { totalRate: CAP } : {}) });
+        const cpu0 = processCpu([s.pid]);
+        const r = await measure(library('ceiling', { client: 'ceiling', keys: ['s3://bench/big'] }), s, tmp, GiB);
+        ceilings[String(cap)] = GiB / (r.wallMs / 1000);
+        o.tick(`ceiling ${cap ? 'capped' : 'uncapped'}`);
+        lines.push(`Server ceiling ${cap ? `with the ${Math.round(CAP / MB)} MB/s cap` : 'without an aggregate cap'}: ${(ceilings[String(cap)]! / MB).toFixed(0)} MB/s (1 GiB in ${(r.wallMs / 1000).toFixed(2)} s; the shaped server used ${(((processCpu([s.pid]) - cpu0) * 1000) / 1000).toFixed(2)} CPU s)`);
+      }
+      const ceiling = ceilings[String(cap)]!;
+      for (const sc of scenarios(o.quick)) {
+        if (cap && !sc.name.startsWith('(a)') && !sc.name.startsWith('(b)')) continue;
+        const clients = sc.clients.filter((c): c is Client => c !== undefined && (!c.cleanOnly || name === 'clean'));
+        const samples = clients.map(() => [] as Array<{ wallMs: number; cpuMs: number; note?: string }>);
+        for (let r = 0; r < o.repeats; r++) {
+          const order = clients.map((_, i) => i);
+          if (r % 2) order.reverse();
+          for (const i of order) {
+            if (clients[i]!.cleanOnly && r > 0) continue;
+            await shape(s, net); // the same seeded draws for every client
+            samples[i]!.push(await measure(clients[i]!, s, tmp, sc.bytes));
+            o.tick(`${sc.name}, ${name}: ${clients[i]!.label}`);
+          }
+        }
+        const rows: Row[] = clients.map((c, i) => {
+          const wall = median(samples[i]!.map((x) => x.wallMs));
+          const mid = samples[i]!.find((x) => x.wallMs === wall)!;
+          return { label: c.label, seconds: wall / 1000, mbps: sc.bytes / MB / (wall / 1000), cpuPerGiB: mid.cpuMs / 1000 / (sc.bytes / GiB), note: mid.note };
+        });
+        json[`${sc.name} | ${name}`] = rows;
+        lines.push('', `**${sc.name}, ${name}** (${o.repeats > 1 ? `medians of ${o.repeats}` : 'one sample'}; ceiling ${(ceiling / MB).toFixed(0)} MB/s)`, '', '| client | s | MB/s | of ceiling | CPU s/GiB | rangepool found |', '| --- | ---: | ---: | ---: | ---: | --- |');
+        for (const r of rows) lines.push(`| ${r.label} | ${r.seconds.toFixed(2)} | ${r.mbps.toFixed(0)} | ${sc.bytes >= 64 * MiB ? `${Math.round((r.mbps * MB * 100) / ceiling)} %` : '–'} | ${r.cpuPerGiB.toFixed(2)} | ${r.note ?? ''} |`);
+      }
+    }
+  } finally {
+    s.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return { lines, json };
+}
