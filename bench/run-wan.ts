@@ -61,7 +61,8 @@ async function round(engine: RangeEngine): Promise<{ bytes: number; connections:
       Array.from({ length: 16 }, async () => {
         for (let s = spans.shift(); s; s = spans.shift()) {
           const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key.join('/'), Range: `bytes=${s[0]}-${s[0] + s[1] - 1}` }));
-          bytes += (await res.Body!.transformToByteArray()).byteLength;
+          const got = await res.Body!.transformToByteArray();
+          bytes += got.byteLength;
         }
       }),
     );
@@ -71,7 +72,8 @@ async function round(engine: RangeEngine): Promise<{ bytes: number; connections:
       o.keys.map(async (k) => {
         const [, , bucket, ...key] = k.split('/');
         const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key.join('/') }));
-        bytes += (await res.Body!.transformToByteArray()).byteLength;
+        const got = await res.Body!.transformToByteArray();
+        bytes += got.byteLength;
       }),
     );
   }

@@ -129,6 +129,16 @@ const awsConfig = (n: number) => (tmp: string) => {
   return { AWS_CONFIG_FILE: file };
 };
 
+/** The command lines that fetch every object under a prefix into a folder. */
+function underPrefix(prefix: string): Array<Client | undefined> {
+  const awsArgs = (s: Server, out: string) => ['s3', 'cp', '--recursive', prefix, out, '--endpoint-url', s.url, '--no-progress', '--only-show-errors'];
+  return [
+    command('rangepool get -r (CLI defaults)', () => process.execPath, (_s, out) => [nodeCli, 'get', '-r', prefix, '-o', out, '-q'], { dir: true }),
+    command('aws s3 cp --recursive (defaults: 10)', aws, awsArgs, { dir: true }),
+    command('aws s3 cp --recursive, 32 requests', aws, awsArgs, { dir: true, env: awsConfig(32) }),
+  ];
+}
+
 interface Scenario {
   name: string;
   bytes: number;
@@ -162,9 +172,7 @@ function scenarios(quick: boolean): Scenario[] {
       clients: [
         library('32 × get() defaults', { client: 'get', keys: many }),
         library('32 × SDK GetObject', { client: 'sdk', keys: many }),
-        command('rangepool get -r (CLI defaults)', () => process.execPath, (_s, out) => [nodeCli, 'get', '-r', 's3://bench/many/', '-o', out, '-q'], { dir: true }),
-        command('aws s3 cp --recursive (defaults: 10)', aws, (s, out) => ['s3', 'cp', '--recursive', 's3://bench/many/', out, '--endpoint-url', s.url, '--no-progress', '--only-show-errors'], { dir: true }),
-        command('aws s3 cp --recursive, 32 requests', aws, (s, out) => ['s3', 'cp', '--recursive', 's3://bench/many/', out, '--endpoint-url', s.url, '--no-progress', '--only-show-errors'], { dir: true, env: awsConfig(32) }),
+        ...underPrefix('s3://bench/many/'),
       ],
     },
     {
@@ -173,9 +181,7 @@ function scenarios(quick: boolean): Scenario[] {
       clients: [
         library('getMany(list) defaults', { client: 'getMany', keys: small }),
         library('SDK GetObject, 200 at once', { client: 'sdk', keys: small }),
-        command('rangepool get -r (CLI defaults)', () => process.execPath, (_s, out) => [nodeCli, 'get', '-r', 's3://bench/small/', '-o', out, '-q'], { dir: true }),
-        command('aws s3 cp --recursive (defaults: 10)', aws, (s, out) => ['s3', 'cp', '--recursive', 's3://bench/small/', out, '--endpoint-url', s.url, '--no-progress', '--only-show-errors'], { dir: true }),
-        command('aws s3 cp --recursive, 32 requests', aws, (s, out) => ['s3', 'cp', '--recursive', 's3://bench/small/', out, '--endpoint-url', s.url, '--no-progress', '--only-show-errors'], { dir: true, env: awsConfig(32) }),
+        ...underPrefix('s3://bench/small/'),
       ],
     },
     {

@@ -361,7 +361,7 @@ export class Connection {
           if (head.status >= 100 && head.status < 200) {
             // llhttp ends the connection at a 1xx that says close, and refuses the response after it; it
             // checks a 1xx's framing headers as any response's.
-            if (closes(head.headers)) throw new ConnectionError('protocol', `an informational ${head.status} response said Connection: close`);
+            if (closes(head.headers) || head.version !== '1.1') throw new ConnectionError('protocol', `an informational ${head.status} response that ends the connection (HTTP/${head.version}, or Connection: close)`);
             checkFraming(head.headers);
             continue;
           }
