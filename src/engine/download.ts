@@ -11,7 +11,7 @@ import type { DownloadOptions, DownloadResult, DownloadStats, EngineContext } fr
 import { canPinRanges } from './pin.js';
 import { planParts } from './plan.js';
 import { backoffMs, isRetryable, logRetry, sleep } from './retry.js';
-import { Attempt, StragglerError, isThrottle, type Governor } from './governor.js';
+import { Attempt, StragglerError, isThrottle, median, type Governor } from './governor.js';
 import type { RangeThreads } from '../threads/range-threads.js';
 
 /** One range of the download: bytes [start, end] of the object, written into `target`. */
@@ -128,7 +128,7 @@ export class Download {
       signal?.removeEventListener('abort', onCallerAbort);
     }
     this.stats.elapsedMs = performance.now() - started;
-    this.stats.firstByteMs = median(this.firstBytes);
+    this.stats.firstByteMs = Math.round(median(this.firstBytes));
     this.stats.bytesPerSecond = this.stats.elapsedMs > 0 ? (this.length / this.stats.elapsedMs) * 1000 : 0;
     const asked = this.opts.crc !== undefined && this.crcKind === this.opts.crc ? this.crcKind : undefined;
     const crc = asked === 'crc32c' ? PartCrc.combine32(this.parts) : asked === 'crc64nvme' ? PartCrc.combine64(this.parts) : undefined;
@@ -443,8 +443,8 @@ export class Download {
         }
         // A stall aborts the attempt: the store then fails with whatever it says; the stall is the cause.
         const err = attemptAbort.signal.aborted ? attemptAbort.signal.reason : e;
-        if (part && written === part.length) return;
         if (err instanceof StragglerError) {
+          if (part && written === part.length) return;
           // Not a failure: the bytes still missing are asked for at once, on other connections.
           this.stats.stragglers++;
           straggled++;
@@ -467,8 +467,9 @@ export class Download {
           if (current.limitCutSince) attempt--;
         }
         if (!isRetryable(err) || attempt >= retry.retries) throw err;
-        // Not one large range retried late: after the backoff, what it lacks goes back, cut small, for the
-        // host's next slots (at its lowered limit).
+        if (part && written === part.length) return;
+        // Not one large range retried late: after the backoff, what it lacks goes back to be cut again for
+        // the host's next slots (at its lowered limit).
         requeueAfter = throttled && part !== undefined && this.host !== undefined && this.splittable && part.length - written > this.partSize() / 4;
         this.stats.retries++;
         // Throttling is the host's: its backoff grows with how long the host has been throttling, for every range.
@@ -487,9 +488,4 @@ export class Download {
       if (requeueAfter) return this.requeue(part!, written, attempt + 1, false);
     }
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? 0 : Math.round(s[Math.floor(s.length / 2)]!);
 }

@@ -260,11 +260,6 @@ export class Governor {
     }
   }
 
-  private median(xs: number[]): number {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length === 0 ? 0 : s[Math.floor(s.length / 2)]!;
-  }
-
   private tick(): void {
     const now = performance.now();
     const span = now - this.windowStart;
@@ -275,7 +270,7 @@ export class Governor {
       this.busyMs += now - Math.max(a.startedAt, this.windowStart);
     }
     if (this.waiters.length > 0) this.demand = true;
-    this.stats.firstByteMs = this.median(this.ttfb);
+    this.stats.firstByteMs = median(this.ttfb);
     this.stragglers(now);
     this.adapt(now, span);
     this.newWindow(now);
@@ -396,7 +391,7 @@ export class Governor {
       rates.push(rate);
     }
     const firstByte = this.stats.firstByteMs;
-    const peerRate = rates.length >= 3 ? this.median(rates) : 0;
+    const peerRate = rates.length >= 3 ? median(rates) : 0;
     for (const a of this.attempts) {
       if (!a.stop) continue;
       if (a.firstByteAt === undefined) {
@@ -423,6 +418,11 @@ export class Governor {
     debug('%s: a straggler, asked again elsewhere: %s', this.name, why);
     a.stop!(new StragglerError(why));
   }
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : s[Math.floor(s.length / 2)]!;
 }
 
 /** True for what says the service is throttling. */
