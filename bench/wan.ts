@@ -250,24 +250,34 @@ export async function shapedNetwork(o: WanOptions): Promise<{ lines: string[]; j
         if (cap && !sc.name.startsWith('(a)') && !sc.name.startsWith('(b)')) continue;
         const clients = sc.clients.filter((c): c is Client => c !== undefined && (!c.cleanOnly || name === 'clean'));
         const samples = clients.map(() => [] as Array<{ wallMs: number; cpuMs: number; note?: string }>);
+        // A client that fails a run (aria2c gives up on some 503s) is counted, not fatal.
+        const failed = clients.map(() => [] as string[]);
         for (let r = 0; r < o.repeats; r++) {
           const order = clients.map((_, i) => i);
           if (r % 2) order.reverse();
           for (const i of order) {
             if (clients[i]!.cleanOnly && r > 0) continue;
             await shape(s, net); // the same seeded draws for every client
-            samples[i]!.push(await measure(clients[i]!, s, tmp, sc.bytes));
+            await measure(clients[i]!, s, tmp, sc.bytes).then(
+              (run) => samples[i]!.push(run),
+              (e: Error) => failed[i]!.push(e.message.split('\n')[0]!.slice(0, 200)),
+            );
             o.tick(`${sc.name}, ${name}: ${clients[i]!.label}`);
           }
         }
         const rows: Row[] = clients.map((c, i) => {
+          const fails = failed[i]!.length ? `failed ${failed[i]!.length} of ${failed[i]!.length + samples[i]!.length}` : undefined;
+          if (samples[i]!.length === 0) return { label: c.label, seconds: NaN, mbps: NaN, cpuPerGiB: NaN, note: fails };
           const wall = median(samples[i]!.map((x) => x.wallMs));
           const mid = samples[i]!.find((x) => x.wallMs === wall)!;
-          return { label: c.label, seconds: wall / 1000, mbps: sc.bytes / MB / (wall / 1000), cpuPerGiB: mid.cpuMs / 1000 / (sc.bytes / GiB), note: mid.note };
+          const note = [mid.note, fails].filter(Boolean).join('; ') || undefined;
+          return { label: c.label, seconds: wall / 1000, mbps: sc.bytes / MB / (wall / 1000), cpuPerGiB: mid.cpuMs / 1000 / (sc.bytes / GiB), note };
         });
         json[`${sc.name} | ${name}`] = rows;
         lines.push('', `**${sc.name}, ${name}** (${o.repeats > 1 ? `medians of ${o.repeats}` : 'one sample'}; ceiling ${(ceiling / MB).toFixed(0)} MB/s)`, '', '| client | s | MB/s | of ceiling | CPU s/GiB | rangepool found |', '| --- | ---: | ---: | ---: | ---: | --- |');
-        for (const r of rows) lines.push(`| ${r.label} | ${r.seconds.toFixed(2)} | ${r.mbps.toFixed(0)} | ${sc.bytes >= 64 * MiB ? `${Math.round((r.mbps * MB * 100) / ceiling)} %` : '–'} | ${r.cpuPerGiB.toFixed(2)} | ${r.note ?? ''} |`);
+        for (const r of rows) lines.push(`| ${r.label} | ${r.seconds.toFixed(2)} | ${r.mbps.toFixed(0)} | ${sc.bytes >= 64 * MiB && r.mbps > 0 ? `${Math.round((r.mbps * MB * 100) / ceiling)} %` : '–'} | ${r.cpuPerGiB.toFixed(2)} | ${r.note ?? ''} |`);
+        // Each table as it is done: a long run that fails later keeps what it measured.
+        process.stderr.write(`${lines.slice(lines.length - rows.length - 4).join('\n')}\n`);
       }
     }
   } finally {

@@ -66,11 +66,13 @@ describe('mutated responses, the reader against llhttp', () => {
     if (CASES >= 100) expect(read).toBeGreaterThan(CASES / 2);
   });
 
+  // llhttp reads `chunked<HTAB>` as a body to the close on every Node version; `5<HTAB>` it refuses on
+  // Node 20 and reads as 5 on 22+: the reader refuses both, whatever the version.
   it.each([
-    ['chunked<HTAB>', 'HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-4/5\r\nTransfer-Encoding: chunked\t\r\n\r\n5\r\nhello\r\n0\r\n\r\n'],
-    ['chunked<SP><HTAB>', 'HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-4/5\r\nTransfer-Encoding: chunked \t\r\n\r\n5\r\nhello\r\n0\r\n\r\n'],
-    ['Content-Length 5<HTAB>', 'HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-4/5\r\nContent-Length: 5\t\r\n\r\nhello'],
-  ])('%s, and a second response after it: the reader never reads a response llhttp does not see', async (_what, first) => {
+    ['chunked<HTAB>', 'HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-4/5\r\nTransfer-Encoding: chunked\t\r\n\r\n5\r\nhello\r\n0\r\n\r\n', true],
+    ['chunked<SP><HTAB>', 'HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-4/5\r\nTransfer-Encoding: chunked \t\r\n\r\n5\r\nhello\r\n0\r\n\r\n', true],
+    ['Content-Length 5<HTAB>', 'HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-4/5\r\nContent-Length: 5\t\r\n\r\nhello', false],
+  ])('%s, and a second response after it: the reader never reads a response llhttp does not see', async (_what, first, llhttpSplits) => {
     const second = 'HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-4/5\r\nContent-Length: 5\r\n\r\nEVIL!';
     for (const stream of [first, first + second]) {
       const bytes = Buffer.from(stream, 'latin1');
@@ -80,7 +82,7 @@ describe('mutated responses, the reader against llhttp', () => {
         // llhttp reads no `hello` response here (a close-delimited body, or an error): the reader refuses it.
         expect(ours.exchanges.map((e) => e.body.toString('latin1'))).toEqual([]);
         expect(ours.error).toBeDefined();
-        expect(ref.messages.every((m) => m.body.toString('latin1') !== 'hello')).toBe(true);
+        if (llhttpSplits) expect(ref.messages.every((m) => m.body.toString('latin1') !== 'hello')).toBe(true);
       }
     }
   });
