@@ -162,7 +162,7 @@ function scenarios(quick: boolean): Scenario[] {
         command('aws s3 cp, 32 requests', aws, (s, out) => ['s3', 'cp', one, out, '--endpoint-url', s.url, '--no-progress', '--only-show-errors'], { env: awsConfig(32) }),
         command('aria2c -x16 -s16 -k8M', () => findProgram('aria2c'), (s, out) => ['-x16', '-s16', '-k8M', '-q', `--dir=${join(out, '..')}`, '--out=out', url(s, 'big')]),
         command('rclone (default 4 streams)', () => findProgram('rclone'), (s, out) => ['copyto', ':http:/bench/big', out, '--http-url', s.url], { env: () => ({ RCLONE_CONFIG: '/dev/null' }) }),
-        command('rclone, 16 streams', () => findProgram('rclone'), (s, out) => ['copyto', ':http:/bench/big', out, '--http-url', s.url, '--multi-thread-streams', '16'], { env: () => ({ RCLONE_CONFIG: '/dev/null' }) }),
+        command('rclone, 16 streams', () => findProgram('rclone'), (s, out) => ['copyto', ':http:/bench/big', out, '--http-url', s.url, '--multi-thread-streams', '16', '--multi-thread-cutoff', '64M'], { env: () => ({ RCLONE_CONFIG: '/dev/null' }) }),
         ...(quick ? [] : [library('SDK GetObject (one stream)', { client: 'sdk', keys: [one], cold: true }), command('curl (one stream)', () => findProgram('curl'), (s, out) => ['-sS', '--fail', '-o', out, url(s, 'big')], { cleanOnly: true })]),
       ],
     },
