@@ -8,7 +8,7 @@
 // The pool's own policy (large blocks, retention, trim, prefault) with --pool-only (bench/pool-policy.ts);
 // random access (Parquet through hyparquet, a safetensors slice) with --random-only (bench/random-access.ts).
 // The shaped network (a cloud's per-connection rate, first-byte delay, stragglers, SlowDown; bench/wan.ts)
-// alone with --wan, and in every full run.
+// alone with --wan (--wan-group SlowDown: the groups whose name holds that), and in every full run.
 // Usage: npm run bench [-- --quick] [--wan] [--repeats N] [--variants abcdef] [--no-nginx] [--no-sweep] [--no-clouds] [--no-many] [--sweep-only] [--many-only] [--pool-only] [--random-only] [--nginx-only] [--threads-only [--thread-points 0,1,2] [--nginx-workers N]]
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -61,6 +61,7 @@ const { values: args } = parseArgs({
     'random-only': { type: 'boolean', default: false },
     clouds: { type: 'boolean', default: true },
     wan: { type: 'boolean', default: false },
+    'wan-group': { type: 'string' },
   },
   allowNegative: true,
 });
@@ -256,7 +257,7 @@ async function threadsOnly(): Promise<void> {
 /** The shaped network on its own (bench/wan.ts): a cloud's per-connection rate, first-byte delay, stragglers and SlowDown. */
 async function wanOnly(): Promise<void> {
   const bar = progress(wanRuns({ quick, repeats }));
-  const { lines } = await shapedNetwork({ quick, repeats, tick: bar.tick });
+  const { lines } = await shapedNetwork({ quick, repeats, tick: bar.tick, only: args['wan-group'] });
   bar.stop();
   const out = [`${machine}; client and server on the same cores`, '', ...lines];
   console.log(out.join('\n'));

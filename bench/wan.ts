@@ -41,6 +41,8 @@ interface Server {
 export interface WanOptions {
   quick: boolean;
   repeats: number;
+  /** Only the groups whose name contains this (e.g. 'SlowDown'). */
+  only?: string;
   tick: (what: string) => void;
 }
 
@@ -234,7 +236,7 @@ export async function shapedNetwork(o: WanOptions): Promise<{ lines: string[]; j
     await load(s);
     const groups: Array<[string, ShapeOptions]> = [...Object.entries(NETWORKS).map(([n, net]): [string, ShapeOptions] => [n, { ...BASE, ...net }]), [`clean, ${Math.round(CAP / MB)} MB/s aggregate cap`, { ...BASE, totalRate: CAP }]];
     const ceilings: Record<string, number> = {};
-    for (const [name, net] of groups) {
+    for (const [name, net] of groups.filter(([n]) => o.only === undefined || n.includes(o.only))) {
       const cap = net.totalRate !== undefined;
       if (!(String(cap) in ceilings)) {
         // The server's ceiling on this machine: 128 ranges of 8 MiB in flight, clean.

@@ -4,9 +4,9 @@
 // (bytes ÷ time spent receiving bodies, so requests still waiting for their first byte do not count)
 // with the rate it saw at fewer requests: while adding requests leaves each as fast, the link is not
 // full and the limit doubles (slow start); where each request gets slower and the sum stops rising, it
-// holds, and probes again now and then. 503 SlowDown or 429 (more than a lone one) cut it to 70 % at most
-// once a window (many ranges throttled at once are one signal), and it climbs back in steps (AIMD, as
-// TCP does); throttled in windows in a row, new requests to the host also wait out a shared backoff.
+// holds, and probes again now and then. 503 SlowDown or 429 (over a fifth of the recent answers) cut it
+// to 70 % at most once a window (many ranges throttled at once are one signal), and it climbs back in steps (AIMD, as
+// TCP does); cut in windows in a row, new requests to the host also wait out a shared backoff.
 // It also watches every request for stragglers, judged against the others in flight rather than an
 // absolute floor: a body far slower than its peers', or a head much later than the usual first byte,
 // is abandoned so the engine asks again for the bytes it still lacks on another connection.
@@ -23,6 +23,8 @@ export const WINDOW_MS = 50;
 export const INITIAL_LIMIT = 16;
 /** Each request keeps at least this share of the per-request rate seen at fewer: the link is not full yet. */
 const SCALING = 0.7;
+/** Throttled answers above this share of the recent ones (16 at least) cut the limit. */
+const THROTTLED_SHARE = 0.2;
 /** A throttled window leaves this share of the limit. */
 const DECREASE = 0.7;
 /** A body is a straggler below this share of the median rate of its peers... */
@@ -137,7 +139,9 @@ export class Governor {
   private lastDecrease = -Infinity;
   private streak = 0;
   private pausedUntil = 0;
-  private throttledBefore = false;
+  /** The share of recent answers that were throttled (a moving average over about 32). */
+  private throttleShare = 0;
+  private answers = 0;
   private probeThrottles = 0;
   private firstBytesSinceChange = 0;
   /** Bytes, time receiving and time, summed over the windows with demand since the limit last changed. */
@@ -235,6 +239,8 @@ export class Governor {
     if (a.firstByteAt !== undefined) this.bodyMs += now - Math.max(a.firstByteAt, this.windowStart);
     this.busyMs += now - Math.max(a.startedAt, this.windowStart);
     if (throttled) this.throttles++;
+    this.answers++;
+    this.throttleShare += ((throttled ? 1 : 0) - this.throttleShare) / Math.min(this.answers, 32);
   }
 
   /** A slot goes back: to the next waiter while the limit allows, else it is free. */
@@ -290,11 +296,9 @@ export class Governor {
   }
 
   private adapt(now: number, span: number): void {
-    const lone = this.throttles === 1 && !this.throttledBefore;
-    this.throttledBefore = this.throttles > 0;
-    // A lone 503 among many answers is retried (a few per hundred come anyway); two in a window, or in
-    // windows in a row, are the service saying slow down.
-    if (this.throttles > 0 && !lone) {
+    // A few 503s per hundred answers come anyway and are only retried; more than one in five of the
+    // recent answers is the service saying slow down.
+    if (this.throttles > 0 && this.answers >= 16 && this.throttleShare > THROTTLED_SHARE) {
       // Once per window, and not again before the requests sent at the lower limit have answered.
       if (now - this.lastDecrease < Math.max(WINDOW_MS, 2 * this.stats.firstByteMs)) return;
       this.lastDecrease = now;
