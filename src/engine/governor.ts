@@ -181,7 +181,7 @@ export class Governor {
 
   /**
    * A slot for one request (FIFO); `engine` is the engine's own in-flight limit, taken after the host's.
-   * While the host keeps throttling (a second throttled window in a row), new requests wait out its backoff.
+   * While the host keeps throttling (its limit cut in windows in a row), new requests wait out its backoff.
    */
   async take(engine: Limiter, signal: AbortSignal, want: number, stop: ((e: StragglerError) => void) | undefined): Promise<Attempt> {
     if (signal.aborted) throw abortedError(signal);
