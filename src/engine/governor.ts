@@ -362,11 +362,17 @@ export class Governor {
           else this.setLimit(this.limitNow * 2, `${Math.round(rate)} B/ms per request`);
           return;
         }
-        // Each request got slower: keep the higher limit only if the sum still rose.
-        if (aggregate < 1.1 * this.previous.aggregate) {
-          this.setLimit(this.previous.limit, `no gain: ${Math.round(aggregate)} B/ms, was ${Math.round(this.previous.aggregate)}`);
-          this.probeAfter = Math.min(PROBE_AFTER_MAX_MS, this.probeAfter * 2);
+        // Each request got slower, but the sum still rose (or the first reading was a burst): go on.
+        if (aggregate >= 1.1 * this.previous.aggregate) {
+          this.refRate[kind] = rate;
+          this.previous = { limit: this.limitNow, aggregate };
+          if (this.limitNow >= this.max) this.hold(now);
+          else this.setLimit(this.limitNow * 2, `the sum rose to ${Math.round(aggregate)} B/ms`);
+          return;
         }
+        // The sum no longer rises: back to the limit before, and hold.
+        this.setLimit(this.previous.limit, `no gain: ${Math.round(aggregate)} B/ms, was ${Math.round(this.previous.aggregate)}`);
+        this.probeAfter = Math.min(PROBE_AFTER_MAX_MS, this.probeAfter * 2);
         this.hold(now);
         return;
     }
