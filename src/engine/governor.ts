@@ -12,7 +12,7 @@
 // is abandoned so the engine asks again for the bytes it still lacks on another connection.
 import { debuglog } from 'node:util';
 import { RangepoolError, abortedError } from '../errors.js';
-import type { Limiter } from './limiter.js';
+import { Limiter } from './limiter.js';
 import { DEFAULT_RETRY, sleep } from './retry.js';
 
 const debug = debuglog('rangepool');
@@ -111,9 +111,8 @@ export interface GovernorStats {
 
 /** The requests in flight to one host, and what has been learnt of it. */
 export class Governor {
-  private limitNow: number;
-  private inFlight = 0;
-  private readonly waiters: Array<() => void> = [];
+  /** The host's slots: the limit found so far (a FIFO, abortable). */
+  private readonly slots: Limiter;
   private readonly attempts = new Set<Attempt>();
   private readonly ttfb: number[] = [];
   /** When the requests behind `ttfb` were sent. */
@@ -153,12 +152,12 @@ export class Governor {
     private readonly max: number,
     initial = INITIAL_LIMIT,
   ) {
-    this.limitNow = Math.max(1, Math.min(max, initial));
-    this.stats = { limit: this.limitNow, inFlight: 0, peakLimit: this.limitNow, decreases: 0, stragglers: 0, firstByteMs: 0 };
+    this.slots = new Limiter(Math.max(1, Math.min(max, initial)));
+    this.stats = { limit: this.limit, inFlight: 0, peakLimit: this.limit, decreases: 0, stragglers: 0, firstByteMs: 0 };
   }
 
   get limit(): number {
-    return this.limitNow;
+    return this.slots.limit;
   }
 
   /** Downloads reading from this host now (each cuts its parts for its share of the limit). */
@@ -187,34 +186,22 @@ export class Governor {
     if (signal.aborted) throw abortedError(signal);
     const pause = this.pausedUntil - performance.now();
     if (pause > 0) await sleep(pause, signal).catch(() => Promise.reject(abortedError(signal)));
-    if (this.inFlight >= this.limitNow || this.waiters.length > 0) {
-      this.demand = true;
-      await new Promise<void>((resolve, reject) => {
-        const grant = () => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        };
-        const onAbort = () => {
-          this.waiters.splice(this.waiters.indexOf(grant), 1);
-          reject(abortedError(signal));
-        };
-        this.waiters.push(grant);
-        signal.addEventListener('abort', onAbort, { once: true });
-      });
-    } else this.inFlight++;
+    if (this.slots.holders >= this.limit || this.slots.waiting > 0) this.demand = true;
+    const giveHost = await this.slots.take(signal);
     let giveEngine: () => void;
     try {
       giveEngine = await engine.take(signal);
     } catch (e) {
-      this.release();
+      giveHost();
       throw e;
     }
     const attempt = new Attempt(this, () => {
       giveEngine();
-      this.release();
+      giveHost();
+      this.stats.inFlight = this.slots.holders;
     }, want, stop);
     this.attempts.add(attempt);
-    this.stats.inFlight = this.inFlight;
+    this.stats.inFlight = this.slots.holders;
     this.timer ??= setInterval(() => this.tick(), WINDOW_MS).unref();
     return attempt;
   }
@@ -243,27 +230,15 @@ export class Governor {
     this.throttleShare += ((throttled ? 1 : 0) - this.throttleShare) / Math.min(this.answers, 32);
   }
 
-  /** A slot goes back: to the next waiter while the limit allows, else it is free. */
-  private release(): void {
-    if (this.inFlight <= this.limitNow && this.waiters.length > 0) this.waiters.shift()!();
-    else this.inFlight--;
-    this.stats.inFlight = this.inFlight;
-  }
-
   private setLimit(limit: number, why: string): void {
     const next = Math.max(1, Math.min(this.max, Math.round(limit)));
-    if (next === this.limitNow) return;
-    debug('%s: %d requests in flight allowed, was %d (%s)', this.name, next, this.limitNow, why);
-    this.limitNow = next;
+    if (next === this.limit) return;
+    debug('%s: %d requests in flight allowed, was %d (%s)', this.name, next, this.limit, why);
+    this.slots.setLimit(next);
     this.firstBytesSinceChange = 0;
     this.resetMeasure();
     this.stats.limit = next;
     this.stats.peakLimit = Math.max(this.stats.peakLimit, next);
-    // A higher limit lets waiters in now.
-    while (this.inFlight < this.limitNow && this.waiters.length > 0) {
-      this.inFlight++;
-      this.waiters.shift()!();
-    }
   }
 
   private tick(): void {
@@ -275,12 +250,12 @@ export class Governor {
       if (a.firstByteAt !== undefined) this.bodyMs += now - Math.max(a.firstByteAt, this.windowStart);
       this.busyMs += now - Math.max(a.startedAt, this.windowStart);
     }
-    if (this.waiters.length > 0) this.demand = true;
+    if (this.slots.waiting > 0) this.demand = true;
     this.stats.firstByteMs = median(this.ttfb);
     this.stragglers(now);
     this.adapt(now, span);
     this.newWindow(now);
-    if (this.attempts.size === 0 && this.waiters.length === 0) {
+    if (this.attempts.size === 0 && this.slots.waiting === 0) {
       clearInterval(this.timer);
       this.timer = undefined;
     }
@@ -292,7 +267,7 @@ export class Governor {
     this.bodyMs = 0;
     this.busyMs = 0;
     this.throttles = 0;
-    this.demand = this.waiters.length > 0;
+    this.demand = this.slots.waiting > 0;
   }
 
   private adapt(now: number, span: number): void {
@@ -305,7 +280,7 @@ export class Governor {
       this.streak++;
       if (this.streak >= 2) this.pausedUntil = now + this.throttleDelayMs(DEFAULT_RETRY.baseDelayMs, DEFAULT_RETRY.maxDelayMs);
       this.stats.decreases++;
-      this.before = this.limitNow; // where it throttled: recovery stops short of it
+      this.before = this.limit; // where it throttled: recovery stops short of it
       // Where the service throttles again, more is not to be had for now: hold there, and probe later.
       // The first time while probing may be the few per hundred that come anyway: probing goes on.
       if (this.phase === 'probing') this.probeThrottles++;
@@ -313,8 +288,8 @@ export class Governor {
       this.phase = 'recovering';
       // Many refused at once say how many too many (a server that serves 6 and refuses 10 of 16 is at 6),
       // down to a quarter in one window.
-      const cut = Math.min(Math.floor(this.limitNow * DECREASE), this.limitNow - this.throttles);
-      this.setLimit(Math.max(Math.ceil(this.limitNow / 4), cut), `${this.throttles} throttled`);
+      const cut = Math.min(Math.floor(this.limit * DECREASE), this.limit - this.throttles);
+      this.setLimit(Math.max(Math.ceil(this.limit / 4), cut), `${this.throttles} throttled`);
       return;
     }
     this.streak = 0;
@@ -329,8 +304,8 @@ export class Governor {
     m.bodyMs += this.bodyMs;
     m.busyMs += this.busyMs;
     m.ms += span;
-    if (this.firstBytesSinceChange < this.limitNow / 2) return;
-    const kind = m.bodyMs >= 25 * this.limitNow ? 'body' : m.busyMs >= 100 * this.limitNow ? 'busy' : undefined;
+    if (this.firstBytesSinceChange < this.limit / 2) return;
+    const kind = m.bodyMs >= 25 * this.limit ? 'body' : m.busyMs >= 100 * this.limit ? 'busy' : undefined;
     if (kind === undefined) return;
     const rate = m.bytes / (kind === 'body' ? m.bodyMs : m.busyMs);
     const aggregate = m.bytes / m.ms;
@@ -338,36 +313,36 @@ export class Governor {
     switch (this.phase) {
       case 'recovering':
         // Back to just under where the service said slow down (TCP's sawtooth, a little lower each time).
-        if (this.limitNow >= Math.floor(this.before * 0.9)) {
-          this.before = this.limitNow;
+        if (this.limit >= Math.floor(this.before * 0.9)) {
+          this.before = this.limit;
           this.phase = this.resume;
           this.holdSince = now;
           this.previous = undefined; // measured before the throttling: start again from here
-        } else this.setLimit(Math.min(Math.floor(this.before * 0.9), this.limitNow + Math.max(1, Math.ceil(this.before / 8))), 'recovering');
+        } else this.setLimit(Math.min(Math.floor(this.before * 0.9), this.limit + Math.max(1, Math.ceil(this.before / 8))), 'recovering');
         return;
       case 'holding':
         if (now - this.holdSince < this.probeAfter) return;
         this.phase = 'probing';
         this.probeThrottles = 0;
-        this.previous = { limit: this.limitNow, aggregate };
-        this.setLimit(this.limitNow * 1.5, 'probing for more');
+        this.previous = { limit: this.limit, aggregate };
+        this.setLimit(this.limit * 1.5, 'probing for more');
         return;
       case 'probing':
         if (this.previous === undefined || rate >= SCALING * this.refRate[kind]) {
           // Each request as fast as with fewer: the link is not full.
           if (this.previous !== undefined) this.probeAfter = PROBE_AFTER_MS;
           this.refRate[kind] = Math.max(this.refRate[kind], rate);
-          this.previous = { limit: this.limitNow, aggregate };
-          if (this.limitNow >= this.max) this.hold(now);
-          else this.setLimit(this.limitNow * 2, `${Math.round(rate)} B/ms per request`);
+          this.previous = { limit: this.limit, aggregate };
+          if (this.limit >= this.max) this.hold(now);
+          else this.setLimit(this.limit * 2, `${Math.round(rate)} B/ms per request`);
           return;
         }
         // Each request got slower, but the sum still rose (or the first reading was a burst): go on.
         if (aggregate >= 1.1 * this.previous.aggregate) {
           this.refRate[kind] = rate;
-          this.previous = { limit: this.limitNow, aggregate };
-          if (this.limitNow >= this.max) this.hold(now);
-          else this.setLimit(this.limitNow * 2, `the sum rose to ${Math.round(aggregate)} B/ms`);
+          this.previous = { limit: this.limit, aggregate };
+          if (this.limit >= this.max) this.hold(now);
+          else this.setLimit(this.limit * 2, `the sum rose to ${Math.round(aggregate)} B/ms`);
           return;
         }
         // The sum no longer rises: back to the limit before, and hold.
