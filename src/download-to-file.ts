@@ -1,42 +1,113 @@
-// download(): an object of any size to a file, chunk by chunk in order from pooled memory, so memory
-// stays at the read-ahead window. The file appears under its name only once complete (see output-file.ts).
+// download(): an object of any size to a file. A regular file is written through its temporary
+// (files/part-file.ts) by position, each byte as it lands, while it is still in the CPU's cache: ranges
+// never wait for the ones before them, and memory is the requests in flight. No request is made before
+// the first range: its response says what the object is (as get() does). A FIFO, device or socket is
+// written in order instead, chunk by chunk. The file appears under its name only once complete.
 import { defaultEngine, metaCache, resolve } from './api.js';
 import { READ_AHEAD_PARTS, chunksInOrder, emptyStats } from './engine/chunks.js';
+import { checksumFor } from './engine/checksum.js';
 import type { DownloadStats } from './engine/types.js';
-import { writeOutputFile, type OutputFileOptions } from './files/output-file.js';
+import { RangepoolError, isRangepoolError } from './errors.js';
+import { fileMatches } from './files/file-checksum.js';
+import { localError, outputTarget, writeInPlace, type OutputFileOptions } from './files/output-file.js';
+import { PartFile, objectIdentity } from './files/part-file.js';
 import { defaultPool } from './pool/index.js';
 import type { StreamOptions } from './stream.js';
 import type { ObjectMeta } from './stores/store.js';
 
-export interface DownloadFileOptions extends StreamOptions, OutputFileOptions {}
+export interface DownloadFileOptions extends StreamOptions, OutputFileOptions {
+  /**
+   * Continue what an interrupted download of the same object to the same path left (a killed process, or
+   * one that failed on the network or was aborted), when the object's ETag or generation is unchanged;
+   * and on such a failure keep what was written, for the next run. Without it a leftover is removed and
+   * a failure removes what it wrote. Default false (the command line's default is true).
+   */
+  resume?: boolean;
+}
 
 export interface DownloadFileResult {
   path: string;
   meta: ObjectMeta;
   stats: DownloadStats;
+  /** Bytes that were already in the file from an interrupted run, not fetched again (with `resume`). */
+  resumedBytes: number;
 }
+
+/** Failures a later run may get past: what was written is worth keeping for it. */
+const worthKeeping = (e: unknown) => isRangepoolError(e) && (e.code === 'Aborted' || e.code === 'Timeout' || e.code === 'Unavailable');
 
 export async function download(uri: string, path: string, opts: DownloadFileOptions = {}): Promise<DownloadFileResult> {
   const started = performance.now();
   const { loc, store, cacheKey } = await resolve(uri, opts);
   const engine = opts.engine ?? defaultEngine();
-  const meta = await engine.stat(store, loc, opts.signal);
-  metaCache.set(cacheKey, meta);
-  const partSize = opts.partSize ?? engine.options.partSize;
-  const stats = emptyStats(store.transport);
-  const chunks = chunksInOrder(engine, store, loc, meta, { ...opts, pool: opts.pool ?? defaultPool(), partSize, readAhead: opts.readAhead ?? (opts.concurrency ?? engine.options.concurrency ?? READ_AHEAD_PARTS) * partSize, stats });
-  await writeOutputFile(
-    path,
-    async (fh) => {
-      // In order, at the file's position (so a FIFO or a device works too). A chunk goes back to the
-      // pool when the loop moves on: only after its write has completed.
+  const pool = opts.pool ?? defaultPool();
+  const target = await outputTarget(path, opts);
+  const result = target.kind === 'special' ? await inOrder(target.path, opts) : await byPosition(target.path, target.mode);
+  metaCache.set(cacheKey, result.meta);
+  result.stats.elapsedMs = performance.now() - started;
+  result.stats.bytesPerSecond = result.stats.elapsedMs > 0 ? (result.stats.bytes / result.stats.elapsedMs) * 1000 : 0;
+  return { ...result, path };
+
+  async function byPosition(file: string, mode: number): Promise<Omit<DownloadFileResult, 'path'>> {
+    const offset = opts.offset ?? 0;
+    // Memory: blocks of the requests in flight, at most the read-ahead window (8 parts by default).
+    const window = opts.readAhead ?? (opts.concurrency ?? engine.options.concurrency ?? READ_AHEAD_PARTS) * (opts.partSize ?? engine.options.partSize);
+    const identity = objectIdentity(loc.uri, offset, opts.length);
+    // A leftover continued against a version that has changed since is dropped, and the object read afresh.
+    // Only whole objects are continued (a span's leftover is read again).
+    for (let fresh = !opts.resume || opts.offset !== undefined || opts.length !== undefined; ; fresh = true) {
+      let part: PartFile;
+      try {
+        part = PartFile.open(file, identity, { resume: !fresh, mode });
+      } catch (e) {
+        throw localError(e, path);
+      }
+      const resumed = part.resumed;
+      const resumedBytes = part.bytes;
+      try {
+        const missing = resumed?.done.missing(resumed.meta.size);
+        const r =
+          missing?.length === 0
+            ? { meta: resumed!.meta, stats: emptyStats(store.transport) }
+            : await engine.download(store, loc, resumed?.meta, {
+                ...opts,
+                pool,
+                // A continued file's checksum covers bytes this run never saw: the file is checked instead.
+                verify: resumed ? false : opts.verify,
+                ...(missing ? { spans: missing.map((s) => ({ ...s, at: 0 })) } : {}),
+                onProgress: opts.onProgress && ((p) => opts.onProgress!({ bytes: resumedBytes + p.bytes, total: resumedBytes + p.total })),
+                sink: { start: (meta, _at, length) => part.start(meta, length), write: (at, bytes) => part.write(at - offset, bytes), window },
+              });
+        const { meta, stats } = r;
+        const length = opts.length ?? meta.size - offset;
+        if (opts.verify && !stats.verified) {
+          // What could not be checked as bytes landed (an MD5, a continued file) is checked from the file.
+          const kind = checksumFor(opts.verify, meta, offset === 0 && length === meta.size, loc.uri);
+          if (kind && !fileMatches(part.fd, length, kind, meta)) throw new RangepoolError('IntegrityError', `the object's ${kind} does not match the bytes written`, { uri: loc.uri });
+          stats.verified = kind;
+        }
+        await part.commit(file, opts.fsync ?? false);
+        return { meta, stats, resumedBytes };
+      } catch (e) {
+        part.discard(!!opts.resume && worthKeeping(e));
+        if (resumed && !fresh && isRangepoolError(e, 'PreconditionFailed')) continue;
+        throw localError(e, path);
+      }
+    }
+  }
+
+  /** A FIFO, device or socket: in order, at its position. A chunk goes back to the pool only after its write. */
+  async function inOrder(special: string, o: DownloadFileOptions): Promise<Omit<DownloadFileResult, 'path'>> {
+    const meta = await engine.stat(store, loc, o.signal);
+    const partSize = o.partSize ?? engine.options.partSize;
+    const stats = emptyStats(store.transport);
+    const readAhead = o.readAhead ?? (o.concurrency ?? engine.options.concurrency ?? READ_AHEAD_PARTS) * partSize;
+    const chunks = chunksInOrder(engine, store, loc, meta, { ...o, pool, partSize, readAhead, stats });
+    await writeInPlace(special, async (fh) => {
       for await (const chunk of chunks) {
         for (let at = 0; at < chunk.length; ) at += (await fh.write(chunk, at, chunk.length - at, null)).bytesWritten;
       }
-    },
-    { fsync: opts.fsync, createDirs: opts.createDirs },
-  );
-  stats.elapsedMs = performance.now() - started;
-  stats.bytesPerSecond = stats.elapsedMs > 0 ? (stats.bytes / stats.elapsedMs) * 1000 : 0;
-  return { path, meta, stats };
+    });
+    return { meta, stats, resumedBytes: 0 };
+  }
 }

@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'IntegrityError', // bytes or length do not match what the service promised
   'Unavailable', // the service kept failing (5xx, throttling, resets) past the retry budget
   'Unsupported', // the platform or filesystem cannot do what was asked (e.g. O_DIRECT)
+  'LocalIO', // a local file or stream could not be written: disk full, permission denied, broken pipe
   'Internal', // a bug or an unexpected state in rangepool itself
 ] as const;
 
@@ -21,7 +22,18 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['Unavailable', 'Timeout']);
 
+/**
+ * Marks every RangepoolError, whichever copy of this module made it: a bundler, tsx in a CommonJS app or a
+ * nested node_modules can load this file twice, and a class from one copy is not the other's.
+ */
+const BRAND = Symbol.for('rangepool.error');
+
 export class RangepoolError extends Error {
+  /** `instanceof RangepoolError` holds for an error from any copy of rangepool (see BRAND). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+
   override readonly name = 'RangepoolError';
   readonly code: ErrorCode;
   readonly uri: string | undefined;
@@ -38,6 +50,7 @@ export class RangepoolError extends Error {
     this.uri = uri;
     this.retryable = opts.retryable ?? RETRYABLE.has(code);
     this.throttled = opts.throttled ?? false;
+    Object.defineProperty(this, BRAND, { value: true });
   }
 }
 

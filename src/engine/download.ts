@@ -23,6 +23,9 @@ interface PartState {
   crc: PartCrc;
 }
 
+/** A part's target before its request has a block of its own (sink mode: no buffer of the whole span). */
+const NO_TARGET = Buffer.alloc(0);
+
 /** A range is asked for again as a straggler at most this often (then only stalls and the rate floor apply). */
 const STRAGGLER_TRIES = 2;
 
@@ -132,7 +135,7 @@ export class Download {
     this.stats.bytesPerSecond = this.stats.elapsedMs > 0 ? (this.length / this.stats.elapsedMs) * 1000 : 0;
     const asked = this.opts.crc !== undefined && this.crcKind === this.opts.crc ? this.crcKind : undefined;
     const crc = asked === 'crc32c' ? PartCrc.combine32(this.parts) : asked === 'crc64nvme' ? PartCrc.combine64(this.parts) : undefined;
-    return { buffer: this.buffer!, meta: this.meta!, stats: this.stats, ...(crc !== undefined ? { crc } : {}) };
+    return { buffer: this.buffer ?? NO_TARGET, meta: this.meta!, stats: this.stats, ...(crc !== undefined ? { crc } : {}) };
   }
 
   /** The first failure stops every range. */
@@ -154,17 +157,18 @@ export class Download {
     const { spans } = this.opts;
     if (spans) return this.beginSpans(spans, meta);
     if (offset > meta.size) throw invalidArgument(`offset ${offset} is past the end of the object (${meta.size} bytes)`, uri);
-    const length = this.opts.length ?? meta.size - offset;
+    const length = this.opts.clampToSize || this.opts.length === undefined ? Math.min(this.opts.length ?? Infinity, meta.size - offset) : this.opts.length;
     if (offset + length > meta.size) throw invalidArgument(`range ${offset}+${length} runs past the end of the object (${meta.size} bytes)`, uri);
     if (first && (first.start !== offset || first.length > length)) {
       throw new RangepoolError('IntegrityError', `the server sent bytes ${first.start}-${first.start + first.length - 1}, more than the ${length} asked for from ${offset}: it ignores ranges`, { uri });
     }
     // Nothing proves that two responses come from one version: the whole span in one request instead.
     const oneRequest = length - (first?.length ?? 0) > 0 && !canPinRanges(meta, this.store);
-    this.verify = checksumFor(this.opts.verify, meta, offset === 0 && length === meta.size, uri);
+    this.verify = this.checksum(meta, offset === 0 && length === meta.size);
     this.crcKind = this.verify || (this.opts.crc ?? false);
     this.length = this.stats.bytes = length;
-    const buffer = await this.acquire(length);
+    const buffer = this.opts.sink ? NO_TARGET : await this.acquire(length);
+    this.opts.sink?.start(meta, offset, length);
     const done = first?.length ?? 0;
     const state = (start: number, len: number): PartState => {
       const at = start - offset;
@@ -199,20 +203,28 @@ export class Download {
     const uri = this.loc.uri;
     if (!canPinRanges(meta, this.store)) throw new RangepoolError('Internal', 'spans of an object without a strong validator must be read as one', { uri });
     for (const s of spans) if (s.start + s.length > meta.size) throw invalidArgument(`range ${s.start}+${s.length} runs past the end of the object (${meta.size} bytes)`, uri);
-    this.verify = checksumFor(this.opts.verify, meta, false, uri);
+    this.verify = this.checksum(meta, false);
+    this.crcKind = this.verify || (this.opts.crc ?? false);
     this.length = this.stats.bytes = spans.reduce((n, s) => n + s.length, 0);
-    const buffer = await this.acquire(spans.reduce((n, s) => Math.max(n, s.at + s.length), 0));
+    const buffer = this.opts.sink ? NO_TARGET : await this.acquire(spans.reduce((n, s) => Math.max(n, s.at + s.length), 0));
+    this.opts.sink?.start(meta, 0, meta.size);
     const size = this.partSize();
     this.parts = spans.flatMap((s) =>
       planParts(s.start, s.length, size, this.engine.options.singleRequestBelow).map((p) => {
         const at = s.at + p.offset;
         const length = p.end - p.start + 1;
-        return { start: p.start, end: p.end, length, target: buffer.subarray(at, at + length), crc: new PartCrc(false) };
+        return { start: p.start, end: p.end, length, target: buffer.subarray(at, at + length), crc: new PartCrc(this.crcKind) };
       }),
     );
     this.splittable = true;
     this.start(this.parts);
     return undefined;
+  }
+
+  /** The checksum to verify; in sink mode not an MD5, which needs the whole span in order (the caller checks it). */
+  private checksum(meta: ObjectMeta, whole: boolean): Checksum | false {
+    const kind = checksumFor(this.opts.verify, meta, whole, this.loc.uri);
+    return this.opts.sink && kind === 'md5' ? false : kind;
   }
 
   /** The download's buffer: the caller's (opts.into) or a pooled one. */
@@ -255,6 +267,12 @@ export class Download {
           await new Promise<void>((resolve) => (this.wake = resolve));
           continue;
         }
+        // Sink mode: room for one more block of at most partSize, before a slot is taken (time waiting here is not the host's).
+        const window = this.opts.sink?.window;
+        if (window !== undefined && this.running > 0 && this.running >= Math.floor(window / this.partSize())) {
+          await new Promise<void>((resolve) => (this.wake = resolve));
+          continue;
+        }
         const slot = await this.take(signal, Math.min(this.pending[0]!.length, this.opts.partSize), undefined);
         const tries = this.pending[0]!.tries ?? 0;
         const part = this.cutNext();
@@ -272,7 +290,9 @@ export class Download {
    * what a throttled host needs, but a large range restarted late should not set the pace either).
    */
   private requeue(part: PartState, written: number, tries: number, urgent: boolean): void {
-    this.pending.unshift({ start: part.start + written, end: part.end, length: part.length - written, target: part.target.subarray(written), crc: new PartCrc(this.crcKind), urgent, guided: !urgent, tries });
+    // Sink mode: the rest gets blocks of its own (this part's goes back when its request ends).
+    const rest = this.opts.sink ? NO_TARGET : part.target.subarray(written);
+    this.pending.unshift({ start: part.start + written, end: part.end, length: part.length - written, target: rest, crc: new PartCrc(this.crcKind), urgent, guided: !urgent, tries });
     if (written === 0) this.parts.splice(this.parts.indexOf(part), 1);
     else Object.assign(part, { end: part.start + written - 1, length: written, target: part.target.subarray(0, written) });
     this.wakeScheduler();
@@ -331,13 +351,14 @@ export class Download {
     return new Attempt(undefined, await this.engine.limiter.take(signal), want, undefined);
   }
 
-  private progress(n: number): void {
+  /** `bytes` landed at `at` in the object: to the sink, if any, then counted. */
+  private landed(at: number, bytes: Buffer): void {
     // A range thread may report bytes after the download stopped; the caller hears nothing after that.
     if (this.stop.signal.aborted) return;
-    this.received += n;
-    if (!this.opts.onProgress) return;
+    this.received += bytes.length;
     try {
-      this.opts.onProgress({ bytes: this.received, total: this.length });
+      this.opts.sink?.write(at, bytes);
+      this.opts.onProgress?.({ bytes: this.received, total: this.length });
     } catch (e) {
       // The caller's own error: it stops the download and reaches the caller as it is, never retried.
       this.userError = { error: e };
@@ -360,132 +381,147 @@ export class Download {
     let straggled = 0;
     let throttledNow = false;
     let requeueAfter = false;
-    for (let attempt = tries; ; attempt++) {
-      const attemptAbort = new AbortController();
-      // A straggler is stopped (once the range may be asked for again) and asked for at once elsewhere.
-      // At most 2 + one per 8 parts' worth of the span is asked for again: a bound when everything is slow.
-      const mayStop = this.host && this.splittable && straggled < STRAGGLER_TRIES && this.stats.stragglers < 2 + this.length / this.opts.partSize / 8;
-      const stopper = mayStop ? (e: StragglerError) => attemptAbort.abort(e) : undefined;
-      const want = () => (part ? part.length - written : Math.min(this.opts.partSize, this.opts.length ?? this.opts.partSize));
-      let current: Attempt;
-      if (slot) {
-        current = slot;
-        slot.stop = stopper;
-        slot = undefined;
-      } else current = await this.take(signal, want(), stopper);
-      current.want = want();
-      const onStop = () => attemptAbort.abort(signal.reason);
-      signal.addEventListener('abort', onStop, { once: true });
-      // One check per quarter of the timeout, against the time of the last byte: re-arming a timer on
-      // every read would cost thousands of timers per GiB. Only time this thread was free to read counts
-      // as the server's silence: when a tick comes late (a long GC, the caller's own synchronous work),
-      // the bytes may have been waiting unread all along, so the delay is not held against the range.
-      const every = Math.max(10, stallTimeoutMs / 4);
-      let lastData = performance.now();
-      let lastTick = lastData;
-      // The rate floor, on the same clock: [responsive ms since the attempt began, bytes written then].
-      let responsive = 0;
-      const samples: Array<[number, number]> = [[0, written]];
-      const stall = setInterval(() => {
-        const now = performance.now();
-        const late = Math.max(0, now - lastTick - every);
-        lastData = Math.min(now, lastData + late);
-        responsive += now - lastTick - late;
-        lastTick = now;
-        const what = () => (part ? `bytes ${part.start + written}-${part.end}` : `the first response from ${this.offset}`);
-        if (now - lastData >= stallTimeoutMs) {
-          attemptAbort.abort(new RangepoolError('Timeout', `no data for ${stallTimeoutMs} ms on ${what()}`, { uri }));
-          return;
-        }
-        samples.push([responsive, written]);
-        while (samples.length > 2 && responsive - samples[1]![0] >= stallTimeoutMs) samples.shift();
-        const [since, bytes] = samples[0]!;
-        const span = responsive - since;
-        if (minBytesPerSecond > 0 && span >= stallTimeoutMs && written - bytes < (minBytesPerSecond * span) / 1000) {
-          const rate = Math.round(((written - bytes) * 1000) / span);
-          attemptAbort.abort(new RangepoolError('Timeout', `${rate} bytes/s over ${Math.round(span)} ms on ${what()}, below the floor of ${minBytesPerSecond} (minBytesPerSecond)`, { uri }));
-        }
-      }, every);
-      const onData = (n: number) => {
-        part!.crc.update(part!.target.subarray(written, written + n));
-        written += n;
-        if (current.firstByteAt === undefined) this.firstBytes.push(performance.now() - current.startedAt);
-        current.data(n);
-        this.progress(n);
-        lastData = performance.now();
-      };
-      this.stats.requests++;
-      try {
-        if (!part) {
-          const first = Math.min(this.opts.partSize, this.opts.length ?? this.opts.partSize);
-          await this.store.readFirst!(this.loc, this.offset, first, {
-            signal: attemptAbort.signal,
-            onData,
-            pool: this.pool,
-            threads: this.threads,
-            ifMatch: this.opts.ifMatch,
-            target: async (meta, span) => {
-              part = await this.begin(meta, span);
-              return part!.target;
-            },
-          });
-        } else if (written < part.length) {
-          await this.store.readRange(this.loc, part.start + written, part.target.subarray(written), { version: this.meta!, signal: attemptAbort.signal, onData, pool: this.pool, threads: this.threads });
-        }
-        return;
-      } catch (e) {
-        if (signal.aborted) throw signal.reason;
-        if (e instanceof ReadWhole) {
-          part = e.part; // not a failure: the whole span is asked for at once, with no backoff
-          attempt--;
-          delay = 0;
-          continue;
-        }
-        // A stall aborts the attempt: the store then fails with whatever it says; the stall is the cause.
-        const err = attemptAbort.signal.aborted ? attemptAbort.signal.reason : e;
-        if (err instanceof StragglerError) {
-          if (part && written === part.length) return;
-          // Not a failure: the bytes still missing are asked for at once, on other connections.
-          this.stats.stragglers++;
-          straggled++;
-          logRetry(attempt, part ? `bytes ${part.start + written}-${part.end}` : 'the first request', uri, 0, err);
-          if (part && this.splittable && written > 0) {
-            // This range keeps what came; the rest goes back, to be cut small and read at once elsewhere.
-            this.requeue(part, written, attempt, true);
+    /** Sink mode: the part's own block, back to the pool when the part ends (its store read has ended). */
+    let block: Buffer | undefined;
+    try {
+      for (let attempt = tries; ; attempt++) {
+        const attemptAbort = new AbortController();
+        // A straggler is stopped (once the range may be asked for again) and asked for at once elsewhere.
+        // At most 2 + one per 8 parts' worth of the span is asked for again: a bound when everything is slow.
+        const mayStop = this.host && this.splittable && straggled < STRAGGLER_TRIES && this.stats.stragglers < 2 + this.length / this.opts.partSize / 8;
+        const stopper = mayStop ? (e: StragglerError) => attemptAbort.abort(e) : undefined;
+        const want = () => (part ? part.length - written : Math.min(this.opts.partSize, this.opts.length ?? this.opts.partSize));
+        let current: Attempt;
+        if (slot) {
+          current = slot;
+          slot.stop = stopper;
+          slot = undefined;
+        } else current = await this.take(signal, want(), stopper);
+        current.want = want();
+        const onStop = () => attemptAbort.abort(signal.reason);
+        signal.addEventListener('abort', onStop, { once: true });
+        // One check per quarter of the timeout, against the time of the last byte: re-arming a timer on
+        // every read would cost thousands of timers per GiB. Only time this thread was free to read counts
+        // as the server's silence: when a tick comes late (a long GC, the caller's own synchronous work),
+        // the bytes may have been waiting unread all along, so the delay is not held against the range.
+        const every = Math.max(10, stallTimeoutMs / 4);
+        let lastData = performance.now();
+        let lastTick = lastData;
+        // The rate floor, on the same clock: [responsive ms since the attempt began, bytes written then].
+        let responsive = 0;
+        const samples: Array<[number, number]> = [[0, written]];
+        const stall = setInterval(() => {
+          const now = performance.now();
+          const late = Math.max(0, now - lastTick - every);
+          lastData = Math.min(now, lastData + late);
+          responsive += now - lastTick - late;
+          lastTick = now;
+          const what = () => (part ? `bytes ${part.start + written}-${part.end}` : `the first response from ${this.offset}`);
+          if (now - lastData >= stallTimeoutMs) {
+            attemptAbort.abort(new RangepoolError('Timeout', `no data for ${stallTimeoutMs} ms on ${what()}`, { uri }));
             return;
           }
-          attempt--;
-          delay = 0;
-          continue;
+          samples.push([responsive, written]);
+          while (samples.length > 2 && responsive - samples[1]![0] >= stallTimeoutMs) samples.shift();
+          const [since, bytes] = samples[0]!;
+          const span = responsive - since;
+          if (minBytesPerSecond > 0 && span >= stallTimeoutMs && written - bytes < (minBytesPerSecond * span) / 1000) {
+            const rate = Math.round(((written - bytes) * 1000) / span);
+            attemptAbort.abort(new RangepoolError('Timeout', `${rate} bytes/s over ${Math.round(span)} ms on ${what()}, below the floor of ${minBytesPerSecond} (minBytesPerSecond)`, { uri }));
+          }
+        }, every);
+        const onData = (n: number) => {
+          const bytes = part!.target.subarray(written, written + n);
+          part!.crc.update(bytes);
+          const at = part!.start + written;
+          written += n;
+          if (current.firstByteAt === undefined) this.firstBytes.push(performance.now() - current.startedAt);
+          current.data(n);
+          this.landed(at, bytes);
+          lastData = performance.now();
+        };
+        this.stats.requests++;
+        try {
+          if (!part) {
+            const first = Math.min(this.opts.partSize, this.opts.length ?? this.opts.partSize);
+            await this.store.readFirst!(this.loc, this.offset, first, {
+              signal: attemptAbort.signal,
+              onData,
+              pool: this.pool,
+              threads: this.threads,
+              ifMatch: this.opts.ifMatch,
+              target: async (meta, span) => {
+                part = await this.begin(meta, span);
+                if (this.opts.sink) part!.target = block = await this.block(part!.length);
+                return part!.target;
+              },
+            });
+          } else if (written < part.length) {
+            if (this.opts.sink && !block) part.target = block = await this.block(part.length);
+            await this.store.readRange(this.loc, part.start + written, part.target.subarray(written), { version: this.meta!, signal: attemptAbort.signal, onData, pool: this.pool, threads: this.threads });
+          }
+          return;
+        } catch (e) {
+          if (signal.aborted) throw signal.reason;
+          if (e instanceof ReadWhole) {
+            part = e.part; // not a failure: the whole span is asked for at once, with no backoff
+            attempt--;
+            delay = 0;
+            continue;
+          }
+          // A stall aborts the attempt: the store then fails with whatever it says; the stall is the cause.
+          const err = attemptAbort.signal.aborted ? attemptAbort.signal.reason : e;
+          if (err instanceof StragglerError) {
+            if (part && written === part.length) return;
+            // Not a failure: the bytes still missing are asked for at once, on other connections.
+            this.stats.stragglers++;
+            straggled++;
+            logRetry(attempt, part ? `bytes ${part.start + written}-${part.end}` : 'the first request', uri, 0, err);
+            if (part && this.splittable && written > 0) {
+              // This range keeps what came; the rest goes back, to be cut small and read at once elsewhere.
+              this.requeue(part, written, attempt, true);
+              return;
+            }
+            attempt--;
+            delay = 0;
+            continue;
+          }
+          const throttled = isThrottle(err);
+          if (throttled) {
+            this.stats.throttled++;
+            throttledNow = true;
+            // Sent above a limit the host has cut since: the engine answered that throttling already, so
+            // it is not held against the range (a limit of 1 is never cut: every throttle then counts).
+            if (current.limitCutSince) attempt--;
+          }
+          if (!isRetryable(err) || attempt >= retry.retries) throw err;
+          if (part && written === part.length) return;
+          // Not one large range retried late: after the backoff, what it lacks goes back to be cut again for
+          // the host's next slots (at its lowered limit).
+          requeueAfter = throttled && part !== undefined && this.host !== undefined && this.splittable && part.length - written > this.partSize() / 4;
+          this.stats.retries++;
+          // Throttling is the host's: its backoff grows with how long the host has been throttling, for every range.
+          delay = throttled && this.host ? Math.max(backoffMs(attempt, retry), this.host.throttleDelayMs(retry.baseDelayMs, retry.maxDelayMs)) : backoffMs(attempt, retry);
+          logRetry(attempt, part ? `bytes ${part.start + written}-${part.end}` : 'the first request', uri, delay, err);
+        } finally {
+          clearInterval(stall);
+          signal.removeEventListener('abort', onStop);
+          current.end(throttledNow);
+          throttledNow = false;
         }
-        const throttled = isThrottle(err);
-        if (throttled) {
-          this.stats.throttled++;
-          throttledNow = true;
-          // Sent above a limit the host has cut since: the engine answered that throttling already, so
-          // it is not held against the range (a limit of 1 is never cut: every throttle then counts).
-          if (current.limitCutSince) attempt--;
-        }
-        if (!isRetryable(err) || attempt >= retry.retries) throw err;
-        if (part && written === part.length) return;
-        // Not one large range retried late: after the backoff, what it lacks goes back to be cut again for
-        // the host's next slots (at its lowered limit).
-        requeueAfter = throttled && part !== undefined && this.host !== undefined && this.splittable && part.length - written > this.partSize() / 4;
-        this.stats.retries++;
-        // Throttling is the host's: its backoff grows with how long the host has been throttling, for every range.
-        delay = throttled && this.host ? Math.max(backoffMs(attempt, retry), this.host.throttleDelayMs(retry.baseDelayMs, retry.maxDelayMs)) : backoffMs(attempt, retry);
-        logRetry(attempt, part ? `bytes ${part.start + written}-${part.end}` : 'the first request', uri, delay, err);
-      } finally {
-        clearInterval(stall);
-        signal.removeEventListener('abort', onStop);
-        current.end(throttledNow);
-        throttledNow = false;
+        // The backoff holds no in-flight slot.
+        await sleep(delay, signal).catch(() => {
+          throw signal.reason;
+        });
+        if (requeueAfter) return this.requeue(part!, written, attempt + 1, false);
       }
-      // The backoff holds no in-flight slot.
-      await sleep(delay, signal).catch(() => {
-        throw signal.reason;
-      });
-      if (requeueAfter) return this.requeue(part!, written, attempt + 1, false);
+    } finally {
+      if (block) this.pool.release(block);
     }
+  }
+
+  /** Sink mode: a pooled block for one part. */
+  private block(length: number): Promise<Buffer> {
+    return this.pool.acquire(length, { signal: this.stop.signal });
   }
 }

@@ -75,6 +75,22 @@ export interface DownloadOptions {
   spans?: ReadonlyArray<{ start: number; length: number; at: number }>;
   /** Internal (a handle's readInto): read into this buffer, of exactly the span's length, instead of a pooled one. */
   into?: Buffer;
+  /**
+   * Internal (download()): every byte is handed to `sink.write` as it lands, at its offset in the object,
+   * while still in cache, instead of staying in one buffer of the span: each request reads into a pooled
+   * block of its own, returned when the request ends, so memory is the requests in flight. `sink.start`
+   * hears what the object is before the first byte. The result's buffer is empty. An MD5 (which cannot be
+   * combined from parts) is left to the caller: `verified` stays false. What the sink throws stops the
+   * download and reaches the caller as it is.
+   */
+  sink?: {
+    start(meta: ObjectMeta, offset: number, length: number): void;
+    write(at: number, bytes: Buffer): void;
+    /** Bytes of blocks held at once, at most (a request waits for room before it takes a slot). Default: no bound but the pool's cap. */
+    window?: number;
+  };
+  /** Internal (the CLI's --range, as curl -r): a span running past the end of the object ends at its end. */
+  clampToSize?: boolean;
 }
 
 export interface DownloadStats {
