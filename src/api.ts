@@ -12,16 +12,16 @@ import { parseUri } from './uri.js';
 
 export interface GetOptions extends DownloadOptions {
   /** A store to use instead of the one storeFor(uri, storeOptions) gives. */
-  store?: Store;
-  storeOptions?: StoreOptions;
+  store?: Store | undefined;
+  storeOptions?: StoreOptions | undefined;
   /** Default: the shared engine (its in-flight limit is shared by every call). */
-  engine?: RangeEngine;
+  engine?: RangeEngine | undefined;
   /** Fail with PreconditionFailed unless the object's ETag is this one. */
-  ifMatch?: string;
+  ifMatch?: string | undefined;
   /** When the object changes during the download, start once more against the new version. Default false. */
-  restartOnChange?: boolean;
+  restartOnChange?: boolean | undefined;
   /** Use the object-size cache (default true). */
-  cache?: boolean;
+  cache?: boolean | undefined;
 }
 
 /** What getObject() returns: `using obj = await getObject(uri)` releases the buffer at scope end. */

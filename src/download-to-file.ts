@@ -22,7 +22,7 @@ export interface DownloadFileOptions extends StreamOptions, OutputFileOptions {
    * and on such a failure keep what was written, for the next run. Without it a leftover is removed and
    * a failure removes what it wrote. Default false (the command line's default is true).
    */
-  resume?: boolean;
+  resume?: boolean | undefined;
 }
 
 export interface DownloadFileResult {
@@ -78,10 +78,13 @@ export async function download(uri: string, path: string, opts: DownloadFileOpti
                 onProgress: opts.onProgress && ((p) => opts.onProgress!({ bytes: resumedBytes + p.bytes, total: resumedBytes + p.total })),
                 sink: { start: (meta, _at, length) => part.start(meta, length), write: (at, bytes) => part.write(at - offset, bytes), window },
               });
-        const { meta, stats } = r;
+        const { stats } = r;
+        let { meta } = r;
         const length = opts.length ?? meta.size - offset;
         if (opts.verify && !stats.verified) {
-          // What could not be checked as bytes landed (an MD5, a continued file) is checked from the file.
+          // What could not be checked as bytes landed (an MD5, a continued file) is checked from the file;
+          // against the checksums a stat gives when the first response had none (of the same version).
+          if (!meta.checksums) meta = await withChecksums(meta);
           const kind = checksumFor(opts.verify, meta, offset === 0 && length === meta.size, loc.uri);
           if (kind && !fileMatches(part.fd, length, kind, meta)) throw new RangepoolError('IntegrityError', `the object's ${kind} does not match the bytes written`, { uri: loc.uri });
           stats.verified = kind;
@@ -94,6 +97,12 @@ export async function download(uri: string, path: string, opts: DownloadFileOpti
         throw localError(e, path);
       }
     }
+  }
+
+  async function withChecksums(meta: ObjectMeta): Promise<ObjectMeta> {
+    const now = await engine.stat(store, loc, opts.signal);
+    if (now.etag !== meta.etag || now.generation !== meta.generation) throw new RangepoolError('PreconditionFailed', 'the object changed while it was read', { uri: loc.uri });
+    return { ...meta, checksums: now.checksums };
   }
 
   /** A FIFO, device or socket: in order, at its position. A chunk goes back to the pool only after its write. */

@@ -8,7 +8,7 @@ import { download, type DownloadFileOptions } from './download-to-file.js';
 import { RangepoolError, abortedError, invalidArgument } from './errors.js';
 import { READ_AHEAD_PARTS } from './engine/chunks.js';
 import type { DownloadStats } from './engine/types.js';
-import { pathUnder } from './files/paths.js';
+import { pathUnder, relativeKey } from './files/paths.js';
 import { defaultPool } from './pool/index.js';
 import type { ListEntry, ObjectMeta } from './stores/store.js';
 import { parseUri } from './uri.js';
@@ -20,18 +20,24 @@ export interface ManyOptions extends Omit<GetOptions, 'offset' | 'length' | 'ifM
    * have come back, then as many as fit at their average size. Their requests share the host's adaptive
    * limit, and an object waiting for a slot holds no memory yet.
    */
-  objects?: number;
+  objects?: number | undefined;
   /** Yield in input (or listing) order instead of completion order. Default false. */
-  ordered?: boolean;
+  ordered?: boolean | undefined;
   /** Throw the first failure (after stopping the rest) instead of yielding it. Default false. */
-  failFast?: boolean;
+  failFast?: boolean | undefined;
   /** Write each object to a file under this directory (its key below the prefix) instead of into memory. */
-  to?: string;
+  to?: string | undefined;
   /** With `to`: see download(). */
-  fsync?: DownloadFileOptions['fsync'];
-  readAhead?: DownloadFileOptions['readAhead'];
+  fsync?: DownloadFileOptions['fsync'] | undefined;
+  readAhead?: DownloadFileOptions['readAhead'] | undefined;
+  resume?: DownloadFileOptions['resume'] | undefined;
+  /**
+   * With a prefix: which listed objects to fetch, asked of each before it is (false skips it). It sees the
+   * listing's entry, its key below the prefix (`relative`) and, with `to`, the path it would be written to.
+   */
+  filter?: ((entry: ListEntry & { relative: string; path?: string | undefined }) => boolean | Promise<boolean>) | undefined;
   /** Called as each object's bytes arrive: which object, its bytes so far and its size. */
-  onProgress?: (p: { uri: string; bytes: number; total: number }) => void;
+  onProgress?: ((p: { uri: string; bytes: number; total: number }) => void) | undefined;
 }
 
 /** One object's outcome. In memory: `buffer` (pooled; release it). With `to`: `path`. On failure: `error`. */
@@ -75,7 +81,9 @@ async function* sources(from: string | Iterable<string> | AsyncIterable<string>,
   const prefix = parseUri(from, { prefix: true });
   for await (const entry of listEach(from, opts)) {
     if (entry.key.endsWith('/')) continue; // a "folder" marker, not an object
-    yield placed({ uri: uriOf(from, entry.key), size: entry.size, listed: entry }, opts.to, prefix.key, entry.key);
+    const source = placed({ uri: uriOf(from, entry.key), size: entry.size, listed: entry }, opts.to, prefix.key, entry.key);
+    if (!source.error && opts.filter && !(await opts.filter({ ...entry, relative: relativeKey(prefix.key, entry.key), path: source.path }))) continue;
+    yield source;
   }
 }
 
@@ -102,12 +110,12 @@ export async function* getMany(from: string | Iterable<string> | AsyncIterable<s
   const onCallerAbort = () => stop.abort(abortedError(opts.signal!));
   if (opts.signal?.aborted) throw abortedError(opts.signal);
   opts.signal?.addEventListener('abort', onCallerAbort, { once: true });
-  const { to, fsync, readAhead, objects, ordered, failFast, onProgress, ...getOpts } = opts;
+  const { to, fsync, readAhead, resume, objects, ordered, failFast, onProgress, filter: _filter, ...getOpts } = opts;
   const fetch = async (s: Source): Promise<ManyResult> => {
     const progress = onProgress && ((p: { bytes: number; total: number }) => onProgress({ uri: s.uri, ...p }));
     try {
       if (s.path !== undefined) {
-        const r = await download(s.uri, s.path, { ...getOpts, pool, fsync, readAhead, createDirs: true, signal: stop.signal, onProgress: progress });
+        const r = await download(s.uri, s.path, { ...getOpts, pool, fsync, readAhead, resume, createDirs: true, signal: stop.signal, onProgress: progress });
         return { uri: s.uri, path: r.path, meta: r.meta, stats: r.stats };
       }
       // The listed size and ETag let the buffer be acquired before any response (not with verify: a listing has no checksums).

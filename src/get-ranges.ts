@@ -15,7 +15,7 @@ export type { Span } from './engine/coalesce.js';
 
 export interface RangesOptions extends Omit<GetOptions, 'offset' | 'length' | 'restartOnChange' | 'crc'> {
   /** Spans with at most this many bytes between them are fetched in one request. Default 1 MiB. */
-  coalesce?: number;
+  coalesce?: number | undefined;
 }
 
 /** What getRanges() returns: `using r = await getRanges(...)` releases every view at scope end. */

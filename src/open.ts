@@ -12,14 +12,14 @@ import type { Location } from './uri.js';
 
 export interface OpenOptions extends Pick<GetOptions, 'store' | 'storeOptions' | 'engine' | 'pool' | 'signal' | 'partSize' | 'concurrency'> {
   /** Bytes of small reads kept, copied out of the pool (least recently used dropped first). Default 1 MiB; 0 for none. */
-  cacheBytes?: number;
+  cacheBytes?: number | undefined;
   /** A read shorter than this fetches this much around it and keeps it (the object's last this-many bytes when it falls there). Default 64 KiB. */
-  readAhead?: number;
+  readAhead?: number | undefined;
 }
 
 /** Per-read options: an abort signal. */
 export interface HandleReadOptions {
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface HandleStats {

@@ -2,7 +2,8 @@
 // bounded read-ahead. Memory stays at the read-ahead window whatever the object's size.
 import { Readable } from 'node:stream';
 import { defaultEngine, metaCache, resolve, type GetOptions } from './api.js';
-import { READ_AHEAD_PARTS, chunksInOrder } from './engine/chunks.js';
+import { READ_AHEAD_PARTS, chunksInOrder, emptyStats } from './engine/chunks.js';
+import type { DownloadStats } from './engine/types.js';
 import { defaultPool } from './pool/index.js';
 import type { ObjectMeta } from './stores/store.js';
 
@@ -11,7 +12,9 @@ export interface StreamOptions extends Pick<GetOptions, 'store' | 'storeOptions'
    * Bytes fetched ahead of the reader, the chunk it holds included: the memory a stream uses. Default
    * concurrency × partSize (8 × 16 MiB); chunks are one part each, so this many / partSize are in flight.
    */
-  readAhead?: number;
+  readAhead?: number | undefined;
+  /** @internal A span running past the end of the object ends at its end (the CLI's --range, as curl -r). */
+  clampToSize?: boolean | undefined;
 }
 
 /**
@@ -26,6 +29,8 @@ export interface StreamOptions extends Pick<GetOptions, 'store' | 'storeOptions'
 export class ObjectStream extends Readable {
   /** What the object is, once the stream has started. */
   meta: ObjectMeta | undefined;
+  /** Totals so far (bytes, requests, retries, connections, ...), once the stream has started. */
+  stats: DownloadStats | undefined;
   private chunks: AsyncGenerator<Buffer, void, undefined> | undefined;
   private mode: 'readable' | 'iterator' | undefined;
 
@@ -43,7 +48,11 @@ export class ObjectStream extends Readable {
     metaCache.set(cacheKey, meta);
     const partSize = this.opts.partSize ?? engine.options.partSize;
     const pool = this.opts.pool ?? defaultPool();
-    yield* chunksInOrder(engine, store, loc, meta, { ...this.opts, pool, partSize, readAhead: this.opts.readAhead ?? (this.opts.concurrency ?? engine.options.concurrency ?? READ_AHEAD_PARTS) * partSize }, keepChunks);
+    const stats = (this.stats = emptyStats(store.transport));
+    const started = performance.now();
+    yield* chunksInOrder(engine, store, loc, meta, { ...this.opts, pool, partSize, stats, readAhead: this.opts.readAhead ?? (this.opts.concurrency ?? engine.options.concurrency ?? READ_AHEAD_PARTS) * partSize }, keepChunks);
+    stats.elapsedMs = performance.now() - started;
+    stats.bytesPerSecond = stats.elapsedMs > 0 ? (stats.bytes / stats.elapsedMs) * 1000 : 0;
   }
 
   override _read(): void {

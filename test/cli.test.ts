@@ -9,6 +9,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { startObjectServer } from '../testing/object-server/index.js';
 import { startAzurite } from '../testing/emulators/azurite.js';
 import { startRawServer } from './support/raw-http-server.js';
+import { formatSize } from '../src/cli/sizes.js';
 
 const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'rangepool-cli-'));
@@ -163,12 +164,20 @@ describe('rangepool stat and ls', () => {
     expect(json).toMatchObject({ uri: 's3://b/dir/data.bin', size: data.length, etag: server.get('b', 'dir/data.bin')!.etag });
   });
 
-  it('ls lists keys and sizes', async () => {
+  it('ls lists objects with human sizes and a total, folders once as PRE, every key with -r', async () => {
     const text = (await run(['ls', 's3://b/dir/'])).stdout.toString().trim().split('\n');
-    expect(text.map((l) => l.split(/\s+/).slice(-2))).toEqual([
-      [String(data.length), 'dir/data.bin'],
-      ['5', 'dir/small'],
+    expect(text.slice(0, 2).map((l) => l.split(/\s+/).slice(-3))).toEqual([
+      [...formatSize(data.length).split(' '), 'data.bin'],
+      ['5', 'B', 'small'],
     ]);
+    expect(text[2]).toBe(`total: 2 objects, ${formatSize(data.length + 5)}`);
+    const top = (await run(['ls', 's3://b/'])).stdout.toString();
+    expect(top).toMatch(/^\s+PRE dir\/$/m);
+    expect(top).not.toMatch(/data\.bin/);
+    expect(top).toMatch(/\(\d+ folders?\)$/m);
+    const all = (await run(['ls', 's3://b/', '-r'])).stdout.toString();
+    expect(all).toMatch(/ dir\/data\.bin$/m);
+    expect(all).toMatch(/ dir\/small$/m);
     const json = JSON.parse((await run(['ls', 's3://b/dir/', '--json'])).stdout.toString());
     expect(json.map((e: { key: string; size: number }) => [e.key, e.size])).toEqual([
       ['dir/data.bin', data.length],
@@ -178,7 +187,7 @@ describe('rangepool stat and ls', () => {
 
   it('keys with control characters are printed escaped, never raw (errors too: describe() escapes)', async () => {
     server.put('b', 'esc/\x1b]0;pwned\x07key', Buffer.from('x'));
-    const out = (await run(['ls', 's3://b/esc/'])).stdout.toString();
+    const out = (await run(['ls', 's3://b/esc/', '-r'])).stdout.toString();
     expect(out).toContain('esc/\\x1b]0;pwned\\x07key');
     expect(out).not.toMatch(/[\x07\x1b\r]/);
   });
@@ -366,19 +375,26 @@ describe('many objects: get --recursive, several URIs, cat', () => {
 
   it('a malformed --range, one past the end, or one over several objects is a usage error', async () => {
     for (const bad of ['10-5', 'abc', '-', '1-2-3']) expect((await run(['cat', 's3://t/p/big', '--range', bad])).stderr).toMatch(/--range must be START-END/);
-    const past = await run(['cat', 's3://t/p/big', '--range', `${data.length - 1}-${data.length}`]);
+    // As curl -r: a range that runs past the end ends at the end; one that starts past it is refused.
+    const clamped = await run(['cat', 's3://t/p/big', '--range', `${data.length - 1}-${data.length + 1000}`]);
+    expect(clamped.code).toBe(0);
+    expect(clamped.stdout.equals(data.subarray(data.length - 1))).toBe(true);
+    const toFile = join(dir, 'clamped');
+    expect((await run(['get', 's3://t/p/big', '--range', `${data.length - 10}-${data.length + 1000}`, '-o', toFile])).code).toBe(0);
+    expect(readFileSync(toFile).equals(data.subarray(data.length - 10))).toBe(true);
+    const past = await run(['cat', 's3://t/p/big', '--range', `${data.length + 1}-${data.length + 5}`]);
     expect(past.code).toBe(2);
-    expect(past.stderr).toMatch(/InvalidArgument: .*runs past the end/);
+    expect(past.stderr).toMatch(/InvalidArgument: .*past the end/);
     expect((await run(['get', 's3://t/p/a', 's3://t/p/sub/b', '--range', '0-1', '-o', dir])).stderr).toMatch(/--range reads a part of one object/);
   });
 
   it.each([
     ['SIGINT', 130],
     ['SIGTERM', 143],
-  ] as const)('%s while a file is being written removes the temporary file and exits %d', async (sig, code) => {
+  ] as const)('%s while a file is being written exits %d, and with --no-resume removes the temporary file', async (sig, code) => {
     const out = mkdtempSync(join(tmpdir(), 'rangepool-sig-'));
     server.setFaults([{ kind: 'stall', afterBytes: 1000, match: { key: 'p/big' } }]); // every range stalls for good
-    const child = spawn(process.execPath, [cli, 'get', 's3://t/p/big', '-o', join(out, 'big'), '-q', '--part-size', '1MiB'], {
+    const child = spawn(process.execPath, [cli, 'get', 's3://t/p/big', '-o', join(out, 'big'), '-q', '--part-size', '1MiB', '--no-resume'], {
       env: { ...process.env, AWS_ENDPOINT_URL: server.url, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' },
       stdio: 'ignore',
     });

@@ -1,7 +1,7 @@
 import { RangepoolError, printable } from '../errors.js';
 
 /** Exit codes by error class (documented in the README and `rangepool --help`). */
-export const EXIT = { ok: 0, other: 1, usage: 2, notFound: 3, accessDenied: 4, integrity: 5 } as const;
+export const EXIT = { ok: 0, other: 1, usage: 2, notFound: 3, accessDenied: 4, integrity: 5, local: 6 } as const;
 
 const HINTS: Partial<Record<RangepoolError['code'], string>> = {
   NotFound: 'check the bucket/container and key, and the endpoint',
@@ -11,7 +11,7 @@ const HINTS: Partial<Record<RangepoolError['code'], string>> = {
   IntegrityError: 'the bytes did not match the service checksum: run again, and report it if it persists',
   Unavailable: 'the service kept failing: try again later or lower --concurrency',
   Timeout: 'the service stopped sending data: try again later',
-  Unsupported: 'see the message for what to use instead',
+  LocalIO: 'a fault on this machine, not the service',
 };
 
 export function exitCodeFor(e: unknown): number {
@@ -25,6 +25,8 @@ export function exitCodeFor(e: unknown): number {
       return EXIT.accessDenied;
     case 'IntegrityError':
       return EXIT.integrity;
+    case 'LocalIO':
+      return EXIT.local;
     default:
       return EXIT.other;
   }

@@ -7,13 +7,22 @@ import { spawnSync } from 'node:child_process';
 import { Command, CommanderError, Option } from 'commander';
 import { list, listEach, stat } from '../api.js';
 import { invalidArgument, printable } from '../errors.js';
+import { localError } from '../files/output-file.js';
 import { packageRoot } from '../native.js';
+import { parseUri } from '../uri.js';
 import { redactUri } from '../redact.js';
 import type { ObjectMeta } from '../stores/store.js';
 import { EXIT, describe, exitCodeFor } from './exit-codes.js';
 import { storeOptions, toJson, wholeNumber, withDownload, withService, type Common } from './options.js';
 import { formatSize } from './sizes.js';
+import { listGrouped } from './listing.js';
+import { filterOption } from './filters.js';
+import { toUri } from './uris.js';
 import { catCommand, getCommand, type GetSwitches } from './transfer.js';
+
+// The AWS SDK's notice about Node versions it will drop is for the people who pick a Node version, printed
+// on every run of a command: the command line stays quiet unless the user asked for it (set to 'false').
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 // SIGINT and SIGTERM abort what runs (a file being written is removed), then exit 130 or 143; a
 // second signal kills at once.
@@ -54,17 +63,16 @@ async function statCommand(uri: string, o: Common): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-async function lsCommand(prefix: string, o: Common): Promise<void> {
+async function lsCommand(prefix: string, o: Common & { recursive?: boolean }): Promise<void> {
   const opts = { storeOptions: storeOptions(o), signal: interrupt.signal };
   if (o.json) return void process.stdout.write(toJson(await list(prefix, opts)) + '\n');
-  for await (const e of listEach(prefix, opts)) {
-    const when = e.lastModified ? e.lastModified.toISOString().replace('T', ' ').slice(0, 19) : ''.padEnd(19);
-    process.stdout.write(`${when} ${String(e.size).padStart(12)} ${printable(e.key)}\n`); // keys come from the server
-  }
+  await listGrouped(listEach(prefix, opts), parseUri(prefix, { prefix: true }).key, o.recursive ?? false, (line) => process.stdout.write(`${line}\n`));
 }
 
+const benchScript = join(packageRoot, 'bench', 'index.ts');
+
 function benchCommand(args: string[]): void {
-  const script = join(packageRoot, 'bench', 'index.ts');
+  const script = benchScript;
   if (!existsSync(script)) throw invalidArgument('the benchmark ships with the source repository, not the package: run it from a checkout');
   const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', script, ...args], { stdio: 'inherit', cwd: packageRoot });
   process.exitCode = r.status ?? EXIT.other;
@@ -77,10 +85,10 @@ const program = new Command('rangepool')
   .addHelpText(
     'after',
     `
-URIs: s3://bucket/key  gs://bucket/key  az://container/blob  file:///abs/path  direct:///abs/path
-Environment: AWS_ENDPOINT_URL(_S3), AWS_REGION, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
+URIs: s3://bucket/key  gs://bucket/key  az://container/blob  https://host/path  file:///abs/path (or a plain path)
+Environment: AWS_ENDPOINT_URL(_S3), AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
              AZURE_STORAGE_CONNECTION_STRING, STORAGE_EMULATOR_HOST
-Exit codes: 0 ok, 1 other error, 2 bad usage, 3 not found, 4 access denied, 5 integrity error`,
+Exit codes: 0 ok, 1 other error, 2 bad usage, 3 not found, 4 access denied, 5 integrity error, 6 local fault (disk full, permission, broken pipe)`,
   );
 
 const run =
@@ -98,24 +106,32 @@ withDownload(
   .addOption(new Option('-o, --output <path>', "where to write it ('-' for stdout; default: the key's base name); a directory for several objects"))
   .option('-r, --recursive', 'every object under the prefix URI, into -o DIR/ (the tree mirrors the keys)')
   .option('--objects <n>', 'objects in flight at once (default: from the pool cap and their sizes)', wholeNumber('--objects', 1))
-  .action(run((uris: string[], o: GetSwitches) => getCommand(uris, o, interrupt.signal)));
+  .option('--include <pattern>', 'with -r: fetch keys (below the prefix) that match, e.g. "*.safetensors"; with --exclude, the last match decides', filterOption(true))
+  .option('--exclude <pattern>', 'with -r: skip keys that match, e.g. "*/optimizer/*" (* matches across /, as in aws-cli)', filterOption(false))
+  .option('--no-clobber', 'never replace a file that exists (it is skipped)')
+  .option('--skip-unchanged', 'skip a file of the object\'s size and Last-Modified time (as aws s3 sync, rclone copy)')
+  .option('--dry-run', 'say what would be fetched and skipped, fetch nothing')
+  .action(run((uris: string[], o: GetSwitches) => getCommand(uris.map((u) => toUri(u, o.recursive)), o, interrupt.signal)));
 withDownload(program.command('cat').argument('<uri>', 'the object').description('write an object of any size to stdout'))
-  .action(run((uri: string, o: Common) => catCommand(uri, o, interrupt.signal)));
+  .action(run((uri: string, o: Common) => catCommand(toUri(uri), o, interrupt.signal)));
 withService(program.command('stat').argument('<uri>', 'the object').description('size, ETag/generation, checksums, last modified'))
-  .action(run((uri: string, o: Common) => statCommand(uri, o)));
-withService(program.command('ls').argument('<prefix>', 'a prefix URI, e.g. s3://bucket/dir/').description('list keys and sizes'))
-  .action(run((prefix: string, o: Common) => lsCommand(prefix, o)));
+  .action(run((uri: string, o: Common) => statCommand(toUri(uri), o)));
+withService(program.command('ls').argument('<prefix>', 'a prefix URI, e.g. s3://bucket/dir/').description('list objects and folders (PRE) under a prefix, sizes and a total'))
+  .option('-r, --recursive', 'every key under the prefix, not grouped by folder')
+  .action(run((prefix: string, o: Common & { recursive?: boolean }) => lsCommand(toUri(prefix, true), o)));
 program
-  .command('bench')
+  .command('bench', { hidden: !existsSync(benchScript) })
   .description('run the benchmark (from a checkout; see npm run bench)')
   .allowUnknownOption()
   .argument('[args...]')
   .action((args: string[]) => benchCommand(args));
 
-// A reader that closes stdout early (rangepool get … -o - | head -c 10) ends the output quietly, as other tools do.
+// A reader that closes stdout early (rangepool get … -o - | head -c 10) ends the output quietly, as other
+// tools do; any other fault writing it (cat … > /dev/full) is a local one, said in one line.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code !== 'EPIPE') throw e;
-  process.exit(EXIT.ok);
+  if (e.code === 'EPIPE') process.exit(EXIT.ok);
+  process.stderr.write(`rangepool: ${describe(localError(e, 'stdout'))}\n`);
+  process.exit(EXIT.local);
 });
 
 try {

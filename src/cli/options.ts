@@ -14,7 +14,13 @@ export interface Common {
   concurrency?: number;
   threads?: number;
   endpoint?: string;
+  endpointUrl?: string;
   region?: string;
+  profile?: string;
+  /** false with --no-sign-request. */
+  signRequest?: boolean;
+  /** false with --no-resume. */
+  resume?: boolean;
   verify?: boolean;
   json?: boolean;
   quiet?: boolean;
@@ -47,7 +53,10 @@ export const wholeNumber = (what: string, min: 0 | 1) => (text: string) => {
 export function withService(cmd: Command): Command {
   return cmd
     .option('--endpoint <url>', 'S3 or GCS endpoint (default: AWS_ENDPOINT_URL, STORAGE_EMULATOR_HOST)')
+    .option('--endpoint-url <url>', 'the same as --endpoint (the aws-cli name)')
     .option('--region <region>', 'S3 region (default: AWS_REGION, else us-east-1)')
+    .option('--profile <name>', 'AWS shared config profile (default: AWS_PROFILE, else the default chain)')
+    .option('--no-sign-request', 'S3: send requests unsigned, for public buckets (no credentials needed)')
     .option('--json', 'machine-readable output')
     .option('--debug', 'print stack traces');
 }
@@ -63,11 +72,18 @@ export function withDownload(cmd: Command): Command {
     .option('--threads <n>', 'worker threads that read ranges (default RANGEPOOL_THREADS, else 0 on up to 4 cores, half the cores beyond, at most 8)', wholeNumber('--threads', 0))
     .option('--verify', "check the service's whole-object checksum")
     .option('--range <START-END>', 'only these bytes: START-END inclusive, START- to the end, -N the last N', parseByteRange)
+    .option('--no-resume', 'start over instead of continuing what an interrupted run left, and keep nothing on failure')
     .option('-q, --quiet', 'no progress bar or summary');
 }
 
 export function storeOptions(o: Common): StoreOptions {
-  return { ...(o.endpoint ? { endpoint: o.endpoint } : {}), ...(o.region ? { region: o.region } : {}) };
+  const endpoint = o.endpoint ?? o.endpointUrl;
+  return {
+    ...(endpoint ? { endpoint } : {}),
+    ...(o.region ? { region: o.region } : {}),
+    ...(o.profile ? { profile: o.profile } : {}),
+    ...(o.signRequest === false ? { anonymous: true } : {}),
+  };
 }
 
 /** The pool the switches ask for (the default pool keeps idle what the transfer held at once: retention follows the load). */

@@ -1,5 +1,7 @@
-// The name `rangepool get` writes one object to when -o is not given.
-import { basename } from 'node:path';
+// Where `rangepool get` writes one object: -o FILE, -o DIR (an existing directory, or a name ending in
+// '/': the object goes inside under its key's base name, as aws s3 cp and cp do), or the base name here.
+import { statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { invalidArgument } from '../errors.js';
 
 /** The output name for a key when -o is not given: a plain file name, or a usage error. */
@@ -9,4 +11,18 @@ export function defaultOutputName(key: string): string {
     throw invalidArgument(`cannot name the output after the key ${JSON.stringify(key)}: give -o FILE`);
   }
   return name;
+}
+
+/** The file for `key` given -o (or not), and whether its directory is to be made ('-o new-dir/'). */
+export function outputFor(key: string, output: string | undefined): { path: string; createDirs: boolean } {
+  if (output === undefined) return { path: defaultOutputName(key), createDirs: false };
+  if (output === '-') return { path: output, createDirs: false };
+  const isDir = output.endsWith('/') || (() => {
+    try {
+      return statSync(output).isDirectory();
+    } catch {
+      return false;
+    }
+  })();
+  return isDir ? { path: join(output, defaultOutputName(key)), createDirs: true } : { path: output, createDirs: false };
 }

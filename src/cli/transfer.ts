@@ -1,8 +1,9 @@
 // `rangepool get` (one object to a file or stdout; several, or a whole prefix with --recursive, to a
-// directory) and `rangepool cat`. Every object is streamed through pooled chunks, so memory stays at
-// the read-ahead window whatever the sizes.
-import { download } from '../download-to-file.js';
+// directory) and `rangepool cat`. Memory stays at the read-ahead window whatever the sizes.
+import { existsSync } from 'node:fs';
+import { download, type DownloadFileResult } from '../download-to-file.js';
 import { invalidArgument, printable } from '../errors.js';
+import { localError } from '../files/output-file.js';
 import { getMany, type ManyResult } from '../get-many.js';
 import { stat } from '../api.js';
 import { stream } from '../stream.js';
@@ -10,8 +11,10 @@ import type { DownloadStats } from '../engine/types.js';
 import { redactUri } from '../redact.js';
 import { parseUri } from '../uri.js';
 import { EXIT, describe, exitCodeFor } from './exit-codes.js';
+import { filterKeys, type Filter } from './filters.js';
+import { keepReason, stampTime } from './local-copy.js';
 import { engineFor, poolFor, storeOptions, toJson, type Common } from './options.js';
-import { defaultOutputName } from './output.js';
+import { outputFor } from './output.js';
 import { progressBar } from './progress.js';
 import { formatSize } from './sizes.js';
 
@@ -19,44 +22,59 @@ export interface GetSwitches extends Common {
   output?: string;
   recursive?: boolean;
   objects?: number;
+  /** false with --no-clobber. */
+  clobber?: boolean;
+  skipUnchanged?: boolean;
+  dryRun?: boolean;
+  /** --include and --exclude: one list in the order given (either key holds it). */
+  include?: Filter[];
+  exclude?: Filter[];
 }
 
-function summary(what: string, stats: DownloadStats): string {
+function summary(what: string, stats: DownloadStats, resumedBytes = 0): string {
   const network = [
     `${stats.connections} at once`,
     stats.firstByteMs > 0 ? `first byte ${stats.firstByteMs} ms` : '',
     stats.stragglers > 0 ? `${stats.stragglers} stragglers re-asked` : '',
     stats.throttled > 0 ? `${stats.throttled} throttled` : '',
   ].filter(Boolean);
-  return `${what}: ${formatSize(stats.bytes)} in ${(stats.elapsedMs / 1000).toFixed(2)} s (${formatSize(stats.bytesPerSecond)}/s, ${stats.ranges} ranges, ${network.join(', ')}, ${stats.retries} retries${stats.verified ? `, ${stats.verified} verified` : ''})`;
+  const resumed = resumedBytes > 0 ? `, continued after ${formatSize(resumedBytes)} already there` : '';
+  return `${what}: ${formatSize(stats.bytes)} in ${(stats.elapsedMs / 1000).toFixed(2)} s (${formatSize(stats.bytesPerSecond)}/s, ${stats.ranges} ranges, ${network.join(', ')}, ${stats.retries} retries${stats.verified ? `, ${stats.verified} verified` : ''}${resumed})`;
 }
 
-/** --range as offset and length (the last N bytes need the size: one stat). */
-async function spanOf(uri: string, o: Common, signal: AbortSignal): Promise<{ offset?: number; length?: number }> {
+/** --range as offset and length: START-END runs to the end at most (as curl -r); the last N bytes need the size (one stat). */
+async function spanOf(uri: string, o: Common, signal: AbortSignal): Promise<{ offset?: number; length?: number; clampToSize?: boolean }> {
   const r = o.range;
   if (!r) return {};
-  if ('start' in r) return { offset: r.start, ...(r.end !== undefined ? { length: r.end - r.start + 1 } : {}) };
+  if ('start' in r) return { offset: r.start, ...(r.end !== undefined ? { length: r.end - r.start + 1 } : {}), clampToSize: true };
   const { size } = await stat(uri, { storeOptions: storeOptions(o), signal });
   return { offset: Math.max(0, size - r.last), length: Math.min(size, r.last) };
+}
+
+/** A leftover kept for the next run, named so the user knows what it is. */
+function keptNote(path: string): string | undefined {
+  const tmp = `${path.replace(/[^/]*$/, (name) => `.${name}`)}.rangepool-tmp`;
+  return existsSync(`${tmp}.state`) ? `rangepool: what was written is kept in ${tmp}: run the same command again to continue (--no-resume starts over)` : undefined;
 }
 
 /** Writes the object to stdout chunk by chunk; each chunk goes back to the pool once its write is done. */
 async function toStdout(uri: string, o: Common, signal: AbortSignal): Promise<void> {
   const bar = progressBar(!o.quiet && !o.json);
-  const started = performance.now();
   const span = await spanOf(uri, o, signal);
-  const s = stream(uri, { ...span, pool: poolFor(o), engine: engineFor(o), storeOptions: storeOptions(o), verify: o.verify ? 'require' : false, signal, onProgress: (p) => bar.update(p.bytes, p.total) });
+  const pool = poolFor(o);
+  const s = stream(uri, { ...span, pool, engine: engineFor(o), storeOptions: storeOptions(o), verify: o.verify ? 'require' : false, signal, onProgress: (p) => bar.update(p.bytes, p.total) });
   let bytes = 0;
   try {
     for await (const chunk of s) {
-      await new Promise<void>((resolve, reject) => process.stdout.write(chunk, (e) => (e ? reject(e) : resolve())));
+      await new Promise<void>((resolve, reject) => process.stdout.write(chunk, (e) => (e ? reject(localError(e, 'stdout')) : resolve())));
       bytes += chunk.length;
     }
   } finally {
     bar.stop();
   }
-  if (!o.quiet && !o.json) process.stderr.write(`${redactUri(uri)} → stdout: ${formatSize(bytes)} in ${((performance.now() - started) / 1000).toFixed(2)} s\n`);
-  else if (o.json) process.stderr.write(toJson({ uri: redactUri(uri), output: '-', meta: s.meta, bytes }) + '\n');
+  await new Promise((resolve) => setImmediate(resolve)); // the last chunk is back in the pool at the next turn
+  if (o.json) process.stderr.write(toJson({ uri: redactUri(uri), output: '-', meta: s.meta, stats: s.stats, pool: { native: pool.native, ...pool.stats() } }) + '\n');
+  else if (!o.quiet) process.stderr.write(summary(`${redactUri(uri)} → stdout`, s.stats!) + '\n');
 }
 
 export async function catCommand(uri: string, o: Common, signal: AbortSignal): Promise<void> {
@@ -65,24 +83,39 @@ export async function catCommand(uri: string, o: Common, signal: AbortSignal): P
 
 export async function getCommand(uris: string[], o: GetSwitches, signal: AbortSignal): Promise<void> {
   const many = o.recursive || uris.length > 1;
-  if (!many) {
-    const uri = uris[0]!;
-    const output = o.output ?? defaultOutputName(parseUri(uri).key);
-    if (output === '-') return toStdout(uri, o, signal);
-    const pool = poolFor(o);
-    const bar = progressBar(!o.quiet && !o.json);
-    const span = await spanOf(uri, o, signal);
-    const r = await download(uri, output, { ...span, pool, engine: engineFor(o), storeOptions: storeOptions(o), verify: o.verify ? 'require' : false, signal, onProgress: (p) => bar.update(p.bytes, p.total) }).finally(() => bar.stop());
-    await new Promise((resolve) => setImmediate(resolve)); // the last block is back in the pool at the next turn: report that
-    if (o.json) process.stdout.write(toJson({ uri: redactUri(uri), output, meta: r.meta, stats: r.stats, pool: { native: pool.native, ...pool.stats() } }) + '\n');
-    else if (!o.quiet) process.stderr.write(summary(`${redactUri(uri)} → ${output}`, r.stats) + '\n');
-    return;
-  }
+  if (!many) return getOne(uris[0]!, o, signal);
   if (o.range) throw invalidArgument('--range reads a part of one object, not of several');
-  if (!o.output || o.output === '-') throw invalidArgument('several objects (or --recursive) need -o DIR/, a directory to write them under');
+  if (!o.output || o.output === '-') throw invalidArgument('several objects (or --recursive) need -o DIR, a directory to write them under');
   if (o.recursive && uris.length > 1) throw invalidArgument('--recursive takes one prefix URI');
   if (!o.recursive && uris.some((u) => u.endsWith('/'))) throw invalidArgument('a prefix URI needs --recursive');
+  if (!o.recursive && (o.include ?? o.exclude)?.length) throw invalidArgument('--include and --exclude pick objects under a prefix: use them with --recursive');
   await manyToDirectory(o.recursive ? uris[0]! : uris, o, signal);
+}
+
+async function getOne(uri: string, o: GetSwitches, signal: AbortSignal): Promise<void> {
+  const { path: output, createDirs } = outputFor(parseUri(uri).key, o.output);
+  if (output === '-') return toStdout(uri, o, signal);
+  if (o.clobber === false || o.skipUnchanged) {
+    // Only these need to know the object before it is read: one stat.
+    const meta = o.clobber === false ? { size: -1 } : await stat(uri, { storeOptions: storeOptions(o), signal });
+    const reason = await keepReason(output, meta, o);
+    if (reason || o.dryRun) return void process.stderr.write(`${o.dryRun && !reason ? '(dry run) would get' : 'skipped'} ${redactUri(uri)} → ${output}${reason ? `: ${reason}` : ''}\n`);
+  } else if (o.dryRun) return void process.stderr.write(`(dry run) would get ${redactUri(uri)} → ${output}\n`);
+  const pool = poolFor(o);
+  const bar = progressBar(!o.quiet && !o.json);
+  const span = await spanOf(uri, o, signal);
+  let r: DownloadFileResult;
+  try {
+    r = await download(uri, output, { ...span, pool, engine: engineFor(o), storeOptions: storeOptions(o), verify: o.verify ? 'require' : false, resume: o.resume !== false, createDirs, signal, onProgress: (p) => bar.update(p.bytes, p.total) }).finally(() => bar.stop());
+  } catch (e) {
+    const note = keptNote(output);
+    if (note && !o.quiet) process.stderr.write(`${note}\n`);
+    throw e;
+  }
+  if (!span.offset && !span.length) await stampTime(output, r.meta.lastModified);
+  await new Promise((resolve) => setImmediate(resolve)); // the last block is back in the pool at the next turn: report that
+  if (o.json) process.stdout.write(toJson({ uri: redactUri(uri), output, meta: r.meta, stats: r.stats, resumedBytes: r.resumedBytes, pool: { native: pool.native, ...pool.stats() } }) + '\n');
+  else if (!o.quiet) process.stderr.write(summary(`${redactUri(uri)} → ${output}`, r.stats, r.resumedBytes) + '\n');
 }
 
 async function manyToDirectory(from: string | string[], o: GetSwitches, signal: AbortSignal): Promise<void> {
@@ -92,6 +125,7 @@ async function manyToDirectory(from: string | string[], o: GetSwitches, signal: 
   let bytes = 0;
   let started = 0;
   let finished = 0;
+  let skipped = 0;
   const failures: ManyResult[] = [];
   const results: unknown[] = [];
   let worst: number = EXIT.ok;
@@ -105,15 +139,36 @@ async function manyToDirectory(from: string | string[], o: GetSwitches, signal: 
     received.set(p.uri, p.bytes);
     redraw();
   };
+  const picked = filterKeys(o.include ?? o.exclude ?? []);
+  const say = (line: string) => {
+    bar.stop();
+    if (!o.quiet || o.dryRun) process.stderr.write(`${line}\n`);
+  };
+  const filter = async (e: { key: string; relative: string; size: number; lastModified?: Date | undefined; path?: string | undefined }) => {
+    if (!picked(e.relative)) return false;
+    const reason = e.path === undefined ? undefined : await keepReason(e.path, e, o);
+    if (reason) {
+      skipped++;
+      say(`skipped ${printable(e.relative)}: ${reason}`);
+      return false;
+    }
+    if (o.dryRun) say(`(dry run) would get ${printable(e.relative)} (${formatSize(e.size)}) → ${e.path}`);
+    return !o.dryRun;
+  };
   try {
-    for await (const r of getMany(from, { to: o.output!, objects: o.objects, pool, engine: engineFor(o), storeOptions: storeOptions(o), verify: o.verify ? 'require' : false, signal, onProgress })) {
+    const opts = { to: o.output!, objects: o.objects, pool, engine: engineFor(o), storeOptions: storeOptions(o), verify: o.verify ? ('require' as const) : false, resume: o.resume !== false, signal, onProgress, filter };
+    for await (const r of getMany(from, opts)) {
       finished++;
       if (r.error) {
         failures.push(r);
+        // What a failed object had received is not in any file: it does not count.
+        bytes -= received.get(r.uri) ?? 0;
         worst = Math.max(worst, exitCodeFor(r.error));
-        bar.stop();
-        process.stderr.write(`rangepool: ${describe(r.error)}\n`);
-      } else if (o.json) results.push({ uri: redactUri(r.uri), path: r.path, size: r.meta.size, stats: r.stats });
+        say(`rangepool: ${describe(r.error)}`);
+      } else {
+        if (r.path !== undefined) await stampTime(r.path, r.meta.lastModified);
+        if (o.json) results.push({ uri: redactUri(r.uri), path: r.path, size: r.meta.size, stats: r.stats });
+      }
       redraw();
     }
   } finally {
@@ -121,9 +176,10 @@ async function manyToDirectory(from: string | string[], o: GetSwitches, signal: 
   }
   const elapsedMs = performance.now() - t0;
   await new Promise((resolve) => setImmediate(resolve)); // the last blocks are back in the pool at the next turn
-  const total = { objects: finished, failed: failures.length, bytes, elapsedMs, bytesPerSecond: elapsedMs > 0 ? (bytes / elapsedMs) * 1000 : 0, pool: { native: pool.native, ...pool.stats() } };
+  const written = finished - failures.length;
+  const total = { objects: finished, written, failed: failures.length, skipped, bytes, elapsedMs, bytesPerSecond: elapsedMs > 0 ? (bytes / elapsedMs) * 1000 : 0, pool: { native: pool.native, ...pool.stats() } };
   if (o.json) process.stdout.write(toJson({ objects: results, failures: failures.map((f) => ({ uri: redactUri(f.uri), code: f.error!.code, message: printable(f.error!.message) })), total }) + '\n');
-  else if (!o.quiet) process.stderr.write(`${finished - failures.length} of ${finished} objects → ${o.output}: ${formatSize(bytes)} in ${(elapsedMs / 1000).toFixed(2)} s (${formatSize(total.bytesPerSecond)}/s)\n`);
+  else if (!o.quiet && !o.dryRun) process.stderr.write(`${written} of ${finished} objects → ${o.output}: ${formatSize(bytes)} in ${(elapsedMs / 1000).toFixed(2)} s (${formatSize(total.bytesPerSecond)}/s)${skipped ? `; ${skipped} skipped` : ''}\n`);
   if (failures.length > 0) {
     process.stderr.write(`rangepool: ${failures.length} of ${finished} objects failed\n`);
     process.exitCode = worst;

@@ -16,7 +16,7 @@ export function checksumFor(verify: boolean | 'require' | undefined, meta: Objec
   const kind = CHECKSUMS.find((k) => meta.checksums?.[k] !== undefined);
   if (kind && whole) return kind;
   if (verify === 'require') {
-    throw new RangepoolError('Unsupported', whole ? 'the service keeps no whole-object checksum for this object' : 'a partial range cannot be checked against a whole-object checksum', { uri });
+    throw new RangepoolError('Unsupported', whole ? 'the service keeps no whole-object checksum for this object: read it without verify (--verify)' : 'a partial range cannot be checked against a whole-object checksum: read it without verify (--verify)', { uri });
   }
   return false;
 }

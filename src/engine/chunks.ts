@@ -27,6 +27,8 @@ export interface ChunkOptions {
   length?: number;
   /** Totals over the chunks so far (requests, retries, ...), updated as each arrives; `verified` after the last. */
   stats?: DownloadStats;
+  /** A span running past the end of the object ends at its end (as curl -r). */
+  clampToSize?: boolean;
 }
 
 /** What the chunk pipeline needs of an engine. */
@@ -43,16 +45,16 @@ export interface ChunkSource {
 export async function* chunksInOrder(engine: ChunkSource, store: Store, loc: Location, meta: ObjectMeta, opts: ChunkOptions, keepChunks = false): AsyncGenerator<Buffer, void, undefined> {
   const uri = loc.uri;
   const offset = opts.offset ?? 0;
-  const length = opts.length ?? meta.size - offset;
+  const length = opts.length === undefined || (opts.clampToSize && offset < meta.size) ? Math.min(opts.length ?? Infinity, meta.size - offset) : opts.length;
   if (offset < 0 || length < 0 || offset + length > meta.size) throw invalidArgument(`range ${offset}+${length} runs past the end of the object (${meta.size} bytes)`, uri);
   const verify = checksumFor(opts.verify, meta, offset === 0 && length === meta.size, uri);
   const crc = verify === 'crc32c' || verify === 'crc64nvme' ? verify : undefined;
   const md5 = verify === 'md5' ? createHash('md5') : undefined;
-  const chunkCount = Math.ceil(length / opts.partSize);
-  if (chunkCount > 1 && !canPinRanges(meta, store)) {
-    throw new RangepoolError('PreconditionFailed', 'the server gives no strong ETag or generation to hold chunks of one version to, so a stream or file of it could mix versions: get() reads it in one request', { uri });
-  }
-  const ahead = Math.max(1, Math.floor(opts.readAhead / opts.partSize));
+  // Nothing proves that two responses come from one version: the whole span in one chunk, one request (as
+  // get() reads it), whatever the read-ahead.
+  const chunkSize = canPinRanges(meta, store) ? opts.partSize : Math.max(length, 1);
+  const chunkCount = Math.ceil(length / chunkSize);
+  const ahead = Math.max(1, Math.floor(opts.readAhead / chunkSize));
 
   const stop = new AbortController();
   setMaxListeners(0, stop.signal);
@@ -73,14 +75,14 @@ export async function* chunksInOrder(engine: ChunkSource, store: Store, loc: Loc
   const fill = () => {
     while (inFlight.length < ahead && next < chunkCount) {
       const i = next++;
-      const start = offset + i * opts.partSize;
+      const start = offset + i * chunkSize;
       const chunk = engine.download(store, loc, meta, {
         pool: opts.pool,
         signal: stop.signal,
         offset: start,
-        length: Math.min(opts.partSize, offset + length - start),
+        length: Math.min(chunkSize, offset + length - start),
         // One range per chunk (a partSize asked for), under the host's adaptive limit like every range.
-        partSize: opts.partSize,
+        partSize: Math.max(chunkSize, opts.partSize),
         crc,
         onProgress: onProgress(i),
       });

@@ -157,7 +157,7 @@ export class Download {
     const { spans } = this.opts;
     if (spans) return this.beginSpans(spans, meta);
     if (offset > meta.size) throw invalidArgument(`offset ${offset} is past the end of the object (${meta.size} bytes)`, uri);
-    const length = this.opts.clampToSize || this.opts.length === undefined ? Math.min(this.opts.length ?? Infinity, meta.size - offset) : this.opts.length;
+    const length = this.opts.length === undefined || (this.opts.clampToSize && offset < meta.size) ? Math.min(this.opts.length ?? Infinity, meta.size - offset) : this.opts.length;
     if (offset + length > meta.size) throw invalidArgument(`range ${offset}+${length} runs past the end of the object (${meta.size} bytes)`, uri);
     if (first && (first.start !== offset || first.length > length)) {
       throw new RangepoolError('IntegrityError', `the server sent bytes ${first.start}-${first.start + first.length - 1}, more than the ${length} asked for from ${offset}: it ignores ranges`, { uri });

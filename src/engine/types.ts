@@ -15,26 +15,26 @@ export interface EngineOptions {
    * bench/results/sweep.md), and smaller towards the end of an object so its last ranges end together
    * (down to 2 MiB). Set, every range but the last is exactly this size.
    */
-  partSize?: number;
+  partSize?: number | undefined;
   /**
    * Ranges of one object in flight at once. Default: adaptive, per host and shared by every download of
    * this engine: more while they add throughput, fewer when the service throttles (see engine/governor.ts).
    * Set, this many per object, as asked (only maxInFlight still applies), and stragglers are not re-asked.
    */
-  concurrency?: number;
+  concurrency?: number | undefined;
   /** Ranges in flight at once across every download of this engine, and the most the adaptive limit reaches. Default 128. */
-  maxInFlight?: number;
+  maxInFlight?: number | undefined;
   /** Objects (or spans) smaller than this are fetched in one request. Default: partSize. */
-  singleRequestBelow?: number;
-  retry?: Partial<RetryOptions>;
+  singleRequestBelow?: number | undefined;
+  retry?: Partial<RetryOptions> | undefined;
   /** A request that receives no byte for this long is abandoned and retried. Default 30 s. */
-  stallTimeoutMs?: number;
+  stallTimeoutMs?: number | undefined;
   /**
    * A request that receives fewer bytes than this per second, averaged over any stallTimeoutMs, is
    * abandoned and retried like a stall (curl's --speed-limit over --speed-time): a server that trickles
    * a byte now and then still has an end. Default 1024; 0 turns it off.
    */
-  minBytesPerSecond?: number;
+  minBytesPerSecond?: number | undefined;
   /**
    * Worker threads that read ranges on the direct transport (HTTP stores): each owns keep-alive
    * connections and reads bodies straight into the pooled buffer, so decryption and socket reads use
@@ -42,7 +42,7 @@ export interface EngineOptions {
    * os.availableParallelism() (see defaultThreads). Used with the native pool; the JS fallback pool
    * reads on the calling thread.
    */
-  threads?: number;
+  threads?: number | undefined;
 }
 
 export interface Progress {
@@ -51,31 +51,34 @@ export interface Progress {
 }
 
 export interface DownloadOptions {
-  pool?: Pool;
-  signal?: AbortSignal;
-  onProgress?: (p: Progress) => void;
-  partSize?: number;
-  concurrency?: number;
+  pool?: Pool | undefined;
+  signal?: AbortSignal | undefined;
+  onProgress?: ((p: Progress) => void) | undefined;
+  partSize?: number | undefined;
+  concurrency?: number | undefined;
   /** Check the whole-object checksum the service keeps: true when there is one, 'require' to fail without. */
-  verify?: boolean | 'require';
+  verify?: boolean | 'require' | undefined;
   /** Span of the object; default the whole of it. */
-  offset?: number;
-  length?: number;
+  offset?: number | undefined;
+  length?: number | undefined;
   /** Only this ETag will do (sent as If-Match on the first request when the meta is not known yet). */
-  ifMatch?: string;
+  ifMatch?: string | undefined;
   /**
+   * @internal
    * Compute this CRC of the span as bytes land and return it (`DownloadResult.crc`), so spans fetched
    * apart can be checked as one object (stream() and download() do). Internal; no check is made here.
    */
-  crc?: 'crc32c' | 'crc64nvme';
+  crc?: 'crc32c' | 'crc64nvme' | undefined;
   /**
+   * @internal
    * Internal (getRanges): these spans of the object instead of offset/length, each read into the buffer
    * at `at`; the meta must be known and pin ranges.
    */
-  spans?: ReadonlyArray<{ start: number; length: number; at: number }>;
-  /** Internal (a handle's readInto): read into this buffer, of exactly the span's length, instead of a pooled one. */
-  into?: Buffer;
+  spans?: ReadonlyArray<{ start: number; length: number; at: number }> | undefined;
+  /** @internal Internal (a handle's readInto): read into this buffer, of exactly the span's length, instead of a pooled one. */
+  into?: Buffer | undefined;
   /**
+   * @internal
    * Internal (download()): every byte is handed to `sink.write` as it lands, at its offset in the object,
    * while still in cache, instead of staying in one buffer of the span: each request reads into a pooled
    * block of its own, returned when the request ends, so memory is the requests in flight. `sink.start`
@@ -87,10 +90,10 @@ export interface DownloadOptions {
     start(meta: ObjectMeta, offset: number, length: number): void;
     write(at: number, bytes: Buffer): void;
     /** Bytes of blocks held at once, at most (a request waits for room before it takes a slot). Default: no bound but the pool's cap. */
-    window?: number;
+    window?: number | undefined;
   };
-  /** Internal (the CLI's --range, as curl -r): a span running past the end of the object ends at its end. */
-  clampToSize?: boolean;
+  /** @internal Internal (the CLI's --range, as curl -r): a span running past the end of the object ends at its end. */
+  clampToSize?: boolean | undefined;
 }
 
 export interface DownloadStats {
@@ -122,7 +125,7 @@ export interface DownloadResult {
   meta: ObjectMeta;
   stats: DownloadStats;
   /** With DownloadOptions.crc: the span's CRC. */
-  crc?: number | bigint;
+  crc?: number | bigint | undefined;
 }
 
 /** What a Download needs of the engine that runs it. */

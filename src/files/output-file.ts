@@ -9,9 +9,9 @@ import { RangepoolError, invalidArgument, isRangepoolError } from '../errors.js'
 
 export interface OutputFileOptions {
   /** fsync the file before it takes the final name. Default false. */
-  fsync?: boolean;
+  fsync?: boolean | undefined;
   /** Create missing parent directories (as curl --create-dirs). Default false. */
-  createDirs?: boolean;
+  createDirs?: boolean | undefined;
 }
 
 /** A regular file to write through a temporary (with the mode it gets), or a special file written in place. */

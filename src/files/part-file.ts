@@ -109,6 +109,9 @@ export class PartFile {
   private meta: ObjectMeta | undefined;
   private savedAt = 0;
   private closed = false;
+  /** Bytes written since the state was last saved (saved on a timer too: ranges that stall write nothing). */
+  private dirty = false;
+  private readonly timer: NodeJS.Timeout | undefined;
   /** With resume: what a killed run left for this object, to be continued. */
   readonly resumed: { meta: ObjectMeta; done: Extents } | undefined;
 
@@ -122,7 +125,10 @@ export class PartFile {
   ) {
     this.resumed = resumed ? { meta: resumed, done } : undefined;
     this.meta = resumed;
-    if (statePath) this.stateFd = openSync(statePath, constants.O_WRONLY | NOFOLLOW);
+    if (statePath) {
+      this.stateFd = openSync(statePath, constants.O_WRONLY | NOFOLLOW);
+      this.timer = setInterval(() => this.dirty && this.save(true), SAVE_EVERY_MS).unref();
+    }
     this.save(true);
   }
 
@@ -182,6 +188,7 @@ export class PartFile {
   write(at: number, bytes: Buffer): void {
     for (let off = 0; off < bytes.length; ) off += writeSync(this.fd, bytes, off, bytes.length - off, at + off);
     this.done.add(at, bytes.length);
+    this.dirty = true;
     if (this.stateFd !== undefined && performance.now() - this.savedAt >= SAVE_EVERY_MS) this.save();
   }
 
@@ -190,6 +197,7 @@ export class PartFile {
     if (this.stateFd === undefined || this.closed) return;
     if (!force && performance.now() - this.savedAt < SAVE_EVERY_MS / 10) return;
     this.savedAt = performance.now();
+    this.dirty = false;
     const state: State = { v: 1, pid: process.pid, object: this.object, ...(this.meta ? { meta: fromMeta(this.meta) } : {}), done: this.done.toJSON() };
     const text = Buffer.from(JSON.stringify(state));
     ftruncateSync(this.stateFd, 0);
@@ -219,6 +227,7 @@ export class PartFile {
   private close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.timer);
     closeSync(this.fd);
     if (this.stateFd !== undefined) closeSync(this.stateFd);
   }

@@ -9,14 +9,14 @@ import type { AcquireOptions, AcquireStatus, Pool, PoolOptions, PoolStats } from
 
 export interface BufferPoolOptions extends PoolOptions {
   /** 'js' forces the JavaScript fallback (the environment variable RANGEPOOL_NO_NATIVE=1 does so for all). */
-  implementation?: 'auto' | 'js';
+  implementation?: 'auto' | 'js' | undefined;
   /**
    * acquire() faults a fresh block's pages in on a threadpool thread before it resolves (native pool).
    * Default false (RANGEPOOL_PREFAULT=1 turns it on for the default pool): measured here
    * (bench/pool-policy.ts) it was faster in some runs and slower in others (no byte can land until every
    * page is in, where faulting as bytes arrive overlaps the two), so it stays a choice, not the default.
    */
-  prefault?: boolean;
+  prefault?: boolean | undefined;
 }
 
 /** A pooled buffer with a scoped lifetime: `using lease = await pool.lease(n)` releases at block end. */

@@ -1,19 +1,19 @@
 /** What every pool (native or JS fallback) offers. The range engine only needs acquire/release. */
 export interface PoolOptions {
   /** Block sizes in bytes, ascending. Default 1, 4, 16, 64, 256 MiB. */
-  sizeClasses?: number[];
+  sizeClasses?: number[] | undefined;
   /**
    * At most this many idle blocks per size class (and of blocks above the largest class). Below it, a
    * pool keeps idle as many blocks of a class as were out at once since it last trimmed: retention
    * follows the load. Default 1024; 0 keeps none.
    */
-  idlePerClass?: number;
+  idlePerClass?: number | undefined;
   /** Cap on in-use + idle bytes. Default: half of the memory this process may use. */
-  maxBytes?: number;
+  maxBytes?: number | undefined;
   /** Once the pool has seen no acquire and no release for this long, its idle blocks go back to the OS. Default 10 000 ms; 0 keeps them. */
-  trimAfterMs?: number;
+  trimAfterMs?: number | undefined;
   /** Debug: fill released blocks with 0xDB so use-after-release shows. Default false. */
-  poison?: boolean;
+  poison?: boolean | undefined;
 }
 
 /** The options as a pool runs with them, defaults filled in (what both backends are made from). */
@@ -29,7 +29,7 @@ export type BackendStats = Omit<PoolStats, 'collectedWithoutRelease'>;
 export type AcquireStatus = 'over-cap' | 'returning';
 
 export interface AcquireOptions {
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface PoolStats {

@@ -11,14 +11,20 @@ import { chooseTransport, httpClientFor, type HttpStoreOptions } from './http-op
 import { LIST_PAGE_KEYS, type FirstReadOptions, type ListPage, type ObjectMeta, type ReadOptions, type Store, type Transport } from './store.js';
 import { ifMatchFor } from '../engine/pin.js';
 
+/** A BlobServiceClient from @azure/storage-blob, stated without the SDK's types (a program's type check never needs them). */
+export interface AzureClientLike {
+  readonly url: string;
+  getContainerClient(name: string): unknown;
+}
+
 export interface AzureStoreOptions extends HttpStoreOptions {
   /** Azure connection string (default AZURE_STORAGE_CONNECTION_STRING). */
-  connectionString?: string;
+  connectionString?: string | undefined;
   /**
    * A BlobServiceClient of yours (any credential: shared key, SAS URL, or a token credential such as
    * DefaultAzureCredential), used as it is configured; connectionString is then ignored.
    */
-  client?: BlobServiceClient;
+  client?: AzureClientLike | undefined;
 }
 
 type Sdk = typeof import('@azure/storage-blob');
@@ -90,7 +96,7 @@ export class AzureStore implements Store {
     return (this.service ??= loadSdk<Sdk>('@azure/storage-blob').then((sdk) => {
       if (this.opts.client !== undefined) {
         if (typeof this.opts.client.getContainerClient !== 'function' || !('credential' in this.opts.client)) throw invalidArgument('storeOptions.client for az:// must be a BlobServiceClient from @azure/storage-blob', uri);
-        return this.opts.client;
+        return this.opts.client as BlobServiceClient;
       }
       const cs = this.opts.connectionString ?? process.env.AZURE_STORAGE_CONNECTION_STRING;
       if (!cs) throw new RangepoolError('InvalidArgument', 'az:// needs AZURE_STORAGE_CONNECTION_STRING or the connectionString option', { uri });

@@ -109,7 +109,7 @@ export class FileStore implements Store {
       }
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EINVAL') {
-        throw new RangepoolError('Unsupported', 'O_DIRECT read refused (alignment or filesystem)', { uri: loc.uri, cause: e });
+        throw new RangepoolError('Unsupported', 'O_DIRECT read refused (alignment or filesystem); use file:// instead', { uri: loc.uri, cause: e });
       }
       throw fsError(e, loc.uri);
     }

@@ -12,13 +12,19 @@ import { DirectRanges } from './direct.js';
 import type { HttpRequest } from '../http/client.js';
 import { LIST_PAGE_KEYS, type FirstReadOptions, type ListPage, type ObjectMeta, type ReadOptions, type Store, type Transport } from './store.js';
 
+/** A Storage from @google-cloud/storage, stated without the SDK's types (a program's type check never needs them). */
+export interface GcsClientLike {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  bucket(name: string, options?: any): unknown;
+}
+
 export interface GcsStoreOptions extends HttpStoreOptions {
   /** API endpoint (default STORAGE_EMULATOR_HOST, else Google's). */
-  endpoint?: string;
+  endpoint?: string | undefined;
   /** GCS project id. */
-  projectId?: string;
+  projectId?: string | undefined;
   /** A Storage client of yours, used as it is configured; endpoint and projectId are then ignored. */
-  client?: Storage;
+  client?: GcsClientLike | undefined;
 }
 
 type Sdk = typeof import('@google-cloud/storage');
@@ -78,7 +84,7 @@ export class GcsStore implements Store {
     return (this.storage ??= loadSdk<Sdk>('@google-cloud/storage').then((sdk) => {
       if (this.opts.client !== undefined) {
         if (typeof this.opts.client.bucket !== 'function' || !('authClient' in this.opts.client)) throw invalidArgument('storeOptions.client for gs:// must be a Storage from @google-cloud/storage');
-        return this.opts.client;
+        return this.opts.client as Storage;
       }
       return new sdk.Storage({
         ...(endpoint ? { apiEndpoint: endpoint } : {}),

@@ -14,11 +14,11 @@ export interface HttpStoreOptions {
    * 'sdk': the cloud SDK's own GET (default RANGEPOOL_TRANSPORT, else direct; a proxy in HTTPS_PROXY /
    * HTTP_PROXY selects the SDK, which is where proxy agents are configured).
    */
-  transport?: Transport;
+  transport?: Transport | undefined;
   /** Connections per host; the engine's adaptive in-flight limit stays within it. Default 128 (the engine's maxInFlight). */
-  maxSockets?: number;
+  maxSockets?: number | undefined;
   /** TLS settings for the direct transport (ca, cert, key, ...). NODE_EXTRA_CA_CERTS applies as everywhere in Node. */
-  tls?: ConnectionOptions;
+  tls?: ConnectionOptions | undefined;
 }
 
 export function chooseTransport(opts: HttpStoreOptions, endpoint: string | undefined): Transport {

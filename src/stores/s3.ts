@@ -19,28 +19,56 @@ import { ifMatchFor } from '../engine/pin.js';
 
 export interface S3StoreOptions extends HttpStoreOptions {
   /** Default: AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL, else AWS itself. */
-  endpoint?: string;
+  endpoint?: string | undefined;
   /** Default: AWS_REGION, then AWS_DEFAULT_REGION, else us-east-1. */
-  region?: string;
+  region?: string | undefined;
   /** Keys, or a function the SDK calls for them when it needs them (default: the SDK's own chain). */
-  credentials?: AwsCredentials | (() => Promise<AwsCredentials>);
+  credentials?: (AwsCredentials | (() => Promise<AwsCredentials>)) | undefined;
+  /**
+   * No credentials: every request goes unsigned, for public buckets (as aws --no-sign-request). Default
+   * false. Set, `credentials` and `profile` are ignored.
+   */
+  anonymous?: boolean | undefined;
+  /** The shared config/credentials profile to use (as AWS_PROFILE and aws --profile). Default: the SDK's own chain. */
+  profile?: string | undefined;
   /** Path-style URLs; default true when the endpoint is an IP address or localhost. */
-  forcePathStyle?: boolean;
+  forcePathStyle?: boolean | undefined;
   /**
    * An S3Client of yours, used as it is configured (endpoint, region, credentials, its own retries and
    * handler); the options above are then ignored, except transport, maxSockets and tls.
    */
-  client?: S3Client;
+  client?: S3ClientLike | undefined;
 }
+
+/**
+ * What an S3Client from @aws-sdk/client-s3 is to these options: stated without the SDK's types, so a
+ * program's own type check never needs the SDK's declarations (an S3-less user's tsc included).
+ */
+export interface S3ClientLike {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  send(command: any, options?: any): Promise<unknown>;
+  config: object;
+}
+
+/** Query parameters of a presigned URL: removed, they leave the SDK's URL of the object unsigned. */
+const SIGNATURE_PARAMS = ['X-Amz-Algorithm', 'X-Amz-Content-Sha256', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-SignedHeaders', 'X-Amz-Signature', 'X-Amz-Security-Token', 'x-id'];
+/** Identity the SDK asks for before it would sign: never used, since the signer signs nothing. */
+const NO_KEYS = { accessKeyId: 'anonymous', secretAccessKey: 'anonymous' };
 
 export interface AwsCredentials {
   accessKeyId: string;
   secretAccessKey: string;
-  sessionToken?: string;
-  expiration?: Date;
+  sessionToken?: string | undefined;
+  expiration?: Date | undefined;
 }
 
 type Sdk = typeof import('@aws-sdk/client-s3');
+
+function unsigned(url: string): string {
+  const u = new URL(url);
+  for (const p of SIGNATURE_PARAMS) u.searchParams.delete(p);
+  return u.toString();
+}
 
 function pathStyleFor(endpoint: string | undefined): boolean {
   if (!endpoint) return false;
@@ -104,7 +132,9 @@ export class S3Store implements Store {
       const { getSignedUrl } = await loadSdk<typeof import('@aws-sdk/s3-request-presigner')>('@aws-sdk/s3-request-presigner');
       // The credentials the presigner will use (the client's provider is memoized, so this is the same call).
       const expiration = (await client.config.credentials().catch((e: unknown) => this.fail(loc, e))).expiration?.getTime() ?? Infinity;
-      const url = await getSignedUrl(client, new sdk.GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { expiresIn: PRESIGN_SECONDS }).catch((e) => this.fail(loc, e));
+      const signed = await getSignedUrl(client, new sdk.GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { expiresIn: PRESIGN_SECONDS }).catch((e) => this.fail(loc, e));
+      // Anonymous: the SDK's URL for the object (endpoint rules, region, path style), with no signature.
+      const url = this.opts.anonymous ? unsigned(signed) : signed;
       if (this.presigned.size >= 1024) this.presigned.delete(this.presigned.keys().next().value!);
       this.presigned.set(key, (hit = { url, until: Math.min(Date.now() + PRESIGN_REUSE_MS, expiration - PRESIGN_MARGIN_MS) }));
     }
@@ -121,7 +151,7 @@ export class S3Store implements Store {
       if (given !== undefined) {
         // Duck-typed: a client from another copy of the SDK (a nested node_modules) is one too.
         if (typeof given.send !== 'function' || typeof given.config !== 'object') throw invalidArgument('storeOptions.client for s3:// must be an S3Client from @aws-sdk/client-s3');
-        return { sdk, client: given };
+        return { sdk, client: given as S3Client };
       }
       const { NodeHttpHandler } = await loadSdk<typeof import('@smithy/node-http-handler')>('@smithy/node-http-handler');
       const agentOpts = { keepAlive: true, maxSockets: this.maxSockets };
@@ -130,7 +160,9 @@ export class S3Store implements Store {
         endpoint: this.endpoint,
         region: this.opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
         // A copy: the SDK writes into the object it is given, which would change the caller's options (and the store and size-cache keys made from them).
-        credentials: typeof this.opts.credentials === 'function' ? this.opts.credentials : this.opts.credentials && { ...this.opts.credentials },
+        credentials: this.opts.anonymous ? NO_KEYS : typeof this.opts.credentials === 'function' ? this.opts.credentials : this.opts.credentials && { ...this.opts.credentials },
+        ...(this.opts.anonymous ? { signer: { sign: async <R>(request: R) => request } } : {}),
+        ...(this.opts.profile !== undefined && !this.opts.anonymous ? { profile: this.opts.profile } : {}),
         forcePathStyle: this.opts.forcePathStyle ?? pathStyleFor(this.endpoint),
         maxAttempts: 1,
         // Whole-response checksums are wrong for ranges and cost a pass; aws-chunked uploads corrupt

@@ -5,12 +5,12 @@ import type { Location } from '../uri.js';
 /** What `stat` (or the first ranged response) learns about an object; the engine pins every range to `etag`/`generation`. */
 export interface ObjectMeta {
   size: number;
-  etag?: string;
+  etag?: string | undefined;
   /** GCS object generation. */
-  generation?: string;
-  lastModified?: Date;
+  generation?: string | undefined;
+  lastModified?: Date | undefined;
   /** Whole-object checksums the service keeps, when it has them. */
-  checksums?: { crc32c?: number; crc64nvme?: bigint; md5?: string };
+  checksums?: { crc32c?: number; crc64nvme?: bigint; md5?: string } | undefined;
 }
 
 export interface ReadOptions {
@@ -22,12 +22,12 @@ export interface ReadOptions {
   /** The download's pool, for any scratch memory a store needs (it counts against the caller's cap). */
   pool: Pool;
   /** Where the direct transport reads bodies: these range threads, or (undefined) this thread. */
-  threads?: RangeThreads;
+  threads?: RangeThreads | undefined;
 }
 
 export interface FirstReadOptions extends Omit<ReadOptions, 'version'> {
   /** Only this ETag will do (If-Match on the request, and checked against the response). */
-  ifMatch?: string;
+  ifMatch?: string | undefined;
   /**
    * Called once, when the response head says what the object is and which bytes the response carries
    * (fewer than asked at the end of the object; from 0 to the end when the server ignores ranges).
@@ -39,14 +39,14 @@ export interface FirstReadOptions extends Omit<ReadOptions, 'version'> {
 export interface ListEntry {
   key: string;
   size: number;
-  etag?: string;
-  lastModified?: Date;
+  etag?: string | undefined;
+  lastModified?: Date | undefined;
 }
 
 /** One page of a listing, and the cursor of the next (undefined on the last page). */
 export interface ListPage {
   entries: ListEntry[];
-  next?: string;
+  next?: string | undefined;
 }
 
 /** The most keys a store asks for per page (S3's own maximum). */
@@ -72,13 +72,13 @@ export interface Store {
    */
   readFirst?(loc: Location, start: number, length: number, opts: FirstReadOptions): Promise<ObjectMeta>;
   /** The block alignment readRange needs for offset, length and memory (O_DIRECT), if any. */
-  readonly alignment?: number;
+  readonly alignment?: number | undefined;
   /** For HTTP stores, which transport reads ranges. */
-  readonly transport?: Transport;
+  readonly transport?: Transport | undefined;
   /** Connections per host, where the store caps them: the adaptive in-flight limit stays within it. */
-  readonly maxSockets?: number;
+  readonly maxSockets?: number | undefined;
   /** Ranges of an object with only a Last-Modified date may be pinned to that date (opted in; see engine/pin.ts). */
-  readonly datePinnedRanges?: boolean;
+  readonly datePinnedRanges?: boolean | undefined;
   /** One page of the keys under `prefix`, starting at `cursor` (from the previous page; undefined for the first). */
   listPage(prefix: Location, cursor: string | undefined, signal: AbortSignal): Promise<ListPage>;
 }

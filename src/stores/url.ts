@@ -18,9 +18,9 @@ export interface UrlStoreOptions extends HttpStoreOptions {
    * date with If-Unmodified-Since. Off by default: a date has one-second resolution and may stay while
    * the bytes change, so such an object is read in one request.
    */
-  datePinnedRanges?: boolean;
+  datePinnedRanges?: boolean | undefined;
   /** Follow a redirect from https: to http:, where the object travels in clear text. Default false: InvalidArgument. */
-  allowInsecureRedirects?: boolean;
+  allowInsecureRedirects?: boolean | undefined;
 }
 
 export class UrlStore implements Store {
@@ -65,6 +65,6 @@ export class UrlStore implements Store {
   }
 
   async listPage(prefix: Location): Promise<ListPage> {
-    throw new RangepoolError('Unsupported', 'http(s) URLs cannot be listed', { uri: prefix.uri });
+    throw new RangepoolError('Unsupported', 'an http(s) URL has no listing: give each object\'s URL to get, stat or cat', { uri: prefix.uri });
   }
 }
