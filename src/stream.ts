@@ -2,7 +2,8 @@
 // bounded read-ahead. Memory stays at the read-ahead window whatever the object's size.
 import { Readable } from 'node:stream';
 import { defaultEngine, metaCache, resolve, type GetOptions } from './api.js';
-import { READ_AHEAD_PARTS, chunksInOrder, emptyStats } from './engine/chunks.js';
+import { READ_AHEAD_PARTS, addStats, chunksInOrder, emptyStats } from './engine/chunks.js';
+import { canPinRanges } from './engine/pin.js';
 import type { DownloadStats } from './engine/types.js';
 import { defaultPool } from './pool/index.js';
 import type { ObjectMeta } from './stores/store.js';
@@ -44,13 +45,57 @@ export class ObjectStream extends Readable {
   private async *open(keepChunks: boolean): AsyncGenerator<Buffer, void, undefined> {
     const { loc, store, cacheKey } = await resolve(this.uri, this.opts);
     const engine = this.opts.engine ?? defaultEngine();
-    const meta = (this.meta = await engine.stat(store, loc, this.opts.signal));
-    metaCache.set(cacheKey, meta);
     const partSize = this.opts.partSize ?? engine.options.partSize;
     const pool = this.opts.pool ?? defaultPool();
     const stats = (this.stats = emptyStats(store.transport));
     const started = performance.now();
-    yield* chunksInOrder(engine, store, loc, meta, { ...this.opts, pool, partSize, stats, readAhead: this.opts.readAhead ?? (this.opts.concurrency ?? engine.options.concurrency ?? READ_AHEAD_PARTS) * partSize }, keepChunks);
+    const readAhead = this.opts.readAhead ?? (this.opts.concurrency ?? engine.options.concurrency ?? READ_AHEAD_PARTS) * partSize;
+    let offset = this.opts.offset ?? 0;
+    let length = this.opts.length;
+    let meta: ObjectMeta;
+    let progress = this.opts.onProgress;
+    if (this.opts.verify) {
+      // The checksum to compute as chunks land is known only from what the object is: a stat first.
+      meta = await engine.stat(store, loc, this.opts.signal);
+    } else {
+      // As get() starts: the first chunk's response says what the object is, with no request in front.
+      const first = await engine.download(store, loc, undefined, { pool, signal: this.opts.signal, offset, length: Math.min(partSize, length ?? partSize), clampToSize: true, firstResponseOnly: true, partSize, concurrency: this.opts.concurrency, onProgress: this.opts.onProgress });
+      meta = first.meta;
+      const whole = length === undefined || this.opts.clampToSize ? Math.min(length ?? Infinity, meta.size - offset) : length;
+      if (first.buffer.length < whole && !canPinRanges(meta, store)) {
+        // Nothing holds a second request to this version: the whole span again, in one request.
+        pool.release(first.buffer);
+      } else {
+        this.meta = meta;
+        metaCache.set(cacheKey, meta);
+        addStats(stats, first.stats);
+        stats.connections = 1;
+        // A server that ignores ranges sent the whole object: only the span asked for is handed over.
+        const chunk = first.buffer.length > whole ? first.buffer.subarray(0, whole) : first.buffer;
+        const before = chunk.length;
+        offset += before;
+        length = whole - before;
+        const onProgress = this.opts.onProgress;
+        if (onProgress) progress = (p) => onProgress({ bytes: before + p.bytes, total: before + p.total });
+        const done = length === 0;
+        if (keepChunks) yield chunk;
+        else {
+          try {
+            yield chunk;
+          } finally {
+            pool.release(first.buffer);
+          }
+        }
+        if (done) return this.finish(stats, started);
+      }
+    }
+    this.meta = meta;
+    metaCache.set(cacheKey, meta);
+    yield* chunksInOrder(engine, store, loc, meta, { ...this.opts, offset, length, pool, partSize, stats, readAhead, onProgress: progress }, keepChunks);
+    this.finish(stats, started);
+  }
+
+  private finish(stats: DownloadStats, started: number): void {
     stats.elapsedMs = performance.now() - started;
     stats.bytesPerSecond = stats.elapsedMs > 0 ? (stats.bytes / stats.elapsedMs) * 1000 : 0;
   }

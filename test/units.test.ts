@@ -1,7 +1,10 @@
 // The small pure modules on their own, without servers: every branch that decides something.
 import { optionsKey } from '../src/stores/options-key.js';
 import { describe, expect, it } from 'vitest';
-import { parseSize } from '../src/cli/sizes.js';
+import { formatSize, parseSize } from '../src/cli/sizes.js';
+import { filterKeys } from '../src/cli/filters.js';
+import { formatDuration } from '../src/cli/progress.js';
+import { Extents } from '../src/files/extents.js';
 import { Limiter } from '../src/engine/limiter.js';
 import { planParts } from '../src/engine/plan.js';
 import { backoffMs } from '../src/engine/retry.js';
@@ -142,5 +145,71 @@ describe('redactUri', () => {
     expect(`${String(e)} ${e.stack}`).not.toMatch(/s1|s2/);
     expect(e.message).toBe('redirected to https://h/y?X-Amz-Signature=REDACTED (https://h/x?X-Amz-Signature=REDACTED)');
     expect(e.cause).toBe(cause);
+  });
+});
+
+describe('RangepoolError identity', () => {
+  it('an error from another copy of the module is instanceof this one and passes isRangepoolError (tsx in CJS, bundlers, nested node_modules)', async () => {
+    const copy = (await import(/* @vite-ignore */ `../src/errors.ts?copy=${Date.now()}`)) as typeof import('../src/errors.js');
+    const here = await import('../src/errors.js');
+    expect(copy.RangepoolError).not.toBe(here.RangepoolError); // really two classes
+    const e = new copy.RangepoolError('NotFound', 'x');
+    expect(e instanceof here.RangepoolError).toBe(true);
+    expect(here.isRangepoolError(e, 'NotFound')).toBe(true);
+    expect(new Error('x') instanceof here.RangepoolError).toBe(false);
+    expect(Object.assign(new Error('x'), { code: 'NotFound' }) instanceof here.RangepoolError).toBe(false);
+  });
+});
+
+describe('--include / --exclude (aws-cli order, fnmatch patterns)', () => {
+  it.each([
+    [[], 'a/b.bin', true],
+    [[{ include: false, pattern: '*' }], 'a/b.bin', false],
+    [[{ include: false, pattern: '*' }, { include: true, pattern: '*.safetensors' }], 'model/x/w.safetensors', true], // * crosses /
+    [[{ include: true, pattern: '*.safetensors' }, { include: false, pattern: '*' }], 'w.safetensors', false], // the last match decides
+    [[{ include: false, pattern: 'shard-0[0-4]?.bin' }], 'shard-031.bin', false],
+    [[{ include: false, pattern: 'shard-0[!0-4]?.bin' }], 'shard-031.bin', true],
+    [[{ include: false, pattern: 'a.b' }], 'axb', true], // '.' is literal
+    [[{ include: false, pattern: '[' }], '[', false], // an unclosed [ is literal
+  ] as const)('%j on %s is %s', (filters, key, kept) => {
+    expect(filterKeys(filters)(key)).toBe(kept);
+  });
+});
+
+describe('Extents', () => {
+  it('merges runs that touch or overlap, in any order, and says what is missing', () => {
+    const e = new Extents();
+    e.add(10, 5);
+    e.add(30, 10);
+    e.add(15, 5); // touches [10,15)
+    e.add(0, 2);
+    e.add(35, 10); // overlaps [30,40)
+    expect(e.toJSON()).toEqual([
+      [0, 2],
+      [10, 20],
+      [30, 45],
+    ]);
+    expect(e.bytes).toBe(27);
+    expect(e.missing(50)).toEqual([
+      { start: 2, length: 8 },
+      { start: 20, length: 10 },
+      { start: 45, length: 5 },
+    ]);
+    e.add(0, 50);
+    expect(e.toJSON()).toEqual([[0, 50]]);
+    expect(e.missing(50)).toEqual([]);
+  });
+});
+
+describe('formatDuration and formatSize', () => {
+  it.each([
+    [0.4, '0s'],
+    [59, '59s'],
+    [61, '1m01s'],
+    [3725, '1h02m'],
+  ])('%s s is %s', (s, text) => expect(formatDuration(s)).toBe(text));
+  it('bytes are whole, larger units one decimal', () => {
+    expect(formatSize(140.158042741596)).toBe('140 B');
+    expect(formatSize(1536)).toBe('1.5 KiB');
   });
 });

@@ -8,7 +8,7 @@ const HINTS: Partial<Record<RangepoolError['code'], string>> = {
   AccessDenied: 'check the credentials (AWS_*, AZURE_STORAGE_CONNECTION_STRING, Application Default Credentials)',
   InvalidArgument: 'see rangepool --help',
   PreconditionFailed: 'the object changed while it was read: run again',
-  IntegrityError: 'the bytes did not match the service checksum: run again, and report it if it persists',
+  IntegrityError: 'what the service sent does not match what it promised (range, length or checksum): run again, and report it if it persists',
   Unavailable: 'the service kept failing: try again later or lower --concurrency',
   Timeout: 'the service stopped sending data: try again later',
   LocalIO: 'a fault on this machine, not the service',

@@ -142,7 +142,7 @@ export function emptyStats(transport: DownloadStats['transport']): DownloadStats
   return { bytes: 0, ranges: 0, requests: 0, retries: 0, elapsedMs: 0, bytesPerSecond: 0, verified: false, transport, threads: 0, connections: 0, stragglers: 0, throttled: 0, firstByteMs: 0 };
 }
 
-function addStats(total: DownloadStats, chunk: DownloadStats): void {
+export function addStats(total: DownloadStats, chunk: DownloadStats): void {
   total.bytes += chunk.bytes;
   total.ranges += chunk.ranges;
   total.requests += chunk.requests;

@@ -157,7 +157,10 @@ export class Download {
     const { spans } = this.opts;
     if (spans) return this.beginSpans(spans, meta);
     if (offset > meta.size) throw invalidArgument(`offset ${offset} is past the end of the object (${meta.size} bytes)`, uri);
-    const length = this.opts.length === undefined || (this.opts.clampToSize && offset < meta.size) ? Math.min(this.opts.length ?? Infinity, meta.size - offset) : this.opts.length;
+    // A first response only (stream()'s first chunk): its span is what the server sent, more than asked
+    // where it ignores ranges and sent the whole object.
+    const asked = this.opts.firstResponseOnly && first?.start === offset ? Math.max(first.length, this.opts.length ?? 0) : this.opts.length;
+    const length = asked === undefined || (this.opts.clampToSize && offset < meta.size) ? Math.min(asked ?? Infinity, meta.size - offset) : asked;
     if (offset + length > meta.size) throw invalidArgument(`range ${offset}+${length} runs past the end of the object (${meta.size} bytes)`, uri);
     if (first && (first.start !== offset || first.length > length)) {
       throw new RangepoolError('IntegrityError', `the server sent bytes ${first.start}-${first.start + first.length - 1}, more than the ${length} asked for from ${offset}: it ignores ranges`, { uri });

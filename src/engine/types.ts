@@ -94,6 +94,13 @@ export interface DownloadOptions {
   };
   /** @internal Internal (the CLI's --range, as curl -r): a span running past the end of the object ends at its end. */
   clampToSize?: boolean | undefined;
+  /**
+   * @internal
+   * Internal (stream()'s first chunk, with the meta unknown): the span is what the first response carries
+   * from `offset`, `length` asked (less at the end of the object, the whole object where the server
+   * ignores ranges). Implies clampToSize.
+   */
+  firstResponseOnly?: boolean | undefined;
 }
 
 export interface DownloadStats {

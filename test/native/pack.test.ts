@@ -2,10 +2,12 @@
 // from `require()` (require(esm), on every Node version `engines` allows). Without a prebuild and with no
 // compiler, make or python on PATH, the install step exits 0 with one line saying so, and the pool falls
 // back to JavaScript with the reason and one process warning; the same with --ignore-scripts.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -97,5 +99,51 @@ describe('npm pack', () => {
       expect(JSON.parse(run.stdout)).toMatchObject({ native: false, reason: expect.stringContaining('native addon did not load'), length: 0 });
       expect(run.stderr.match(/RANGEPOOL_NATIVE_UNAVAILABLE/g)).toHaveLength(1); // one warning, not one per pool
     }
+  });
+
+  it('as a new user meets it (no SDK installed): errors keep their identity under tsx in a CommonJS app, missing SDK packages are named at once, bench is not offered, and strict TypeScript compiles against the types', async () => {
+    const { dir: at, install } = app('first-hour', join(dir, tarball.filename), ['--ignore-scripts']);
+    expect(install.status).toBe(0);
+    // A 404 from a plain URL: the url store is loaded by dynamic import, which tsx in a CommonJS app
+    // resolves to a second copy of errors.ts; the error must still be the caller's RangepoolError.
+    const server = createServer((_req, res) => res.writeHead(404).end()).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/missing`;
+      writeFileSync(
+        join(at, 'app.ts'),
+        `import { get, RangepoolError, isRangepoolError } from 'rangepool';
+         get(${JSON.stringify(url)}).catch((e: unknown) => console.log(JSON.stringify({ code: (e as RangepoolError).code, instance: e instanceof RangepoolError, is: isRangepoolError(e, 'NotFound') })));`,
+      );
+      // Not spawnSync: this process answers the request meanwhile.
+      const tsx = await promisify(execFile)(process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'app.ts'], { cwd: at, encoding: 'utf8' });
+      expect(JSON.parse(tsx.stdout)).toEqual({ code: 'NotFound', instance: true, is: true });
+    } finally {
+      server.close();
+    }
+    const cli = join(at, 'node_modules', '.bin', 'rangepool');
+    const help = spawnSync(cli, ['--help'], { cwd: at, encoding: 'utf8' });
+    expect(help.stdout).toMatch(/\bget\b/);
+    expect(help.stdout).not.toMatch(/\bbench\b/);
+    const s3 = spawnSync(cli, ['stat', 's3://bucket/key'], { cwd: at, encoding: 'utf8', env: { ...process.env, AWS_ENDPOINT_URL: 'http://127.0.0.1:9' } });
+    expect(s3.stderr).toMatch(/npm install @aws-sdk\/client-s3 @aws-sdk\/s3-request-presigner @smithy\/node-http-handler/);
+    // Strict, exactOptionalPropertyTypes, no skipLibCheck, and none of the cloud SDKs installed.
+    writeFileSync(
+      join(at, 'typed.ts'),
+      `import { get, download, stream, getMany, type GetOptions } from 'rangepool';
+       declare const signal: AbortSignal | undefined;
+       declare const partSize: number | undefined;
+       const opts: GetOptions = { signal, partSize, concurrency: undefined, onProgress: undefined };
+       export async function main(): Promise<void> {
+         await get('s3://b/k', opts);
+         await download('s3://b/k', 'k', { signal, resume: true });
+         for await (const c of stream('s3://b/k', { signal, partSize })) void c;
+         for await (const r of getMany('s3://b/', { signal, to: 'out', filter: (e) => e.relative.endsWith('.bin') })) void r;
+       }`,
+    );
+    writeFileSync(join(at, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, exactOptionalPropertyTypes: true, skipLibCheck: false, noEmit: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', types: ['node'], typeRoots: [join(root, 'node_modules', '@types')] }, files: ['typed.ts'] }));
+    const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: at, encoding: 'utf8' });
+    expect(tsc.stdout + tsc.stderr).toBe('');
+    expect(tsc.status).toBe(0);
   });
 });
