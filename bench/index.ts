@@ -3,7 +3,7 @@
 // repeats; the table shows medians. Then against nginx over HTTPS and HTTP, with the peers users would
 // pick instead, library and command line (bench/against-nginx.ts). Full runs also sweep part size ×
 // concurrency, compare against the Azure and GCS SDKs on their emulators, and write bench/results/
-// (Markdown, SVG chart, README tables).
+// (Markdown, SVG chart, the tables of docs/benchmarks.md).
 // Then many objects (100 × 64 MiB: the CLI to tmpfs and getMany, with and without the pool, vs the SDK).
 // The pool's own policy (large blocks, retention, trim, prefault) with --pool-only (bench/pool-policy.ts);
 // random access (Parquet through hyparquet, a safetensors slice) with --random-only (bench/random-access.ts).
@@ -208,8 +208,9 @@ function manyReport(results: Record<string, ManySummary>): string[] {
   return [...manyTable(results, MANY.count, MANY.objects), ...(quick ? [] : ['', '![many objects: throughput, and RSS over each run](bench/results/many-rss.svg)'])];
 }
 
+/** Replaces a marked block of tables in docs/benchmarks.md (where the README sends readers for figures). */
 function replaceBlock(name: string, lines: string[]): void {
-  const readme = new URL('../README.md', here);
+  const readme = new URL('../docs/benchmarks.md', here);
   const re = new RegExp(`<!-- ${name}:start -->[\\s\\S]*<!-- ${name}:end -->`);
   writeFileSync(readme, readFileSync(readme, 'utf8').replace(re, `<!-- ${name}:start -->\n${lines.join('\n')}\n<!-- ${name}:end -->`));
 }
