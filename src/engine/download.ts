@@ -26,6 +26,13 @@ interface PartState {
 /** A part's target before its request has a block of its own (sink mode: no buffer of the whole span). */
 const NO_TARGET = Buffer.alloc(0);
 
+/**
+ * Sink mode: bytes of a part handed over at once, at least (fewer at its end). Large enough that a write
+ * costs little per byte, small enough that its bytes are still in the CPU's cache when they are copied
+ * out; RANGEPOOL_SINK_BATCH overrides it for measurements.
+ */
+const SINK_BATCH = Number(process.env.RANGEPOOL_SINK_BATCH) || 1024 * 1024;
+
 /** A range is asked for again as a straggler at most this often (then only stalls and the rate floor apply). */
 const STRAGGLER_TRIES = 2;
 
@@ -354,14 +361,23 @@ export class Download {
     return new Attempt(undefined, await this.engine.limiter.take(signal), want, undefined);
   }
 
-  /** `bytes` landed at `at` in the object: to the sink, if any, then counted. */
-  private landed(at: number, bytes: Buffer): void {
+  /** `n` more bytes landed: counted, and the caller told. */
+  private landed(n: number): void {
     // A range thread may report bytes after the download stopped; the caller hears nothing after that.
     if (this.stop.signal.aborted) return;
-    this.received += bytes.length;
+    this.received += n;
+    this.callerSays(() => this.opts.onProgress?.({ bytes: this.received, total: this.length }));
+  }
+
+  /** Sink mode: bytes of a part to the sink, at their place in the object. */
+  private deliver(at: number, bytes: Buffer): void {
+    this.callerSays(() => this.opts.sink!.write(at, bytes));
+  }
+
+  /** Runs the caller's callback; what it throws stops the download and reaches the caller as it is. */
+  private callerSays(fn: () => void): void {
     try {
-      this.opts.sink?.write(at, bytes);
-      this.opts.onProgress?.({ bytes: this.received, total: this.length });
+      fn();
     } catch (e) {
       // The caller's own error: it stops the download and reaches the caller as it is, never retried.
       this.userError = { error: e };
@@ -386,6 +402,14 @@ export class Download {
     let requeueAfter = false;
     /** Sink mode: the part's own block, back to the pool when the part ends (its store read has ended). */
     let block: Buffer | undefined;
+    /** Sink mode: bytes of the part handed to the sink so far (in batches of SINK_BATCH, and the rest at its end). */
+    let sunk = 0;
+    const sink = () => {
+      // After an abort too (what landed is still this version's bytes, and a resume keeps it), not after the sink's own failure.
+      if (!this.opts.sink || written === sunk || this.userError) return;
+      this.deliver(part!.start + sunk, part!.target.subarray(sunk, written));
+      sunk = written;
+    };
     try {
       for (let attempt = tries; ; attempt++) {
         const attemptAbort = new AbortController();
@@ -434,13 +458,12 @@ export class Download {
           }
         }, every);
         const onData = (n: number) => {
-          const bytes = part!.target.subarray(written, written + n);
-          part!.crc.update(bytes);
-          const at = part!.start + written;
+          part!.crc.update(part!.target.subarray(written, written + n));
           written += n;
           if (current.firstByteAt === undefined) this.firstBytes.push(performance.now() - current.startedAt);
           current.data(n);
-          this.landed(at, bytes);
+          this.landed(n);
+          if (written - sunk >= SINK_BATCH) sink();
           lastData = performance.now();
         };
         this.stats.requests++;
@@ -519,6 +542,12 @@ export class Download {
         if (requeueAfter) return this.requeue(part!, written, attempt + 1, false);
       }
     } finally {
+      // What landed goes to the sink before the block goes back (it is still valid data on any failure).
+      try {
+        sink();
+      } catch (e) {
+        this.fail(e);
+      }
       if (block) this.pool.release(block);
     }
   }

@@ -50,7 +50,7 @@ export class RangeEngine implements EngineContext {
   /** The adaptive in-flight limit of each host (store and bucket) this engine has read from. */
   private readonly hosts = new Map<Store, Map<string, Governor>>();
   /** Whether partSize was asked for (then every range is that size), or is the default (then ranges shrink towards the end). */
-  private readonly partSizeAsked: boolean;
+  readonly partSizeAsked: boolean;
 
   constructor(opts: EngineOptions = {}) {
     const partSize = opts.partSize ?? 16 * MiB;
