@@ -57,6 +57,12 @@ export function rememberListed(uri: string, storeOptions: GetOptions['storeOptio
   metaCache.set(`${loc.uri}|${optionsKey(storeOptions)}`, { size: entry.size, etag: entry.etag, lastModified: entry.lastModified });
 }
 
+/**
+ * The object (or `offset`/`length` of it) as `{ buffer, meta, stats }`: a pooled buffer of exactly its
+ * bytes, what the object is (size, ETag or generation, checksums), and how the download went (requests,
+ * retries, connections, stragglers, first-byte time). `using obj = await getObject(uri)` releases the
+ * buffer at the end of the scope. Rejects with a RangepoolError; the pool is then as it was.
+ */
 export async function getObject(uri: string, opts: GetOptions = {}): Promise<RangepoolObject> {
   const { loc, store, cacheKey } = await resolve(uri, opts);
   const engine = opts.engine ?? defaultEngine();

@@ -38,6 +38,13 @@ const FILE_PART_SIZE = 4 * 1024 * 1024;
 /** Failures a later run may get past: what was written is worth keeping for it. */
 const worthKeeping = (e: unknown) => isRangepoolError(e) && (e.code === 'Aborted' || e.code === 'Timeout' || e.code === 'Unavailable');
 
+/**
+ * The object (or `offset`/`length` of it) to the file at `path`, which appears only once complete; memory
+ * is the blocks of the requests in flight (`readAhead`, 8 parts of 4 MiB by default). With `resume`, an
+ * interrupted download of the same object continues where it stopped. Rejects with a RangepoolError
+ * (`LocalIO` for faults of the local file system) and leaves nothing behind (with `resume`, what a
+ * later run can continue).
+ */
 export async function download(uri: string, path: string, opts: DownloadFileOptions = {}): Promise<DownloadFileResult> {
   const started = performance.now();
   const { loc, store, cacheKey } = await resolve(uri, opts);

@@ -90,6 +90,12 @@ async function* sources(from: string | Iterable<string> | AsyncIterable<string>,
 /** The most objects in flight by default (their requests are what the host's limit then shares out). */
 const MAX_OBJECTS = 64;
 
+/**
+ * Many objects: a list of URIs, or every object under a prefix URI (listed page by page as the loop asks).
+ * Yields each object's outcome as it finishes (`ordered` for input order): in memory `{ buffer }` (release
+ * it), with `to` a file `{ path }`, on failure `{ error }` (the rest go on, unless `failFast`). Breaking out
+ * of the loop, or `signal`, stops what is in flight and returns every buffer not yet handed over.
+ */
 export async function* getMany(from: string | Iterable<string> | AsyncIterable<string>, opts: ManyOptions = {}): AsyncGenerator<ManyResult, void, undefined> {
   if (opts.objects !== undefined && (!Number.isSafeInteger(opts.objects) || opts.objects < 1)) throw invalidArgument(`objects must be a positive integer, got ${opts.objects}`);
   const pool = opts.pool ?? defaultPool();

@@ -126,6 +126,7 @@ export class ObjectStream extends Readable {
   }
 }
 
+/** The object's bytes in order, as pooled chunks with bounded read-ahead: see ObjectStream. */
 export function stream(uri: string, opts: StreamOptions = {}): ObjectStream {
   return new ObjectStream(uri, opts);
 }

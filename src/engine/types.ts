@@ -51,15 +51,24 @@ export interface Progress {
 }
 
 export interface DownloadOptions {
+  /** Where the buffer comes from. Default: the process's shared pool (defaultPool()). */
   pool?: Pool | undefined;
+  /** Aborting it stops every request of the call: it rejects with `Aborted`, and every byte goes back to the pool. */
   signal?: AbortSignal | undefined;
+  /**
+   * Called as bytes arrive, with the bytes so far and the total of the span (not in order: ranges land
+   * concurrently). What it throws stops the download and reaches the caller as it is.
+   */
   onProgress?: ((p: Progress) => void) | undefined;
+  /** Bytes per ranged request for this call (every range but the last exactly this). Default: the engine's (16 MiB, smaller towards the end). */
   partSize?: number | undefined;
+  /** Ranges of this object in flight at once, fixed. Default: the host's adaptive limit (see EngineOptions.concurrency). */
   concurrency?: number | undefined;
   /** Check the whole-object checksum the service keeps: true when there is one, 'require' to fail without. */
   verify?: boolean | 'require' | undefined;
-  /** Span of the object; default the whole of it. */
+  /** The first byte of the span to read. Default 0. */
   offset?: number | undefined;
+  /** Bytes of the span from `offset`. Default: to the end of the object. */
   length?: number | undefined;
   /** Only this ETag will do (sent as If-Match on the first request when the meta is not known yet). */
   ifMatch?: string | undefined;
