@@ -40,7 +40,7 @@ const worthKeeping = (e: unknown) => isRangepoolError(e) && (e.code === 'Aborted
 
 /**
  * The object (or `offset`/`length` of it) to the file at `path`, which appears only once complete; memory
- * is the blocks of the requests in flight (`readAhead`, 8 parts of 4 MiB by default). With `resume`, an
+ * is the blocks of the requests in flight, at most `readAhead` (128 MiB by default: 32 requests of 4 MiB). With `resume`, an
  * interrupted download of the same object continues where it stopped. Rejects with a RangepoolError
  * (`LocalIO` for faults of the local file system) and leaves nothing behind (with `resume`, what a
  * later run can continue).
@@ -60,11 +60,11 @@ export async function download(uri: string, path: string, opts: DownloadFileOpti
   async function byPosition(file: string, mode: number): Promise<Omit<DownloadFileResult, 'path'>> {
     const offset = opts.offset ?? 0;
     // Parts of 4 MiB unless a part size was asked for: a block is only where a request's bytes land on their
-    // way to the file, and a fresh process pays for every page of them (a third of the CPU of a 1 GiB
-    // download over TLS with 16 MiB parts). Memory: the blocks of the requests in flight, at most the
-    // read-ahead window (8 parts).
+    // way to the file, and a fresh process pays for every page of it. Memory: the blocks of the requests in
+    // flight, at most the read-ahead window (8 default parts, 128 MiB, as before): up to 32 requests of
+    // 4 MiB where the network rewards them (as many as the host's adaptive limit allows).
     const partSize = opts.partSize ?? (engine.partSizeAsked ? engine.options.partSize : Math.min(FILE_PART_SIZE, engine.options.partSize));
-    const window = opts.readAhead ?? (opts.concurrency ?? engine.options.concurrency ?? READ_AHEAD_PARTS) * partSize;
+    const window = opts.readAhead ?? (opts.concurrency ?? engine.options.concurrency ?? READ_AHEAD_PARTS) * (opts.partSize ?? engine.options.partSize);
     const identity = objectIdentity(loc.uri, offset, opts.length);
     // A leftover continued against a version that has changed since is dropped, and the object read afresh.
     // Only whole objects are continued (a span's leftover is read again).
