@@ -39,11 +39,11 @@ const FILE_PART_SIZE = 4 * 1024 * 1024;
 const worthKeeping = (e: unknown) => isRangepoolError(e) && (e.code === 'Aborted' || e.code === 'Timeout' || e.code === 'Unavailable');
 
 /**
- * The object (or `offset`/`length` of it) to the file at `path`, which appears only once complete; memory
- * is the blocks of the requests in flight, at most `readAhead` (128 MiB by default: 32 requests of 4 MiB). With `resume`, an
- * interrupted download of the same object continues where it stopped. Rejects with a RangepoolError
- * (`LocalIO` for faults of the local file system) and leaves nothing behind (with `resume`, what a
- * later run can continue).
+ * The object (or `offset`/`length` of it) to the file at `path`, which appears only once complete. Memory
+ * is the blocks of the requests in flight, at most `readAhead` (128 MiB by default: 32 requests of 4 MiB).
+ * With `resume`, an interrupted download of the same object continues where it stopped. Rejects with a
+ * RangepoolError (`LocalIO` for faults of the local file system) and leaves nothing behind (with
+ * `resume`, what a later run can continue).
  */
 export async function download(uri: string, path: string, opts: DownloadFileOptions = {}): Promise<DownloadFileResult> {
   const started = performance.now();
@@ -94,7 +94,7 @@ export async function download(uri: string, path: string, opts: DownloadFileOpti
               });
         const { stats } = r;
         let { meta } = r;
-        const length = opts.length ?? meta.size - offset;
+        const length = Math.min(opts.length ?? Infinity, meta.size - offset);
         if (opts.verify && !stats.verified) {
           // What could not be checked as bytes landed (an MD5, a continued file) is checked from the file;
           // against the checksums a stat gives when the first response had none (of the same version).

@@ -24,8 +24,8 @@ import { catCommand, getCommand, type GetSwitches } from './transfer.js';
 // on every run of a command: the command line stays quiet unless the user asked for it (set to 'false').
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-// SIGINT and SIGTERM abort what runs (a file being written is removed), then exit 130 or 143; a
-// second signal kills at once.
+// SIGINT and SIGTERM abort what runs (a file being written is kept for the next run to continue, or
+// removed with --no-resume), then exit 130 or 143; a second signal kills at once.
 const interrupt = new AbortController();
 let signalled: NodeJS.Signals | undefined;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -72,9 +72,8 @@ async function lsCommand(prefix: string, o: Common & { recursive?: boolean }): P
 const benchScript = join(packageRoot, 'bench', 'index.ts');
 
 function benchCommand(args: string[]): void {
-  const script = benchScript;
-  if (!existsSync(script)) throw invalidArgument('the benchmark ships with the source repository, not the package: run it from a checkout');
-  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', script, ...args], { stdio: 'inherit', cwd: packageRoot });
+  if (!existsSync(benchScript)) throw invalidArgument('the benchmark ships with the source repository, not the package: run it from a checkout');
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', benchScript, ...args], { stdio: 'inherit', cwd: packageRoot });
   process.exitCode = r.status ?? EXIT.other;
 }
 
@@ -103,7 +102,7 @@ withDownload(
     .argument('<uri...>', 'the object, several objects, or with --recursive a prefix')
     .description('download an object to a file (-o FILE) or stdout (-o -); several objects, or every object under a prefix, to a directory (-o DIR/)'),
 )
-  .addOption(new Option('-o, --output <path>', "where to write it ('-' for stdout; default: the key's base name); a directory for several objects"))
+  .addOption(new Option('-o, --output <path>', "where to write it: a file, a directory to put it in (DIR or DIR/), '-' for stdout; default: the key's base name"))
   .option('-r, --recursive', 'every object under the prefix URI, into -o DIR/ (the tree mirrors the keys)')
   .option('--objects <n>', 'objects in flight at once (default: from the pool cap and their sizes)', wholeNumber('--objects', 1))
   .option('--include <pattern>', 'with -r: fetch keys (below the prefix) that match, e.g. "*.safetensors"; with --exclude, the last match decides', filterOption(true))
