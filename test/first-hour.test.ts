@@ -130,6 +130,17 @@ describe('what aws-cli, s5cmd and rclone users reach for', () => {
     expect(readFileSync(join(out, 'readme.md'), 'utf8')).toBe('m/readme.md');
   });
 
+  it('keys with control characters are escaped in what --dry-run and the summary print, paths included', async () => {
+    server.put('e', 'esc2/\x1b]0;pwned\x07.bin', Buffer.from('x'));
+    const out = join(dir, 'esc2');
+    const dry = await run(['get', '-r', 's3://e/esc2/', '-o', out, '--dry-run']);
+    expect(dry.stderr).toMatch(/would get \\x1b\]0;pwned\\x07\.bin .*→ .*\\x1b\]0;pwned\\x07\.bin/);
+    expect(dry.stderr).not.toMatch(/[\x07\x1b]/);
+    const one = await run(['get', 's3://e/esc2/\x1b]0;pwned\x07.bin', '-o', join(dir, 'esc-one') + '/']);
+    expect(one.code).toBe(0);
+    expect(one.stderr).not.toMatch(/[\x07\x1b]/);
+  });
+
   it('--skip-unchanged skips a file of the same size and time; --no-clobber keeps any file', async () => {
     const out = join(dir, 'sync');
     expect((await run(['get', '-r', 's3://b/m/', '-o', out, '-q'])).code).toBe(0);

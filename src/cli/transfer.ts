@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { download, type DownloadFileResult } from '../download-to-file.js';
 import { invalidArgument, printable } from '../errors.js';
 import { localError } from '../files/output-file.js';
+import { partFilePath } from '../files/part-file.js';
 import { getMany, type ManyResult } from '../get-many.js';
 import { stat } from '../api.js';
 import { stream } from '../stream.js';
@@ -53,8 +54,8 @@ async function spanOf(uri: string, o: Common, signal: AbortSignal): Promise<{ of
 
 /** A leftover kept for the next run, named so the user knows what it is. */
 function keptNote(path: string): string | undefined {
-  const tmp = `${path.replace(/[^/]*$/, (name) => `.${name}`)}.rangepool-tmp`;
-  return existsSync(`${tmp}.state`) ? `rangepool: what was written is kept in ${tmp}: run the same command again to continue (--no-resume starts over)` : undefined;
+  const tmp = partFilePath(path);
+  return existsSync(`${tmp}.state`) ? `rangepool: what was written is kept in ${printable(tmp)}: run the same command again to continue (--no-resume starts over)` : undefined;
 }
 
 /** Writes the object to stdout chunk by chunk; each chunk goes back to the pool once its write is done. */
@@ -74,7 +75,7 @@ async function toStdout(uri: string, o: Common, signal: AbortSignal): Promise<vo
   }
   await new Promise((resolve) => setImmediate(resolve)); // the last chunk is back in the pool at the next turn
   if (o.json) process.stderr.write(toJson({ uri: redactUri(uri), output: '-', meta: s.meta, stats: s.stats, pool: { native: pool.native, ...pool.stats() } }) + '\n');
-  else if (!o.quiet) process.stderr.write(summary(`${redactUri(uri)} → stdout`, s.stats!) + '\n');
+  else if (!o.quiet) process.stderr.write(summary(`${printable(redactUri(uri))} → stdout`, s.stats!) + '\n');
 }
 
 export async function catCommand(uri: string, o: Common, signal: AbortSignal): Promise<void> {
@@ -99,8 +100,8 @@ async function getOne(uri: string, o: GetSwitches, signal: AbortSignal): Promise
     // Only these need to know the object before it is read: one stat.
     const meta = o.clobber === false ? { size: -1 } : await stat(uri, { storeOptions: storeOptions(o), signal });
     const reason = await keepReason(output, meta, o);
-    if (reason || o.dryRun) return void process.stderr.write(`${o.dryRun && !reason ? '(dry run) would get' : 'skipped'} ${redactUri(uri)} → ${output}${reason ? `: ${reason}` : ''}\n`);
-  } else if (o.dryRun) return void process.stderr.write(`(dry run) would get ${redactUri(uri)} → ${output}\n`);
+    if (reason || o.dryRun) return void process.stderr.write(`${o.dryRun && !reason ? '(dry run) would get' : 'skipped'} ${printable(redactUri(uri))} → ${printable(output)}${reason ? `: ${reason}` : ''}\n`);
+  } else if (o.dryRun) return void process.stderr.write(`(dry run) would get ${printable(redactUri(uri))} → ${printable(output)}\n`);
   const pool = poolFor(o);
   const bar = progressBar(!o.quiet && !o.json);
   const span = await spanOf(uri, o, signal);
@@ -115,7 +116,7 @@ async function getOne(uri: string, o: GetSwitches, signal: AbortSignal): Promise
   if (!span.offset && !span.length) await stampTime(output, r.meta.lastModified);
   await new Promise((resolve) => setImmediate(resolve)); // the last block is back in the pool at the next turn: report that
   if (o.json) process.stdout.write(toJson({ uri: redactUri(uri), output, meta: r.meta, stats: r.stats, resumedBytes: r.resumedBytes, pool: { native: pool.native, ...pool.stats() } }) + '\n');
-  else if (!o.quiet) process.stderr.write(summary(`${redactUri(uri)} → ${output}`, r.stats, r.resumedBytes) + '\n');
+  else if (!o.quiet) process.stderr.write(summary(`${printable(redactUri(uri))} → ${printable(output)}`, r.stats, r.resumedBytes) + '\n');
 }
 
 async function manyToDirectory(from: string | string[], o: GetSwitches, signal: AbortSignal): Promise<void> {
@@ -152,7 +153,7 @@ async function manyToDirectory(from: string | string[], o: GetSwitches, signal: 
       say(`skipped ${printable(e.relative)}: ${reason}`);
       return false;
     }
-    if (o.dryRun) say(`(dry run) would get ${printable(e.relative)} (${formatSize(e.size)}) → ${e.path}`);
+    if (o.dryRun) say(`(dry run) would get ${printable(e.relative)} (${formatSize(e.size)}) → ${printable(e.path ?? '')}`);
     return !o.dryRun;
   };
   try {
@@ -179,7 +180,7 @@ async function manyToDirectory(from: string | string[], o: GetSwitches, signal: 
   const written = finished - failures.length;
   const total = { objects: finished, written, failed: failures.length, skipped, bytes, elapsedMs, bytesPerSecond: elapsedMs > 0 ? (bytes / elapsedMs) * 1000 : 0, pool: { native: pool.native, ...pool.stats() } };
   if (o.json) process.stdout.write(toJson({ objects: results, failures: failures.map((f) => ({ uri: redactUri(f.uri), code: f.error!.code, message: printable(f.error!.message) })), total }) + '\n');
-  else if (!o.quiet && !o.dryRun) process.stderr.write(`${written} of ${finished} objects → ${o.output}: ${formatSize(bytes)} in ${(elapsedMs / 1000).toFixed(2)} s (${formatSize(total.bytesPerSecond)}/s)${skipped ? `; ${skipped} skipped` : ''}\n`);
+  else if (!o.quiet && !o.dryRun) process.stderr.write(`${written} of ${finished} objects → ${printable(o.output!)}: ${formatSize(bytes)} in ${(elapsedMs / 1000).toFixed(2)} s (${formatSize(total.bytesPerSecond)}/s)${skipped ? `; ${skipped} skipped` : ''}\n`);
   if (failures.length > 0) {
     process.stderr.write(`rangepool: ${failures.length} of ${finished} objects failed\n`);
     process.exitCode = worst;

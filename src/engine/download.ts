@@ -366,7 +366,8 @@ export class Download {
     // A range thread may report bytes after the download stopped; the caller hears nothing after that.
     if (this.stop.signal.aborted) return;
     this.received += n;
-    this.callerSays(() => this.opts.onProgress?.({ bytes: this.received, total: this.length }));
+    const onProgress = this.opts.onProgress;
+    if (onProgress) this.callerSays(() => onProgress({ bytes: this.received, total: this.length }));
   }
 
   /** Sink mode: bytes of a part to the sink, at their place in the object. */

@@ -6,7 +6,7 @@
 // ranges still missing are pinned to the version it was started on (If-Match), so a changed object is
 // PreconditionFailed and the caller starts over. A leftover whose writer still runs is left alone.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, fsync, ftruncateSync, lstatSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, fsync, ftruncateSync, lstatSync, openSync, readSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { strongValidator } from '../engine/pin.js';
@@ -34,6 +34,11 @@ interface State {
   object: string;
   meta?: SavedMeta;
   done: Array<[number, number]>;
+}
+
+/** The fixed name of the temporary file for `target` (its state file adds `.state`). */
+export function partFilePath(target: string): string {
+  return join(dirname(target), `.${basename(target)}.rangepool-tmp`);
 }
 
 export function objectIdentity(uri: string, offset: number, length: number | undefined): string {
@@ -72,7 +77,9 @@ function readState(path: string): State | undefined {
   try {
     const fd = openSync(path, constants.O_RDONLY | NOFOLLOW);
     try {
-      const state = JSON.parse(readFileSync(fd, 'utf8')) as State;
+      // At most the limit, whatever the file grew to since its size was seen.
+      const text = Buffer.alloc(STATE_LIMIT);
+      const state = JSON.parse(text.toString('utf8', 0, readSync(fd, text, 0, STATE_LIMIT, 0))) as State;
       return state?.v === 1 && Number.isSafeInteger(state.pid) && typeof state.object === 'string' && Array.isArray(state.done) ? state : undefined;
     } finally {
       closeSync(fd);
@@ -127,14 +134,14 @@ export class PartFile {
     this.meta = resumed;
     if (statePath) {
       this.stateFd = openSync(statePath, constants.O_WRONLY | NOFOLLOW);
-      this.timer = setInterval(() => this.dirty && this.save(true), SAVE_EVERY_MS).unref();
+      this.timer = setInterval(() => this.dirty && this.save(), SAVE_EVERY_MS).unref();
     }
-    this.save(true);
+    this.save();
   }
 
   /** The temporary file for `target` (see above); `resume` continues a leftover of the same object. */
   static open(target: string, object: string, opts: { resume: boolean; mode: number }): PartFile {
-    const path = join(dirname(target), `.${basename(target)}.rangepool-tmp`);
+    const path = partFilePath(target);
     const statePath = `${path}.state`;
     const leftover = lstatOrNot(path);
     const state = leftover || lstatOrNot(statePath) ? readState(statePath) : undefined;
@@ -181,7 +188,7 @@ export class PartFile {
   start(meta: ObjectMeta, size: number): void {
     if (!this.resumed) ftruncateSync(this.fd, size); // its final size at once: no growth on every write
     if (strongValidator(meta)) this.meta = meta;
-    this.save(true);
+    this.save();
   }
 
   /** Bytes at their place in the file, written now (into the page cache while they are still in the CPU's). */
@@ -193,9 +200,8 @@ export class PartFile {
   }
 
   /** Writes the state: who writes, which object and version, which bytes are in. */
-  private save(force = false): void {
+  private save(): void {
     if (this.stateFd === undefined || this.closed) return;
-    if (!force && performance.now() - this.savedAt < SAVE_EVERY_MS / 10) return;
     this.savedAt = performance.now();
     this.dirty = false;
     const state: State = { v: 1, pid: process.pid, object: this.object, ...(this.meta ? { meta: fromMeta(this.meta) } : {}), done: this.done.toJSON() };
@@ -215,7 +221,7 @@ export class PartFile {
   /** Failed: removed, or with `keep` (and a version to continue against) left for the next run. Returns whether kept. */
   discard(keep: boolean): boolean {
     const kept = keep && this.statePath !== undefined && this.meta !== undefined && this.done.bytes > 0;
-    if (kept) this.save(true);
+    if (kept) this.save();
     this.close();
     if (!kept) {
       unlinkQuietly(this.path);
