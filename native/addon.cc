@@ -7,6 +7,7 @@
 
 #include "crc32c.h"
 #include "crc64nvme.h"
+#include "file_lock.h"
 #include "registry.h"
 
 #ifndef RANGEPOOL_SOURCE_HASH
@@ -469,6 +470,12 @@ Napi::Value Crc32cCombineJs(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), Crc32cCombine(a, b, LengthArg(info[2])));
 }
 
+// tryLockFile(fd): 1 locked, 0 held by another open file, -errno (see file_lock.h).
+Napi::Value TryLockFileJs(const Napi::CallbackInfo& info) {
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "expected a file descriptor");
+  return Napi::Number::New(info.Env(), TryLockFile(info[0].As<Napi::Number>().Int32Value()));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sourceHash", RANGEPOOL_SOURCE_HASH);
   exports.Set("poisonByte", static_cast<double>(kPoisonByte));
@@ -494,6 +501,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("crc32cHardware", Crc32cHardware());
   exports.Set("crc64nvme", Napi::Function::New(env, Crc64NvmeJs));
   exports.Set("crc64nvmeCombine", Napi::Function::New(env, Crc64NvmeCombineJs));
+  exports.Set("tryLockFile", Napi::Function::New(env, TryLockFileJs));
   exports.Set("externalBuffersAllowed", Napi::Function::New(env, ExternalBuffersAllowedJs));
   return exports;
 }

@@ -3,6 +3,7 @@
 // never wait for the ones before them, and memory is the requests in flight. No request is made before
 // the first range: its response says what the object is (as get() does). A FIFO, device or socket is
 // written in order instead, chunk by chunk. The file appears under its name only once complete.
+import { fstatSync } from 'node:fs';
 import { defaultEngine, metaCache, resolve } from './api.js';
 import { READ_AHEAD_PARTS, chunksInOrder, emptyStats } from './engine/chunks.js';
 import { checksumFor } from './engine/checksum.js';
@@ -10,7 +11,7 @@ import type { DownloadStats } from './engine/types.js';
 import { RangepoolError, isRangepoolError } from './errors.js';
 import { fileMatches } from './files/file-checksum.js';
 import { localError, outputTarget, writeInPlace, type OutputFileOptions } from './files/output-file.js';
-import { PartFile, objectIdentity } from './files/part-file.js';
+import { PartFile, checkTargetName, objectIdentity } from './files/part-file.js';
 import { defaultPool } from './pool/index.js';
 import type { StreamOptions } from './stream.js';
 import type { ObjectMeta } from './stores/store.js';
@@ -51,6 +52,7 @@ export async function download(uri: string, path: string, opts: DownloadFileOpti
   const engine = opts.engine ?? defaultEngine();
   const pool = opts.pool ?? defaultPool();
   const target = await outputTarget(path, opts);
+  if (target.kind === 'file') checkTargetName(target.path);
   const result = target.kind === 'special' ? await inOrder(target.path, opts) : await byPosition(target.path, target.mode);
   metaCache.set(cacheKey, result.meta);
   result.stats.elapsedMs = performance.now() - started;
@@ -67,8 +69,7 @@ export async function download(uri: string, path: string, opts: DownloadFileOpti
     const window = opts.readAhead ?? (opts.concurrency ?? engine.options.concurrency ?? READ_AHEAD_PARTS) * (opts.partSize ?? engine.options.partSize);
     const identity = objectIdentity(loc.uri, offset, opts.length);
     // A leftover continued against a version that has changed since is dropped, and the object read afresh.
-    // Only whole objects are continued (a span's leftover is read again).
-    for (let fresh = !opts.resume || opts.offset !== undefined || opts.length !== undefined; ; fresh = true) {
+    for (let fresh = !opts.resume; ; fresh = true) {
       let part: PartFile;
       try {
         part = PartFile.open(file, identity, { resume: !fresh, mode });
@@ -78,7 +79,8 @@ export async function download(uri: string, path: string, opts: DownloadFileOpti
       const resumed = part.resumed;
       const resumedBytes = part.bytes;
       try {
-        const missing = resumed?.done.missing(resumed.meta.size);
+        // The file holds bytes [offset, offset + its length) of the object: what it lacks, in the object's terms.
+        const missing = resumed?.done.missing(fstatSync(part.fd).size).map((s) => ({ start: offset + s.start, length: s.length, at: 0 }));
         const r =
           missing?.length === 0
             ? { meta: resumed!.meta, stats: emptyStats(store.transport) }
@@ -88,9 +90,14 @@ export async function download(uri: string, path: string, opts: DownloadFileOpti
                 partSize,
                 // A continued file's checksum covers bytes this run never saw: the file is checked instead.
                 verify: resumed ? false : opts.verify,
-                ...(missing ? { spans: missing.map((s) => ({ ...s, at: 0 })) } : {}),
+                ...(missing ? { spans: missing } : {}),
                 onProgress: opts.onProgress && ((p) => opts.onProgress!({ bytes: resumedBytes + p.bytes, total: resumedBytes + p.total })),
-                sink: { start: (meta, _at, length) => part.start(meta, length), write: (at, bytes) => part.write(at - offset, bytes), window },
+                sink: {
+                  start: (meta, _at, length) => part.start(meta, length),
+                  write: (at, bytes) => part.write(at - offset, bytes),
+                  forget: (at, length) => part.forget(at - offset, length),
+                  window,
+                },
               });
         const { stats } = r;
         let { meta } = r;
@@ -106,7 +113,7 @@ export async function download(uri: string, path: string, opts: DownloadFileOpti
         await part.commit(file, opts.fsync ?? false);
         return { meta, stats, resumedBytes };
       } catch (e) {
-        part.discard(!!opts.resume && worthKeeping(e));
+        await part.discard(!!opts.resume && worthKeeping(e));
         if (resumed && !fresh && isRangepoolError(e, 'PreconditionFailed')) continue;
         throw localError(e, path);
       }

@@ -42,16 +42,40 @@ export class RangepoolError extends Error {
   /** The service said to slow down (HTTP 503 SlowDown, 429): the engine lowers its requests in flight to that host. */
   readonly throttled: boolean;
 
-  /** `uri` and the message are redacted (a signed URL's credentials never show); the cause is kept as it is. */
+  /**
+   * `uri`, the message and the cause's chain are redacted (a signed URL's credentials never show, not even
+   * in a TypeError's `input` that util.inspect prints); a cause that needed no redaction is kept as it is.
+   */
   constructor(code: ErrorCode, message: string, opts: { uri?: string; cause?: unknown; retryable?: boolean; throttled?: boolean } = {}) {
     const uri = opts.uri === undefined ? undefined : redactUri(opts.uri);
-    super(redactText(uri ? `${message} (${uri})` : message), { cause: opts.cause });
+    super(redactText(uri ? `${message} (${uri})` : message), { cause: redactedCause(opts.cause) });
     this.code = code;
     this.uri = uri;
     this.retryable = opts.retryable ?? RETRYABLE.has(code);
     this.throttled = opts.throttled ?? false;
     Object.defineProperty(this, BRAND, { value: true });
   }
+}
+
+/**
+ * An error with every URL in its own string properties (message, stack, input, ...) and down its cause
+ * chain redacted: a copy of the same class, or the error itself where nothing needed it.
+ */
+function redactedCause(cause: unknown, depth = 0): unknown {
+  if (!(cause instanceof Error) || cause instanceof RangepoolError || depth > 8) return cause; // ours: redacted when made
+  const changed = new Map<string, unknown>();
+  for (const key of Object.getOwnPropertyNames(cause)) {
+    const value = Object.getOwnPropertyDescriptor(cause, key)?.value as unknown;
+    const redacted = typeof value === 'string' ? redactText(value) : key === 'cause' ? redactedCause(value, depth + 1) : value;
+    if (redacted !== value) changed.set(key, redacted);
+  }
+  if (changed.size === 0) return cause;
+  const copy = Object.create(Object.getPrototypeOf(cause) as object) as Error;
+  for (const key of Object.getOwnPropertyNames(cause)) {
+    const d = Object.getOwnPropertyDescriptor(cause, key)!;
+    Object.defineProperty(copy, key, changed.has(key) ? { ...d, value: changed.get(key) } : d);
+  }
+  return copy;
 }
 
 export function isRangepoolError(e: unknown, code?: ErrorCode): e is RangepoolError {

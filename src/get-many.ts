@@ -2,16 +2,18 @@
 // needed) with a bound on objects in flight. Every object goes through the one engine, so its in-flight
 // range limit holds across all of them, and the pool's cap across their buffers.
 import { setMaxListeners } from 'node:events';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { defaultEngine, getObject, listEach, rememberListed, type GetOptions, type RangepoolObject } from './api.js';
 import { download, type DownloadFileOptions } from './download-to-file.js';
-import { RangepoolError, abortedError, invalidArgument } from './errors.js';
+import { RangepoolError, abortedError, invalidArgument, printable } from './errors.js';
 import { READ_AHEAD_PARTS } from './engine/chunks.js';
 import type { DownloadStats } from './engine/types.js';
-import { pathUnder, relativeKey } from './files/paths.js';
+import { asFolder, pathUnder, relativeKey } from './files/paths.js';
+import { checkTargetName } from './files/part-file.js';
+import { redactUri } from './redact.js';
 import { defaultPool } from './pool/index.js';
 import type { ListEntry, ObjectMeta } from './stores/store.js';
-import { parseUri } from './uri.js';
+import { keyPath, parseUri } from './uri.js';
 
 export interface ManyOptions extends Omit<GetOptions, 'offset' | 'length' | 'ifMatch' | 'onProgress'> {
   /**
@@ -63,26 +65,71 @@ function uriOf(prefix: string, key: string): string {
   return scheme === 'file' || scheme === 'direct' ? `${scheme}://${key.replace(/%/g, '%25')}` : `${scheme}://${bucket}/${key}`;
 }
 
-/** With `to`, where `key` goes (its path below `prefix`), or why it cannot go anywhere. */
-function placed(source: Source, to: string | undefined, prefix: string, key: string): Source {
-  if (to === undefined) return source;
-  try {
-    return { ...source, path: pathUnder(to, prefix, key) };
-  } catch (e) {
-    return { ...source, error: e as RangepoolError };
+/**
+ * Where each object goes under `to`, and why one cannot: two objects never share a path (a later one is
+ * refused, naming the first), a key that needs a folder where another object's file is (or the reverse:
+ * `f` and `f/g`) is refused, and so is a name kept for temporary files. The same object twice (a listing
+ * that repeats a key) is written once.
+ */
+class Placement {
+  private readonly files = new Map<string, string>();
+  /** Folders the placed files need, and the object that first needed each. */
+  private readonly folders = new Map<string, string>();
+
+  constructor(private readonly to: string | undefined) {}
+
+  /** The source with its path, or its error; undefined when the same object was placed already. */
+  place(source: Source, prefix: string, key: string): Source | undefined {
+    const to = this.to;
+    if (to === undefined) return source;
+    const fail = (why: string) => ({ ...source, error: invalidArgument(why, source.uri) });
+    let path: string;
+    try {
+      path = pathUnder(to, prefix, key);
+      checkTargetName(path);
+    } catch (e) {
+      return fail((e as RangepoolError).message);
+    }
+    const first = this.files.get(path);
+    if (first === source.uri) return undefined;
+    if (first !== undefined) return fail(`${printable(path)} is where ${redactUri(first)} is written: two objects cannot have one path, so this one is not written`);
+    const folderOf = this.folders.get(path);
+    if (folderOf !== undefined) return fail(`${printable(path)} is a folder of ${redactUri(folderOf)}: this object cannot be a file there, so it is not written`);
+    const parents: string[] = [];
+    for (let dir = dirname(path); dir.length > to.length && dir.startsWith(to); dir = dirname(dir)) {
+      const file = this.files.get(dir);
+      if (file !== undefined) return fail(`${printable(dir)} is the file of ${redactUri(file)}: it cannot be a folder too, so this object is not written`);
+      parents.push(dir);
+    }
+    this.files.set(path, source.uri);
+    for (const dir of parents) if (!this.folders.has(dir)) this.folders.set(dir, source.uri);
+    return { ...source, path };
   }
 }
 
 async function* sources(from: string | Iterable<string> | AsyncIterable<string>, opts: ManyOptions): AsyncGenerator<Source> {
+  const placement = new Placement(opts.to);
   if (typeof from !== 'string') {
-    for await (const uri of from) yield placed({ uri }, opts.to, '', basename(parseUri(uri).key.split('?')[0]!));
+    for await (const uri of from) {
+      const placed = placement.place({ uri }, '', basename(keyPath(parseUri(uri))));
+      if (placed) yield placed;
+    }
     return;
   }
-  const prefix = parseUri(from, { prefix: true });
-  for await (const entry of listEach(from, opts)) {
-    if (entry.key.endsWith('/')) continue; // a "folder" marker, not an object
-    const source = placed({ uri: uriOf(from, entry.key), size: entry.size, listed: entry }, opts.to, prefix.key, entry.key);
-    if (!source.error && opts.filter && !(await opts.filter({ ...entry, relative: relativeKey(prefix.key, entry.key), path: source.path }))) continue;
+  // A prefix is a folder: s3://b/data lists data/..., never datax.parquet (as aws s3 cp --recursive).
+  const loc = parseUri(from, { prefix: true });
+  const prefix = asFolder(loc.key);
+  const folder = prefix === loc.key ? from : `${from}/`;
+  for await (const entry of listEach(folder, opts)) {
+    const uri = uriOf(folder, entry.key);
+    if (entry.key.endsWith('/')) {
+      // A "folder" marker; one that holds bytes has no file name to be written to, and is said so.
+      if (entry.size > 0) yield { uri, error: invalidArgument(`the key ends in a slash (a folder) but holds ${entry.size} bytes: it has no file name, so it is not written`, uri) };
+      continue;
+    }
+    const source = placement.place({ uri, size: entry.size, listed: entry }, prefix, entry.key);
+    if (!source) continue;
+    if (!source.error && opts.filter && !(await opts.filter({ ...entry, relative: relativeKey(prefix, entry.key), path: source.path }))) continue;
     yield source;
   }
 }

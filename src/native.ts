@@ -56,6 +56,8 @@ export interface NativeBinding {
   readonly crc32cHardware: boolean;
   crc64nvme(data: ArrayBufferView | ArrayBuffer, init: bigint): bigint;
   crc64nvmeCombine(crcA: bigint, crcB: bigint, lenB: number): bigint;
+  /** The exclusive flock on `fd`, without waiting: 1 taken, 0 held by another open file, -errno (-ENOSYS: none here). */
+  tryLockFile(fd: number): number;
 }
 
 /** The package root: dist/ and src/ both sit one level below it. */

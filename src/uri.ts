@@ -21,7 +21,7 @@ export interface Location {
  */
 export function parseUri(uri: string, { prefix = false } = {}): Location {
   if (typeof uri !== 'string') throw invalidArgument(`expected a URI string, got ${typeof uri}`);
-  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/]*)(\/.*)?$/i.exec(uri);
+  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/]*)(\/[\s\S]*)?$/i.exec(uri); // a key may hold any character, a line feed too
   if (!m) throw invalidArgument('malformed URI: expected scheme://bucket/key or file:///path', uri);
   const scheme = m[1]!.toLowerCase();
   if (!SCHEMES.includes(scheme)) throw invalidArgument(`unknown scheme ${scheme}://; use one of ${SCHEMES.join(', ')}`, uri);
@@ -52,4 +52,9 @@ export function parseUri(uri: string, { prefix = false } = {}): Location {
   const key = rest.slice(1);
   if (key === '' && !prefix) throw invalidArgument('missing object key', uri);
   return { uri, scheme: scheme as Scheme, bucket: host, key };
+}
+
+/** The object's key as a path: for an http(s) URL its path without the query (an S3 key may hold a '?'). */
+export function keyPath(loc: Location): string {
+  return loc.scheme === 'http' || loc.scheme === 'https' ? loc.key.split('?')[0]! : loc.key;
 }

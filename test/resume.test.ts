@@ -1,7 +1,7 @@
 // download() and `rangepool get` continuing what an interrupted run left: a killed process (kill -9),
 // an interrupt, an abort. Only the same object at the same version is continued (the missing ranges are
 // pinned to it); a leftover whose writer still runs, or a symlink planted at its name, is never used.
-import { spawn, execFile } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,8 @@ let dir: string;
 const engine = new RangeEngine({ partSize: MiB, stallTimeoutMs: 500, retry: { retries: 2, baseDelayMs: 1, maxDelayMs: 5 } });
 
 const tmpOf = (path: string) => join(path, '..', `.${path.split('/').pop()}.rangepool-tmp`);
-const stateOf = (path: string) => JSON.parse(readFileSync(`${tmpOf(path)}.state`, 'utf8')) as { pid: number; done: Array<[number, number]> };
+// The state is its JSON, then a line with the JSON's digest.
+const stateOf = (path: string) => JSON.parse(readFileSync(`${tmpOf(path)}.state`, 'utf8').split('\n')[0]!) as { pid: number; done: Array<[number, number]> };
 const doneBytes = (path: string) => {
   try {
     return stateOf(path).done.reduce((n, [s, e]) => n + e - s, 0);
@@ -103,10 +104,19 @@ describe('download() with resume', () => {
 
   it("a leftover whose writer still runs is left alone (this download uses a temporary of its own)", async () => {
     const out = join(dir, 'busy.bin');
-    const sleeper = spawn('sleep', ['30']);
+    writeFileSync(tmpOf(out), 'theirs');
+    writeFileSync(`${tmpOf(out)}.state`, 'whatever');
+    // util-linux flock(1) holds the lock on the leftover, as a live writer does.
+    const sleeper = spawn('flock', [tmpOf(out), 'sleep', '30'], { stdio: 'ignore' });
     try {
-      writeFileSync(tmpOf(out), 'theirs');
-      writeFileSync(`${tmpOf(out)}.state`, JSON.stringify({ v: 1, pid: sleeper.pid, object: 'x', done: [] }));
+      await until(() => {
+        try {
+          execFileSync('flock', ['-n', tmpOf(out), 'true'], { stdio: 'ignore' });
+          return false;
+        } catch {
+          return true; // held: the sleeper has it
+        }
+      }, 'flock(1) to hold the leftover');
       await download('s3://b/big', out, { storeOptions, engine, resume: true });
       expect(readFileSync(out).equals(big)).toBe(true);
       expect(readFileSync(tmpOf(out), 'utf8')).toBe('theirs');

@@ -4,9 +4,9 @@ import { statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { invalidArgument } from '../errors.js';
 
-/** The output name for a key when -o is not given: a plain file name, or a usage error. */
+/** The output name for a key (a path: see keyPath) when -o is not given: a plain file name, or a usage error. */
 export function defaultOutputName(key: string): string {
-  const name = basename(key.split('?')[0]!);
+  const name = basename(key);
   if (name === '' || name === '.' || name === '..' || key.endsWith('/')) {
     throw invalidArgument(`cannot name the output after the key ${JSON.stringify(key)}: give -o FILE`);
   }

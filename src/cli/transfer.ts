@@ -10,7 +10,7 @@ import { stat } from '../api.js';
 import { stream } from '../stream.js';
 import type { DownloadStats } from '../engine/types.js';
 import { redactUri } from '../redact.js';
-import { parseUri } from '../uri.js';
+import { keyPath, parseUri } from '../uri.js';
 import { EXIT, describe, exitCodeFor } from './exit-codes.js';
 import { filterKeys, type Filter } from './filters.js';
 import { keepReason, stampTime } from './local-copy.js';
@@ -94,7 +94,7 @@ export async function getCommand(uris: string[], o: GetSwitches, signal: AbortSi
 }
 
 async function getOne(uri: string, o: GetSwitches, signal: AbortSignal): Promise<void> {
-  const { path: output, createDirs } = outputFor(parseUri(uri).key, o.output);
+  const { path: output, createDirs } = outputFor(keyPath(parseUri(uri)), o.output);
   if (output === '-') return toStdout(uri, o, signal);
   if (o.clobber === false || o.skipUnchanged) {
     // Only these need to know the object before it is read: one stat.
@@ -165,7 +165,8 @@ async function manyToDirectory(from: string | string[], o: GetSwitches, signal: 
         // What a failed object had received is not in any file: it does not count.
         bytes -= received.get(r.uri) ?? 0;
         worst = Math.max(worst, exitCodeFor(r.error));
-        say(`rangepool: ${describe(r.error)}`);
+        bar.stop();
+        process.stderr.write(`rangepool: ${describe(r.error)}\n`); // with -q too: an object not written is always named
       } else {
         if (r.path !== undefined) await stampTime(r.path, r.meta.lastModified);
         if (o.json) results.push({ uri: redactUri(r.uri), path: r.path, size: r.meta.size, stats: r.stats });

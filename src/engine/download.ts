@@ -2,7 +2,7 @@
 // meta is not known yet, the first part's response supplies it (a store's readFirst): the buffer is
 // acquired once that response's head is read, and the other parts start at once, pinned to what it said.
 import { setMaxListeners } from 'node:events';
-import { RangepoolError, abortedError, invalidArgument, printable } from '../errors.js';
+import { RangepoolError, abortedError, invalidArgument, isRangepoolError, printable } from '../errors.js';
 import type { Pool } from '../pool/types.js';
 import type { ObjectMeta, Store } from '../stores/store.js';
 import type { Location } from '../uri.js';
@@ -178,7 +178,7 @@ export class Download {
     this.crcKind = this.verify || (this.opts.crc ?? false);
     this.length = this.stats.bytes = length;
     const buffer = this.opts.sink ? NO_TARGET : await this.acquire(length);
-    this.opts.sink?.start(meta, offset, length);
+    if (this.opts.sink) this.callerSays(() => this.opts.sink!.start(meta, offset, length));
     const done = first?.length ?? 0;
     const state = (start: number, len: number): PartState => {
       const at = start - offset;
@@ -217,7 +217,7 @@ export class Download {
     this.crcKind = this.verify || (this.opts.crc ?? false);
     this.length = this.stats.bytes = spans.reduce((n, s) => n + s.length, 0);
     const buffer = this.opts.sink ? NO_TARGET : await this.acquire(spans.reduce((n, s) => Math.max(n, s.at + s.length), 0));
-    this.opts.sink?.start(meta, 0, meta.size);
+    if (this.opts.sink) this.callerSays(() => this.opts.sink!.start(meta, 0, meta.size));
     const size = this.partSize();
     this.parts = spans.flatMap((s) =>
       planParts(s.start, s.length, size, this.engine.options.singleRequestBelow).map((p) => {
@@ -458,6 +458,8 @@ export class Download {
             attemptAbort.abort(new RangepoolError('Timeout', `${rate} bytes/s over ${Math.round(span)} ms on ${what()}, below the floor of ${minBytesPerSecond} (minBytesPerSecond)`, { uri }));
           }
         }, every);
+        /** Where this attempt's bytes begin (they are dropped if its response turns out to be bad). */
+        const fromByte = written;
         const onData = (n: number) => {
           part!.crc.update(part!.target.subarray(written, written + n));
           written += n;
@@ -498,6 +500,16 @@ export class Download {
           }
           // A stall aborts the attempt: the store then fails with whatever it says; the stall is the cause.
           const err = attemptAbort.signal.aborted ? attemptAbort.signal.reason : e;
+          // A response that broke its own framing (a body past its length, a bad head) vouches for none of
+          // its bytes, even when all those asked for came before the fault: they are asked for again.
+          if (part && isRangepoolError(err, 'IntegrityError') && written > fromByte) {
+            this.received -= written - fromByte;
+            if (sunk > fromByte) this.callerSays(() => this.opts.sink!.forget(part!.start + fromByte, sunk - fromByte));
+            written = fromByte;
+            sunk = Math.min(sunk, fromByte);
+            part.crc = new PartCrc(this.crcKind);
+            part.crc.update(part.target.subarray(0, written));
+          }
           if (err instanceof StragglerError) {
             if (part && written === part.length) return;
             // Not a failure: the bytes still missing are asked for at once, on other connections.

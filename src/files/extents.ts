@@ -33,6 +33,19 @@ export class Extents {
     runs.splice(lo, i - lo, [start, stop]);
   }
 
+  /** Takes [at, at + length) out (bytes that are not to be trusted after all). */
+  remove(at: number, length: number): void {
+    if (length <= 0) return;
+    const end = at + length;
+    this.runs = this.runs.flatMap(([s, e]): Array<[number, number]> => {
+      if (e <= at || s >= end) return [[s, e]];
+      const keep: Array<[number, number]> = [];
+      if (s < at) keep.push([s, at]);
+      if (e > end) keep.push([end, e]);
+      return keep;
+    });
+  }
+
   /** Bytes covered. */
   get bytes(): number {
     return this.runs.reduce((n, [s, e]) => n + e - s, 0);

@@ -1,11 +1,13 @@
 // Where a download's bytes go. A regular file (or a new one) is written through a temporary file beside
 // it (files/part-file.ts): readers never see a partial file under the final name, and a planted symlink
-// cannot redirect the write. A symlink is followed, never replaced; a device, FIFO or socket is written
+// cannot redirect the write. A symlink at the path is followed where the kernel would follow it
+// (fs.protected_symlinks: in a sticky, world-writable directory only a link of this user or of the
+// directory's owner) and never replaced; one to nothing is refused. A device, FIFO or socket is written
 // in place and in order (as curl -o and cp do).
 import { constants } from 'node:fs';
-import { mkdir, open, realpath, stat, lstat, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { RangepoolError, invalidArgument, isRangepoolError } from '../errors.js';
+import { lstat, mkdir, open, readlink, stat, type FileHandle } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { RangepoolError, invalidArgument, isRangepoolError, printable } from '../errors.js';
 
 export interface OutputFileOptions {
   /** fsync the file before it takes the final name. Default false. */
@@ -17,20 +19,40 @@ export interface OutputFileOptions {
 /** A regular file to write through a temporary (with the mode it gets), or a special file written in place. */
 export type OutputTarget = { kind: 'file'; path: string; mode: number } | { kind: 'special'; path: string };
 
-/** What `path` is to a download: resolved through a symlink, checked, its directory made if asked. */
+/** What `path` is to a download: a symlink followed (see above), checked, its directory made if asked. */
 export async function outputTarget(path: string, opts: OutputFileOptions): Promise<OutputTarget> {
   try {
     if (opts.createDirs) await mkdir(dirname(path), { recursive: true });
-    const link = await lstat(path).catch(() => undefined);
-    const target = link?.isSymbolicLink() ? await realpath(path).catch(() => path) : path;
+    const target = await followLinks(path);
     const existing = await stat(target).catch(() => undefined);
-    if (existing?.isDirectory()) throw invalidArgument(`${path} is a directory`);
+    if (existing?.isDirectory()) throw invalidArgument(`${printable(path)} is a directory`);
     if (existing && !existing.isFile()) return { kind: 'special', path: target };
     // The final file keeps an existing file's mode.
     return { kind: 'file', path: target, mode: existing ? existing.mode & 0o7777 : 0o666 };
   } catch (e) {
     throw localError(e, path);
   }
+}
+
+/** Where the symlinks at `path` lead, each checked as the kernel checks it; `path` itself when it is none. */
+async function followLinks(path: string): Promise<string> {
+  const uid = process.getuid?.();
+  let at = path;
+  for (let hops = 0; hops < 40; hops++) {
+    const link = await lstat(at).catch(() => undefined);
+    if (!link?.isSymbolicLink()) return at;
+    const dir = await stat(dirname(at));
+    const shared = (dir.mode & 0o1000) !== 0 && (dir.mode & 0o002) !== 0;
+    if (shared && uid !== undefined && link.uid !== uid && link.uid !== dir.uid) {
+      throw new RangepoolError('LocalIO', `${printable(at)} is another user's symlink in a shared (sticky, world-writable) directory: not followed, as the kernel would not (fs.protected_symlinks)`, { retryable: false });
+    }
+    const next = resolve(dirname(at), await readlink(at));
+    if (!(await lstat(next).catch(() => undefined))) {
+      throw new RangepoolError('LocalIO', `${printable(at)} is a symlink to ${printable(next)}, which does not exist: a link is followed, never replaced, and this one leads nowhere`, { retryable: false });
+    }
+    at = next;
+  }
+  throw new RangepoolError('LocalIO', `${printable(path)}: too many levels of symbolic links`, { retryable: false });
 }
 
 /** Runs `write` on a handle for a special file, opened for writing in place. */
@@ -63,7 +85,7 @@ const LOCAL: Record<string, string> = {
 export function localError(e: unknown, path: string): RangepoolError {
   if (isRangepoolError(e)) return e;
   const code = (e as NodeJS.ErrnoException)?.code;
-  const say = (c: RangepoolError['code'], what: string) => new RangepoolError(c, `${what}: ${path}`, { cause: e, retryable: false });
+  const say = (c: RangepoolError['code'], what: string) => new RangepoolError(c, `${what}: ${printable(path)}`, { cause: e, retryable: false });
   // The caller's path, not the object, is what is missing: a usage error, never 'not found'.
   if (code === 'ENOENT' || code === 'ENOTDIR') return say('InvalidArgument', 'no such directory to write into');
   if (code === 'EISDIR') return say('InvalidArgument', 'is a directory');

@@ -3,12 +3,17 @@ import { join, resolve, sep } from 'node:path';
 import { invalidArgument, printable } from '../errors.js';
 
 /**
- * The key below the prefix: with a prefix that is not a folder (s3://b/data, as aws s3 cp --recursive
- * takes it), data/x/y is x/y.
+ * A listed key's name below the prefix it was listed under: what follows the prefix's last slash. So a
+ * folder prefix (data/) gives x/y for data/x/y, and `ls` of a partial prefix (s3://b/dat, as aws s3 ls)
+ * names data/x as data/x. getMany() lists a prefix without a slash as the folder (data → data/).
  */
 export function relativeKey(prefix: string, key: string): string {
-  const rest = key.startsWith(prefix) ? key.slice(prefix.length) : key;
-  return prefix !== '' && !prefix.endsWith('/') && rest.startsWith('/') ? rest.slice(1) : rest;
+  return key.slice(prefix.lastIndexOf('/') + 1);
+}
+
+/** A prefix as the folder it names: s3://b/data is s3://b/data/ (as aws s3 cp --recursive takes it); '' stays the whole bucket. */
+export function asFolder(key: string): string {
+  return key === '' || key.endsWith('/') ? key : `${key}/`;
 }
 
 /**
@@ -17,6 +22,7 @@ export function relativeKey(prefix: string, key: string): string {
  * refused: it could land outside `dir` or over another object's file.
  */
 export function pathUnder(dir: string, prefix: string, key: string): string {
+  if (!key.startsWith(prefix)) throw invalidArgument(`the key ${JSON.stringify(printable(key))} is not under the prefix listed: it is not written`);
   const rest = relativeKey(prefix, key);
   const segments = rest.split('/');
   if (rest === '' || /[\\\0]/.test(rest) || segments.some((s) => s === '' || s === '.' || s === '..')) {

@@ -126,7 +126,12 @@ export class DirectRanges {
       const location = res.headers.get('location');
       if (!this.backend.followRedirects || ![301, 302, 303, 307, 308].includes(res.status) || location === undefined || redirects >= MAX_REDIRECTS) break;
       await res.drop();
-      const next = new URL(location, req.url);
+      let next: URL;
+      try {
+        next = new URL(location, req.url);
+      } catch {
+        throw new RangepoolError('IntegrityError', `a ${res.status} redirect to ${JSON.stringify(printable(redactUri(location)))}, which is not a URL`, { uri: loc.uri });
+      }
       if (next.protocol !== 'https:' && next.protocol !== 'http:') break;
       if (req.url.protocol === 'https:' && next.protocol === 'http:' && !this.backend.allowInsecureRedirects) {
         throw new RangepoolError('InvalidArgument', `refusing a redirect from https: to http: (to ${printable(redactUri(next.href))}): the object would travel in clear text; set storeOptions.allowInsecureRedirects to follow it`, { uri: loc.uri });
