@@ -107,7 +107,7 @@ describe('download() with resume', () => {
     writeFileSync(tmpOf(out), 'theirs');
     writeFileSync(`${tmpOf(out)}.state`, 'whatever');
     // util-linux flock(1) holds the lock on the leftover, as a live writer does.
-    const sleeper = spawn('flock', [tmpOf(out), 'sleep', '30'], { stdio: 'ignore' });
+    const sleeper = spawn('flock', ['-o', tmpOf(out), 'sleep', '30'], { stdio: 'ignore' }); // -o: the lock is flock's own
     try {
       await until(() => {
         try {

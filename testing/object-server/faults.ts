@@ -13,6 +13,8 @@ export type FaultRule = (
   | { kind: 'reset'; afterBytes?: number }
   | { kind: 'short'; afterBytes?: number }
   | { kind: 'wrongRange'; shift?: number }
+  /** The Content-Range asked for, over a chunked body of other bytes that runs `extra` bytes past it. */
+  | { kind: 'overrun'; extra?: number }
   | { kind: 'stall'; afterBytes?: number; ms?: number }
   | { kind: 'overwrite'; afterRequests: number; data: Buffer }
 ) & { probability?: number; count?: number; match?: Match; on?: 'range' | 'head' };

@@ -116,6 +116,15 @@ export function routes(storage: Storage, faults: Faults, stats: ServerStats, sha
       start = Math.min(start + shift, size - 1);
       end = Math.min(end + shift, size - 1);
     }
+    if (fault?.kind === 'overrun') {
+      // The range it was asked for in its Content-Range, then a chunked body of other bytes that runs on past it.
+      res.writeHead(206, { ...headers, 'Content-Range': `bytes ${start}-${end}/${size}` });
+      const body = Buffer.from(obj.data.subarray(start, end + 1));
+      for (let i = 0; i < body.length; i++) body[i]! ^= 0x5a;
+      res.write(body);
+      res.end(Buffer.alloc(fault.extra ?? 1, 0x5a));
+      return;
+    }
     res.writeHead(206, { ...headers, 'Content-Length': end - start + 1, 'Content-Range': `bytes ${start}-${end}/${size}` });
     if (req.method === 'HEAD') res.end();
     else stats.bytesSent += send(obj.data.subarray(start, end + 1), fault);
