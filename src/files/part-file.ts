@@ -6,7 +6,8 @@
 //   `.x.rangepool-tmp` would otherwise land on x's temporary file.
 // - Writer: whoever holds the flock on the temporary file (file-lock.ts): the kernel drops it when its
 //   holder dies, so a leftover is taken over only when its writer is gone, and never twice. A run that
-//   finds the name locked writes a temporary of a random name instead (swept once its writer is gone).
+//   finds the name locked writes a temporary of a random name instead (swept once its writer is gone:
+//   when a leftover is taken over, and in each directory the first time this process writes there).
 //   Without flock, the pid in the state decides, and an unreadable state means "leave it alone".
 // - State: which object (a digest of its URI and span), which version, the file's length and the byte
 //   runs in it, with a digest of all that. Written to .state.tmp and renamed over .state (never seen
@@ -20,7 +21,7 @@ import { closeSync, constants, fdatasync, fdatasyncSync, fstatSync, fsync, ftrun
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { strongValidator } from '../engine/pin.js';
-import { invalidArgument, printable } from '../errors.js';
+import { RangepoolError, invalidArgument, printable } from '../errors.js';
 import type { ObjectMeta } from '../stores/store.js';
 import { Extents } from './extents.js';
 import { tryLock } from './file-lock.js';
@@ -251,7 +252,8 @@ export class PartFile {
           closeSync(fd); // another run opened the new file and locked it first: it is theirs
           break;
         }
-        unlinkQuietly(statePath); // a state without its file is nobody's
+        removeState(statePath); // a state without its file is nobody's
+        if (lock === 'locked') sweep(dirname(target), true);
         return new PartFile(path, fd, statePath, object, new Extents(), undefined, lock === 'locked');
       }
       const st = lstatOrNot(path);
@@ -277,7 +279,7 @@ export class PartFile {
         if (lock === 'locked') continue; // it was committed or replaced while we looked: look again
         break;
       }
-      if (lock === 'locked') sweep(target);
+      if (lock === 'locked') sweep(dirname(target), false);
       const meta = state?.meta && toMeta(state.meta);
       const length = fstatSync(leftover).size;
       if (opts.resume && state?.object === object && meta && strongValidator(meta) && state.length === length && length <= meta.size) {
@@ -285,7 +287,7 @@ export class PartFile {
         return new PartFile(path, leftover, statePath, object, done, meta, lock === 'locked');
       }
       // Not ours to continue (or not wanted): removed while we hold it, and made afresh.
-      unlinkQuietly(statePath);
+      removeState(statePath);
       unlinkQuietly(path);
       closeSync(leftover);
     }
@@ -358,8 +360,13 @@ export class PartFile {
   async commit(target: string, sync: boolean): Promise<void> {
     await this.settle();
     if (sync) await promisify(fsync)(this.fd);
-    if (this.statePath) unlinkQuietly(this.statePath);
+    if (this.statePath) removeState(this.statePath);
     try {
+      // The name must still be this file's: a run that removed something else planted at it an instant
+      // after this one replaced it would otherwise have this rename take another run's file.
+      const named = lstatOrNot(this.path);
+      const mine = fstatSync(this.fd);
+      if (named?.ino !== mine.ino || named.dev !== mine.dev) throw new RangepoolError('LocalIO', `the temporary file ${printable(this.path)} was removed by another process while it was written`, { retryable: false });
       renameSync(this.path, target);
     } finally {
       this.close();
@@ -379,7 +386,7 @@ export class PartFile {
       }
     }
     if (!kept) {
-      if (this.statePath) unlinkQuietly(this.statePath);
+      if (this.statePath) removeState(this.statePath);
       unlinkQuietly(this.path);
     }
     this.close();
@@ -401,10 +408,22 @@ export class PartFile {
   }
 }
 
-/** Removes temporaries of a random name for `target` whose writers are gone (their flock is free). */
-function sweep(target: string): void {
-  const dir = dirname(target);
-  const prefix = `.${stem(target)}.`;
+/** Removes a state and what a crashed save of it left. */
+function removeState(statePath: string): void {
+  unlinkQuietly(statePath);
+  unlinkQuietly(`${statePath}.tmp`);
+}
+
+/** Directories this process has swept once already (a directory of many downloads is read once). */
+const swept = new Set<string>();
+
+/**
+ * Removes temporaries of a random name in `dir` whose writers are gone (their flock is free): what a
+ * killed run left where another held the fixed name. Each directory once per process, unless `again`.
+ */
+function sweep(dir: string, once: boolean): void {
+  if (once && swept.has(dir)) return;
+  swept.add(dir);
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -412,9 +431,11 @@ function sweep(target: string): void {
     return;
   }
   for (const name of names) {
-    if (!name.startsWith(prefix) || !/^[0-9a-f]{16}\.rangepool-tmp$/.test(name.slice(prefix.length))) continue;
+    if (!/^\..*\.[0-9a-f]{16}\.rangepool-tmp$/s.test(name)) continue;
     const path = join(dir, name);
     const st = lstatOrNot(path);
+    // (A writer that made its temporary an instant ago and has not locked it yet would lose it here, and
+    // fail with a typed error when its rename finds no file: never wrong bytes.)
     if (!st || !ours(st)) continue;
     const fd = openLeftover(path, st);
     if (fd === undefined) continue;
