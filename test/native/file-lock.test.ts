@@ -1,0 +1,52 @@
+// The addon's tryLockFile (native/file_lock.cc): what tells a download whether a temporary file's writer
+// still runs. Two opens of one file conflict, in one process too; close releases; a dead holder's lock is
+// gone (the kernel's doing, checked through a child killed with SIGKILL); a bad fd is an errno, not a throw.
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { binding } from '../../src/native.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rangepool-lock-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe.skipIf(!binding || process.platform === 'win32')('tryLockFile', () => {
+  it('takes the lock once per file: a second open, in this process too, is refused until the first closes', () => {
+    const path = join(dir, 'a');
+    writeFileSync(path, '');
+    const a = openSync(path, 'r+');
+    const b = openSync(path, 'r+');
+    expect(binding!.tryLockFile(a)).toBe(1);
+    expect(binding!.tryLockFile(a)).toBe(1); // the holder again
+    expect(binding!.tryLockFile(b)).toBe(0);
+    closeSync(a);
+    expect(binding!.tryLockFile(b)).toBe(1);
+    closeSync(b);
+  });
+
+  it('a bad descriptor is a negative errno', () => {
+    expect(binding!.tryLockFile(1 << 20)).toBeLessThan(0);
+    expect(() => (binding!.tryLockFile as (fd: unknown) => number)('x')).toThrow(TypeError);
+  });
+
+  it("a holder killed with SIGKILL leaves no lock behind", async () => {
+    const path = join(dir, 'b');
+    writeFileSync(path, '');
+    // A child holds the lock through util-linux flock(1) (-o: flock's own descriptor), then dies.
+    const child = spawn('flock', ['-o', path, 'sleep', '30'], { stdio: 'ignore' });
+    for (let i = 0; i < 200; i++) {
+      const fd = openSync(path, 'r+');
+      const got = binding!.tryLockFile(fd);
+      closeSync(fd); // (a lock taken here while the child starts is let go at once)
+      if (got === 0) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const held = openSync(path, 'r+');
+    expect(binding!.tryLockFile(held)).toBe(0);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    expect(binding!.tryLockFile(held)).toBe(1);
+    closeSync(held);
+  });
+});
