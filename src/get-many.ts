@@ -124,7 +124,7 @@ async function* sources(from: string | Iterable<string> | AsyncIterable<string>,
     const uri = uriOf(folder, entry.key);
     if (entry.key.endsWith('/')) {
       // A "folder" marker; one that holds bytes has no file name to be written to, and is said so.
-      if (entry.size > 0) yield { uri, error: invalidArgument(`the key ends in a slash (a folder) but holds ${entry.size} bytes: it has no file name, so it is not written`, uri) };
+      if (entry.size > 0 && opts.to !== undefined) yield { uri, error: invalidArgument(`the key ends in a slash (a folder) but holds ${entry.size} bytes: it has no file name, so it is not written`, uri) };
       continue;
     }
     const source = placement.place({ uri, size: entry.size, listed: entry }, prefix, entry.key);
