@@ -118,6 +118,30 @@ describe.skipIf(!binding)('range threads', () => {
   });
 });
 
+describe.skipIf(!binding)('an abort ends the work at once (issue 35, 12: it took up to 1.38 s with threads)', () => {
+  it('while the range threads are still starting: the download rejects before they are ready', async () => {
+    const engine = new RangeEngine({ threads: 5, partSize: MiB }); // a set of its own, not started yet
+    const ready = engine.threads!.ready().then(() => 'threads ready');
+    const ac = new AbortController();
+    const download = getObject('s3://t/obj', opts({ engine, signal: ac.signal }));
+    setTimeout(() => ac.abort(), 20); // once the download waits for the threads (they take hundreds of ms)
+    const first = await Promise.race([download.then(() => 'resolved', (e: { code?: string }) => `rejected ${e.code}`), ready]);
+    expect(first).toBe('rejected Aborted');
+    await ready;
+    await Promise.all(engine.threads!.workers.map((w) => w.terminate()));
+  });
+
+  it.each([2, 0])('while a request is being signed (credentials that never come), threads %i: Aborted, not a hang', async (threads) => {
+    const store = new S3Store({ endpoint: server.url, credentials: () => new Promise(() => {}) });
+    const engine = new RangeEngine({ threads, partSize: MiB });
+    await engine.threads?.ready();
+    const ac = new AbortController();
+    const download = getObject('s3://t/obj', opts({ store, engine, signal: ac.signal }));
+    setTimeout(() => ac.abort(), 20);
+    await expect(download).rejects.toMatchObject({ code: 'Aborted' });
+  });
+});
+
 describe('the threads option', () => {
   it('is a whole number, from the option or RANGEPOOL_THREADS', () => {
     expect(() => new RangeEngine({ threads: -1 })).toThrow(expect.objectContaining({ code: 'InvalidArgument', message: expect.stringContaining('threads must be a whole number') }));

@@ -10,7 +10,7 @@ import { PartCrc, checksumFor, checksumMatches, type Checksum } from './checksum
 import type { DownloadOptions, DownloadResult, DownloadStats, EngineContext } from './types.js';
 import { canPinRanges } from './pin.js';
 import { planParts } from './plan.js';
-import { backoffMs, isRetryable, logRetry, sleep } from './retry.js';
+import { backoffMs, isRetryable, logRetry, sleep, untilAborted } from './retry.js';
 import { Attempt, StragglerError, isThrottle, median, type Governor } from './governor.js';
 import type { RangeThreads } from '../threads/range-threads.js';
 
@@ -114,7 +114,9 @@ export class Download {
     signal?.addEventListener('abort', onCallerAbort, { once: true });
     const leave = this.host?.join();
     try {
-      await this.threads?.ready();
+      // Threads that are starting (the first download, or one that replaces a thread that died) take a
+      // few hundred ms: an abort does not wait for them.
+      if (this.threads) await untilAborted(this.threads.ready(), this.stop.signal);
       if (!this.meta && (!this.store.readFirst || this.opts.verify || this.opts.length === 0)) {
         this.meta = await this.engine.stat(this.store, this.loc, this.stop.signal);
       }

@@ -39,6 +39,16 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** `p`, or the signal's reason as soon as it is aborted (what `p` does after that is not waited for). */
+export function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 /** NODE_DEBUG=rangepool: what failed and when it goes again (signed URLs redacted, never a credential). */
 export function logRetry(attempt: number, what: string, uri: string, delayMs: number, err: unknown): void {
   debug('retry %d of %s of %s in %d ms: %s', attempt + 1, what, redactUri(uri), delayMs, redactText(String((err as Error)?.message ?? err)));

@@ -6,6 +6,7 @@ import { HttpClient, type HttpRequest, type HttpResponse } from '../http/client.
 import { RangepoolError, printable } from '../errors.js';
 import { redactUri } from '../redact.js';
 import type { Location } from '../uri.js';
+import { untilAborted } from '../engine/retry.js';
 import { checkContentRange } from './body.js';
 import { httpError } from './http-errors.js';
 import type { FirstReadOptions, ObjectMeta, ReadOptions } from './store.js';
@@ -114,7 +115,8 @@ export class DirectRanges {
 
   /** Sends the request; a response that is not 2xx (or an allowed 416) becomes the RangepoolError the SDK path would give. */
   private async send(loc: Location, start: number, end: number, pin: { version?: ObjectMeta; ifMatch?: string }, signal: AbortSignal, allow416: boolean, threads?: RangeThreads, into?: Buffer, resigned = false): Promise<HttpResponse> {
-    const req = await this.backend.request(loc, start, end, pin);
+    // Signing can take a while on a busy machine (credentials, a presigned URL): an abort does not wait for it.
+    const req = await untilAborted(this.backend.request(loc, start, end, pin), signal);
     const http = threads ? threads.clientFor(this.http) : this.http;
     let res: HttpResponse;
     for (let redirects = 0; ; redirects++) {
