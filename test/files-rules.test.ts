@@ -212,7 +212,8 @@ describe('5: a live run is never taken for dead', () => {
     const out = join(dir, 'held.bin');
     const tmp = partFilePath(out);
     writeFileSync(tmp, 'theirs');
-    const holder = spawn('flock', ['-o', tmp, 'sleep', '30'], { stdio: 'ignore' }); // -o: the lock is flock's own, not sleep's
+    // flock(1) holds it (-o: flock's own descriptor; a group of its own, so that both it and sleep can be killed).
+    const holder = spawn('flock', ['-o', tmp, 'sleep', '30'], { stdio: 'ignore', detached: true });
     for (let i = 0; i < 200; i++) {
       try {
         execFileSync('flock', ['-n', tmp, 'true'], { stdio: 'ignore' });
@@ -228,8 +229,15 @@ describe('5: a live run is never taken for dead', () => {
     // killed too, the next run takes the fixed name over and sweeps the other.
     await a.discard(true);
     writeFileSync(a.path, 'junk');
-    holder.kill('SIGKILL');
-    await new Promise((r) => holder.once('exit', r));
+    process.kill(-holder.pid!, 'SIGKILL');
+    for (let i = 0; i < 200; i++) {
+      try {
+        execFileSync('flock', ['-n', tmp, 'true'], { stdio: 'ignore' });
+        break; // free: the kernel has let go of it
+      } catch {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
     const b = PartFile.open(out, 'x', { resume: true, mode: 0o644 });
     expect(b.path).toBe(tmp);
     expect(existsSync(a.path)).toBe(false);

@@ -107,7 +107,7 @@ describe('download() with resume', () => {
     writeFileSync(tmpOf(out), 'theirs');
     writeFileSync(`${tmpOf(out)}.state`, 'whatever');
     // util-linux flock(1) holds the lock on the leftover, as a live writer does.
-    const sleeper = spawn('flock', ['-o', tmpOf(out), 'sleep', '30'], { stdio: 'ignore' }); // -o: the lock is flock's own
+    const sleeper = spawn('flock', ['-o', tmpOf(out), 'sleep', '30'], { stdio: 'ignore', detached: true }); // -o: the lock is flock's own
     try {
       await until(() => {
         try {
@@ -122,7 +122,7 @@ describe('download() with resume', () => {
       expect(readFileSync(tmpOf(out), 'utf8')).toBe('theirs');
       expect(readdirSync(dir).sort()).toEqual(['.busy.bin.rangepool-tmp', '.busy.bin.rangepool-tmp.state', 'busy.bin']);
     } finally {
-      sleeper.kill();
+      process.kill(-sleeper.pid!, 'SIGKILL'); // flock and its sleep
     }
   });
 
