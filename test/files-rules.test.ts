@@ -246,6 +246,43 @@ describe('5: a live run is never taken for dead', () => {
   });
 });
 
+describe('without flock (Windows, no addon, a file system without it): the pid rules', () => {
+  beforeEach(() => {
+    process.env.RANGEPOOL_NO_FLOCK = '1';
+    return () => void delete process.env.RANGEPOOL_NO_FLOCK;
+  });
+
+  it("a leftover whose state names a live process is left alone; this process's own, once let go, is continued; two opens never share one", async () => {
+    const out = join(dir, 'pids.bin');
+    const a = PartFile.open(out, 'x', { resume: true, mode: 0o644 });
+    const b = PartFile.open(out, 'x', { resume: true, mode: 0o644 });
+    expect(b.path).not.toBe(a.path); // the same process: `held`, not the pid, tells them apart
+    await b.discard(false);
+    a.start({ size: 10, etag: '"e"' }, 10);
+    a.write(0, Buffer.alloc(5, 1));
+    expect(await a.discard(true)).toBe(true);
+    const again = PartFile.open(out, 'x', { resume: true, mode: 0o644 });
+    expect(again.path).toBe(a.path);
+    expect(again.bytes).toBe(5);
+    expect(await again.discard(true)).toBe(true);
+    const state = `${partFilePath(out)}.state`;
+    const saved = JSON.parse(readFileSync(state, 'utf8').split('\n')[0]!) as { pid: number };
+    const live = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      writeFileSync(state, encodeState({ ...saved, pid: live.pid }));
+      const other = PartFile.open(out, 'x', { resume: true, mode: 0o644 });
+      expect(other.path).not.toBe(a.path);
+      await other.discard(false);
+      writeFileSync(state, 'not a state');
+      const unreadable = PartFile.open(out, 'x', { resume: true, mode: 0o644 });
+      expect(unreadable.path).not.toBe(a.path); // a possibly live writer's: left alone
+      await unreadable.discard(false);
+    } finally {
+      live.kill('SIGKILL');
+    }
+  });
+});
+
 describe('6: a body that runs past its Content-Range', () => {
   it('is never trusted, even when all the bytes asked for came first: get() and download() retry it, exact', async () => {
     server.setFaults([{ kind: 'overrun', extra: 100, count: 3 }]);
