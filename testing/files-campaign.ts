@@ -140,15 +140,15 @@ export async function runRound(server: Server, round: number, seed: number): Pro
         await runCli(args, env, ms, sig);
       }
     }
-    if (rand() < 0.3 && keys.some((k) => expectedPath(folder, k) !== undefined)) {
-      // An aborted download() of one object into the same tree.
-      // One that the CLI writes too (no f/g conflict): the CLI decides those in listing order.
-      const rels = keys.map((k) => expectedPath(folder, k)).filter((r) => r !== undefined);
-      const clean = keys.filter((k) => {
-        const rel = expectedPath(folder, k);
-        return rel !== undefined && !rels.some((r) => r.startsWith(`${rel}/`) || rel.startsWith(`${r}/`));
-      });
-      const key = pick(clean.length ? clean : keys.filter((k) => expectedPath(folder, k) !== undefined));
+    // An aborted download() of one object into the same tree: one that the CLI writes too (not one of an f
+    // and f/g pair, which the CLI decides in listing order).
+    const rels = keys.map((k) => expectedPath(folder, k)).filter((r) => r !== undefined);
+    const clean = keys.filter((k) => {
+      const rel = expectedPath(folder, k);
+      return rel !== undefined && !rels.some((r) => r.startsWith(`${rel}/`) || rel.startsWith(`${r}/`));
+    });
+    if (rand() < 0.3 && clean.length > 0) {
+      const key = pick(clean);
       const path = join(out, expectedPath(folder, key)!);
       const ac = new AbortController();
       const engine = new RangeEngine({ partSize: 256 * KiB, retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 2 } });

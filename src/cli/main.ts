@@ -23,6 +23,8 @@ import { catCommand, getCommand, type GetSwitches } from './transfer.js';
 // The AWS SDK's notice about Node versions it will drop is for the people who pick a Node version, printed
 // on every run of a command: the command line stays quiet unless the user asked for it (set to 'false').
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// An empty setting is an unset one, as aws-cli reads them (the SDK takes AWS_REGION='' as a region named '').
+for (const name of ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3']) if (process.env[name] === '') delete process.env[name];
 
 // SIGINT and SIGTERM abort what runs (a file being written is kept for the next run to continue, or
 // removed with --no-resume), then exit 130 or 143; a second signal kills at once.

@@ -1,6 +1,7 @@
 // `rangepool get` (one object to a file or stdout; several, or a whole prefix with --recursive, to a
 // directory) and `rangepool cat`. Memory stays at the read-ahead window whatever the sizes.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { lstat, stat as statPath } from 'node:fs/promises';
 import { download, type DownloadFileResult } from '../download-to-file.js';
 import { invalidArgument, printable } from '../errors.js';
 import { localError } from '../files/output-file.js';
@@ -58,6 +59,17 @@ function keptNote(path: string): string | undefined {
   return existsSync(`${tmp}.state`) ? `rangepool: what was written is kept in ${printable(tmp)}: run the same command again to continue (--no-resume starts over)` : undefined;
 }
 
+/** Leftovers kept for the next run under `dir` (their states), said in one line so the user knows what they are. */
+function keptUnder(dir: string): string | undefined {
+  let kept = 0;
+  try {
+    for (const name of readdirSync(dir, { recursive: true }) as string[]) if (name.endsWith('.rangepool-tmp.state')) kept++;
+  } catch {
+    return undefined;
+  }
+  return kept > 0 ? `rangepool: what was written of ${kept} object${kept === 1 ? '' : 's'} is kept beside ${kept === 1 ? 'it' : 'them'} (.NAME.rangepool-tmp) under ${printable(dir)}: run the same command again to continue (--no-resume starts over)` : undefined;
+}
+
 /** Writes the object to stdout chunk by chunk; each chunk goes back to the pool once its write is done. */
 async function toStdout(uri: string, o: Common, signal: AbortSignal): Promise<void> {
   const bar = progressBar(!o.quiet && !o.json);
@@ -83,13 +95,17 @@ export async function catCommand(uri: string, o: Common, signal: AbortSignal): P
 }
 
 export async function getCommand(uris: string[], o: GetSwitches, signal: AbortSignal): Promise<void> {
+  if (!o.recursive && uris.some((u) => u.endsWith('/'))) throw invalidArgument(`${printable(redactUri(uris.find((u) => u.endsWith('/'))!))} is a prefix (it ends in /): add --recursive to get the objects under it`);
+  if (!o.recursive && (o.include ?? o.exclude)?.length) throw invalidArgument('--include and --exclude pick objects under a prefix: use them with --recursive');
   const many = o.recursive || uris.length > 1;
   if (!many) return getOne(uris[0]!, o, signal);
   if (o.range) throw invalidArgument('--range reads a part of one object, not of several');
   if (!o.output || o.output === '-') throw invalidArgument('several objects (or --recursive) need -o DIR, a directory to write them under');
   if (o.recursive && uris.length > 1) throw invalidArgument('--recursive takes one prefix URI');
-  if (!o.recursive && uris.some((u) => u.endsWith('/'))) throw invalidArgument('a prefix URI needs --recursive');
-  if (!o.recursive && (o.include ?? o.exclude)?.length) throw invalidArgument('--include and --exclude pick objects under a prefix: use them with --recursive');
+  const existing = await lstat(o.output).catch(() => undefined);
+  if (existing && !existing.isDirectory() && !(existing.isSymbolicLink() && (await statPath(o.output).catch(() => undefined))?.isDirectory())) {
+    throw invalidArgument(`-o ${printable(o.output)} is not a directory: several objects (or --recursive) are written under a directory`);
+  }
   await manyToDirectory(o.recursive ? uris[0]! : uris, o, signal);
 }
 
@@ -98,10 +114,13 @@ async function getOne(uri: string, o: GetSwitches, signal: AbortSignal): Promise
   if (output === '-') return toStdout(uri, o, signal);
   if (o.clobber === false || o.skipUnchanged) {
     // Only these need to know the object before it is read: one stat.
-    const meta = o.clobber === false ? { size: -1 } : await stat(uri, { storeOptions: storeOptions(o), signal });
+    const meta = o.clobber === false && !o.dryRun ? { size: -1 } : await stat(uri, { storeOptions: storeOptions(o), signal });
     const reason = await keepReason(output, meta, o);
     if (reason || o.dryRun) return void process.stderr.write(`${o.dryRun && !reason ? '(dry run) would get' : 'skipped'} ${printable(redactUri(uri))} → ${printable(output)}${reason ? `: ${reason}` : ''}\n`);
-  } else if (o.dryRun) return void process.stderr.write(`(dry run) would get ${printable(redactUri(uri))} → ${printable(output)}\n`);
+  } else if (o.dryRun) {
+    await stat(uri, { storeOptions: storeOptions(o), signal }); // a missing object is said so, as aws-cli --dryrun does
+    return void process.stderr.write(`(dry run) would get ${printable(redactUri(uri))} → ${printable(output)}\n`);
+  }
   const pool = poolFor(o);
   const bar = progressBar(!o.quiet && !o.json);
   const span = await spanOf(uri, o, signal);
@@ -173,6 +192,11 @@ async function manyToDirectory(from: string | string[], o: GetSwitches, signal: 
       }
       redraw();
     }
+  } catch (e) {
+    bar.stop();
+    const note = signal.aborted && o.resume !== false ? keptUnder(o.output!) : undefined;
+    if (note) process.stderr.write(`${note}\n`);
+    throw e;
   } finally {
     bar.stop();
   }
@@ -184,6 +208,8 @@ async function manyToDirectory(from: string | string[], o: GetSwitches, signal: 
   else if (!o.quiet && !o.dryRun) process.stderr.write(`${written} of ${finished} objects → ${printable(o.output!)}: ${formatSize(bytes)} in ${(elapsedMs / 1000).toFixed(2)} s (${formatSize(total.bytesPerSecond)}/s)${skipped ? `; ${skipped} skipped` : ''}\n`);
   if (failures.length > 0) {
     process.stderr.write(`rangepool: ${failures.length} of ${finished} objects failed\n`);
+    const note = o.resume !== false ? keptUnder(o.output!) : undefined;
+    if (note) process.stderr.write(`${note}\n`);
     process.exitCode = worst;
   }
 }

@@ -169,7 +169,9 @@ export class Download {
     // A first response only (stream()'s first chunk): its span is what the server sent, more than asked
     // where it ignores ranges and sent the whole object.
     const asked = this.opts.firstResponseOnly && first?.start === offset ? Math.max(first.length, this.opts.length ?? 0) : this.opts.length;
-    const length = asked === undefined || (this.opts.clampToSize && offset < meta.size) ? Math.min(asked ?? Infinity, meta.size - offset) : asked;
+    // Clamped at the end (--range as curl -r; stream()'s first chunk, which of an empty object is empty).
+    const clamp = (this.opts.clampToSize && offset < meta.size) || (this.opts.firstResponseOnly && offset <= meta.size);
+    const length = asked === undefined || clamp ? Math.min(asked ?? Infinity, meta.size - offset) : asked;
     if (offset + length > meta.size) throw invalidArgument(`range ${offset}+${length} runs past the end of the object (${meta.size} bytes)`, uri);
     if (first && (first.start !== offset || first.length > length)) {
       throw new RangepoolError('IntegrityError', `the server sent bytes ${first.start}-${first.start + first.length - 1}, more than the ${length} asked for from ${offset}: it ignores ranges`, { uri });

@@ -14,16 +14,7 @@ export function httpError(uri: string, cause: unknown, status: number | undefine
   // The service's own name for the error, unless it only repeats the code ('NotFound', 'AccessDenied').
   const say = (code: ErrorCode, what: string, retryable?: boolean, throttled?: boolean) =>
     new RangepoolError(code, `${what}${named && named !== code ? ` (${named})` : status && !named ? ` (HTTP ${status})` : ''}`, { uri, cause, retryable, throttled });
-  if ((cause as Error)?.name === 'CredentialsProviderError') {
-    // The SDK says the same whether a named profile is missing or no credentials are set at all.
-    const profile = process.env.AWS_PROFILE;
-    return say(
-      'AccessDenied',
-      profile
-        ? `no AWS credentials for the profile ${JSON.stringify(printable(profile))} (AWS_PROFILE): check that it is in ~/.aws/config or ~/.aws/credentials (or AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE) and has credentials`
-        : 'no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), or pass storeOptions.credentials',
-    );
-  }
+  if ((cause as Error)?.name === 'CredentialsProviderError') return awsCredentialsError(uri, cause);
   if (status === undefined && /Could not load the default credentials/.test(String((cause as Error)?.message))) {
     return say('AccessDenied', 'no Google credentials found: set GOOGLE_APPLICATION_CREDENTIALS or run `gcloud auth application-default login`, or pass storeOptions.client');
   }
@@ -55,4 +46,12 @@ export function sizeOf(value: unknown, uri: string): number {
     throw new RangepoolError('IntegrityError', `the service did not state the object's size (got ${String(value).slice(0, 40)})`, { uri });
   }
   return n;
+}
+
+/** No AWS credentials: for the profile asked for (storeOptions.profile, --profile, AWS_PROFILE) when one was, which the SDK does not name. */
+export function awsCredentialsError(uri: string, cause: unknown, profile = process.env.AWS_PROFILE): RangepoolError {
+  const why = profile
+    ? `no AWS credentials for the profile ${JSON.stringify(printable(profile))}: check that it is in ~/.aws/config or ~/.aws/credentials (or AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE) and has credentials`
+    : 'no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), or pass storeOptions.credentials';
+  return new RangepoolError('AccessDenied', why, { uri, cause });
 }

@@ -10,7 +10,7 @@ import type { Location } from '../uri.js';
 import { checkContentRange, pipeInto } from './body.js';
 import type { HttpRequest } from '../http/client.js';
 import { DirectRanges } from './direct.js';
-import { httpError, sizeOf } from './http-errors.js';
+import { awsCredentialsError, httpError, sizeOf } from './http-errors.js';
 import { DEFAULT_MAX_SOCKETS, chooseTransport, httpClientFor, type HttpStoreOptions } from './http-options.js';
 import { loadSdk } from './load-sdk.js';
 import { boundedBodies } from './sdk-bodies.js';
@@ -68,6 +68,19 @@ function unsigned(url: string): string {
   const u = new URL(url);
   for (const p of SIGNATURE_PARAMS) u.searchParams.delete(p);
   return u.toString();
+}
+
+/**
+ * The region the SDK's own chain gives (AWS_REGION, the profile's `region` in the shared config file, as
+ * aws-cli reads them), or us-east-1 where it gives none; an empty AWS_REGION counts as unset.
+ */
+async function sdkRegion(sdk: Sdk, profile: string | undefined): Promise<string> {
+  if (process.env.AWS_REGION === '') return process.env.AWS_DEFAULT_REGION || 'us-east-1';
+  try {
+    return (await new sdk.S3Client(profile !== undefined ? { profile } : {}).config.region()) || 'us-east-1';
+  } catch {
+    return process.env.AWS_DEFAULT_REGION || 'us-east-1';
+  }
 }
 
 function pathStyleFor(endpoint: string | undefined): boolean {
@@ -158,7 +171,8 @@ export class S3Store implements Store {
       const tls = this.opts.tls ?? {};
       const client = new sdk.S3Client({
         endpoint: this.endpoint,
-        region: this.opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+        // The SDK's own chain (AWS_REGION, then the profile's region in the shared config, as aws-cli), else us-east-1.
+        region: this.opts.region || (() => sdkRegion(sdk, this.opts.anonymous ? undefined : this.opts.profile)),
         // A copy: the SDK writes into the object it is given, which would change the caller's options (and the store and size-cache keys made from them).
         credentials: this.opts.anonymous ? NO_KEYS : typeof this.opts.credentials === 'function' ? this.opts.credentials : this.opts.credentials && { ...this.opts.credentials },
         ...(this.opts.anonymous ? { signer: { sign: async <R>(request: R) => request } } : {}),
@@ -176,6 +190,7 @@ export class S3Store implements Store {
   }
 
   private fail(loc: Location, e: unknown): never {
+    if ((e as Error)?.name === 'CredentialsProviderError' && !this.opts.client) throw awsCredentialsError(loc.uri, e, this.opts.profile ?? process.env.AWS_PROFILE);
     const err = e as { $metadata?: { httpStatusCode?: number }; $response?: { headers?: Record<string, string> }; name?: string };
     throw httpError(loc.uri, e, err?.$metadata?.httpStatusCode, err?.$metadata ? err.name : undefined, err?.$response?.headers?.['x-amz-bucket-region']);
   }
