@@ -1,0 +1,137 @@
+// What users of curl, rclone and aws-cli expect of `rangepool get` (issue 38): each item through the real
+// binary against the project's object server, or a scripted one where a request's headers are the point.
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { stream } from '../src/index.js';
+import { startObjectServer } from '../testing/object-server/index.js';
+import { startRawServer } from './support/raw-http-server.js';
+
+const MiB = 1 << 20;
+const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
+const big = randomBytes(8 * MiB + 3);
+let server: Awaited<ReturnType<typeof startObjectServer>>;
+let dir: string;
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args], { encoding: 'buffer', cwd: dir, env: { ...process.env, AWS_ENDPOINT_URL: server.url, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', ...env } }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr: stderr.toString() }),
+    );
+  });
+}
+
+beforeAll(async () => {
+  server = await startObjectServer({ seed: 38 });
+  server.put('b', 'empty', Buffer.alloc(0));
+  server.put('b', 'q/what?v=2.txt', Buffer.from('query-like key'));
+  server.put('b', 'big', big);
+  for (const k of ['r/a', 'r/b', 'r/c']) server.put('b', k, big);
+});
+afterAll(() => server.close());
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'rangepool-edges-'));
+  server.setShape({});
+  return () => rmSync(dir, { recursive: true, force: true });
+});
+
+describe('wrong results and errors', () => {
+  it('a 0-byte object: stream(), cat and get -o - give 0 bytes and exit 0', async () => {
+    const storeOptions = { endpoint: server.url, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } };
+    let n = 0;
+    for await (const chunk of stream('s3://b/empty', { storeOptions })) n += (chunk as Buffer).length;
+    expect(n).toBe(0);
+    for (const args of [['cat', 's3://b/empty'], ['get', 's3://b/empty', '-o', '-']]) {
+      const r = await run(args);
+      expect(r.code).toBe(0);
+      expect(r.stdout.length).toBe(0);
+    }
+  });
+
+  it("a key with '?' is a key, not a URL's query: written under its whole base name", async () => {
+    const r = await run(['get', 's3://b/q/what?v=2.txt', '-q']);
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(dir, 'what?v=2.txt'), 'utf8')).toBe('query-like key');
+  });
+
+  it('an empty AWS_REGION is unset (as aws-cli reads it), not a region named ""', async () => {
+    const r = await run(['stat', 's3://b/empty'], { AWS_REGION: '' });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it("--profile signs for the profile's region, and a missing profile is named", async () => {
+    const raw = await startRawServer();
+    raw.script((_req, socket) => socket.write('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n'));
+    const config = join(dir, 'config');
+    writeFileSync(config, '[profile p1]\nregion = ap-south-1\naws_access_key_id = AKIDP1\naws_secret_access_key = s\n');
+    const env = { AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'), AWS_ENDPOINT_URL: raw.url, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' };
+    try {
+      const r = await run(['stat', 's3://b/k', '--profile', 'p1'], env);
+      expect(r.code).toBe(3);
+      expect(raw.requests.at(-1)!.headers.authorization).toMatch(/Credential=AKIDP1\/\d{8}\/ap-south-1\/s3\//);
+      const nope = await run(['stat', 's3://b/k', '--profile', 'nope'], env);
+      expect(nope.code).toBe(4);
+      expect(nope.stderr).toContain('no AWS credentials for the profile "nope"');
+    } finally {
+      await raw.close();
+    }
+  });
+});
+
+describe('usage, said before anything is fetched', () => {
+  it('--dry-run of a missing object is NotFound (exit 3), of one that exists says what it would do', async () => {
+    expect((await run(['get', 's3://b/nope', '--dry-run'])).code).toBe(3);
+    const r = await run(['get', 's3://b/big', '--dry-run']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('(dry run) would get s3://b/big');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a prefix without --recursive, --exclude on one object, -r -o FILE: exit 2 with the reason, nothing fetched', async () => {
+    const sent = server.stats.bytesSent;
+    const prefix = await run(['get', 's3://b/r/']);
+    expect(prefix.code).toBe(2);
+    expect(prefix.stderr).toContain('add --recursive');
+    const exclude = await run(['get', 's3://b/big', '--exclude', '*']);
+    expect(exclude.code).toBe(2);
+    expect(exclude.stderr).toContain('use them with --recursive');
+    writeFileSync(join(dir, 'file'), 'mine');
+    const file = await run(['get', '-r', 's3://b/r/', '-o', 'file']);
+    expect(file.code).toBe(2);
+    expect(file.stderr).toContain('is not a directory');
+    expect(server.stats.bytesSent).toBe(sent);
+    expect(readdirSync(dir)).toEqual(['file']);
+  });
+
+  it('an interrupted -r says what it kept, and how to continue', async () => {
+    server.setShape({ totalRate: 2 * MiB }); // 3 objects of 8 MiB take seconds
+    const child = spawn(process.execPath, [cli, 'get', '-r', 's3://b/r/', '-o', 'out/', '--part-size', '1MiB'], {
+      cwd: dir,
+      env: { ...process.env, AWS_ENDPOINT_URL: server.url, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    // Interrupted once its temporary files are there and bytes have had time to land.
+    for (let i = 0; i < 400; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      const temporaries = (() => {
+        try {
+          return readdirSync(join(dir, 'out')).filter((n) => n.endsWith('.rangepool-tmp')).length;
+        } catch {
+          return 0; // not made yet
+        }
+      })();
+      if (temporaries > 0) break;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toMatch(/what was written of \d+ objects? is kept .*run the same command again/);
+  });
+});
