@@ -135,3 +135,62 @@ describe('usage, said before anything is fetched', () => {
     expect(stderr).toMatch(/what was written of \d+ objects? is kept .*run the same command again/);
   });
 });
+
+/** Runs the command on a terminal (util-linux script(1) gives it a pty); its output as the terminal saw it. */
+function onTerminal(args: string[]): Promise<{ code: number; screen: string }> {
+  const command = [process.execPath, cli, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  return new Promise((resolve) => {
+    execFile('script', ['-qec', command, '/dev/null'], { cwd: dir, encoding: 'buffer', env: { ...process.env, AWS_ENDPOINT_URL: server.url, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' } }, (err, stdout) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, screen: stdout.toString('utf8').replace(/\x1b(\[[0-9;?]*[a-zA-Z]|[78])/g, '') }),
+    );
+  });
+}
+
+describe('progress', () => {
+  it('in a log (stderr not a terminal): a line every --stats, as JSON lines with --json; -r a line per object, the count never past the objects', async () => {
+    server.setShape({ totalRate: 8 * MiB });
+    server.put('b', 'r/empty', Buffer.alloc(0));
+    try {
+      const r = await run(['get', '-r', 's3://b/r/', '-o', 'out/', '--stats', '300ms']);
+      expect(r.code).toBe(0);
+      const lines = r.stderr.split('\n');
+      const progress = lines.filter((l) => l.startsWith('progress: '));
+      expect(progress.length).toBeGreaterThanOrEqual(3);
+      for (const l of progress) {
+        const [, done, started] = /, (\d+)\/(\d+) objects$/.exec(l)!;
+        expect(Number(done)).toBeLessThanOrEqual(Number(started));
+      }
+      expect(lines.filter((l) => l.startsWith('got s3://b/r/')).sort()).toEqual(['a', 'b', 'c', 'empty'].map((k) => `got s3://b/r/${k} → out/${k} (${k === 'empty' ? '0 B' : '8.0 MiB'})`));
+      const json = await run(['get', 's3://b/big', '-o', 'big.json', '--stats', '300ms', '--json']);
+      const events = json.stderr.trim().split('\n').map((l) => JSON.parse(l) as { progress: { bytes: number; total: number } });
+      expect(events.length).toBeGreaterThanOrEqual(2);
+      expect(events.every((e) => e.progress.total === big.length && e.progress.bytes <= big.length)).toBe(true);
+      const quiet = await run(['get', 's3://b/big', '-o', 'big.q', '--stats', '300ms', '-q']);
+      expect(quiet.stderr).toBe('');
+    } finally {
+      server.delete('b', 'r/empty');
+    }
+  });
+
+  it("on a terminal, the bar's ETA is from the average rate (never 0 while most is still to come)", async () => {
+    server.setShape({ totalRate: 4 * MiB });
+    const r = await onTerminal(['get', 's3://b/big', '-o', 'big']);
+    expect(r.code).toBe(0);
+    const shown = [...r.screen.matchAll(/(\d+)% \|[^|]+\|[^|]+\| ETA (\S+)/g)].map((m) => [Number(m[1]), m[2]!] as const);
+    expect(shown.length).toBeGreaterThan(3);
+    for (const [pct, eta] of shown) {
+      expect(eta).toMatch(/^(…|\d+s|\d+m\d\ds|\d+h\d\dm)$/); // ours, not cli-progress's own {eta}
+      if (pct < 50 && eta !== '…') expect(eta).not.toBe('0s');
+    }
+  });
+
+  it('cat refuses to write binary to a terminal (as curl), and writes text', async () => {
+    server.put('b', 'hello.txt', Buffer.from('hello\n'));
+    const binary = await onTerminal(['cat', 's3://b/big']);
+    expect(binary.code).toBe(2);
+    expect(binary.screen).toContain('stdout is a terminal');
+    const text = await onTerminal(['cat', 's3://b/hello.txt']);
+    expect(text.code).toBe(0);
+    expect(text.screen).toContain('hello');
+  });
+});

@@ -4,6 +4,7 @@ import { RangeEngine } from '../engine/engine.js';
 import { invalidArgument } from '../errors.js';
 import { BufferPool, defaultPool } from '../pool/index.js';
 import type { StoreOptions } from '../stores/registry.js';
+import { parseInterval } from './progress.js';
 import { parseSize } from './sizes.js';
 
 export interface Common {
@@ -73,7 +74,9 @@ export function withDownload(cmd: Command): Command {
     .option('--verify', "check the service's whole-object checksum")
     .option('--range <START-END>', 'only these bytes: START-END inclusive, START- to the end, -N the last N', parseByteRange)
     .option('--no-resume', 'start over instead of continuing what an interrupted run left, and keep nothing on failure')
-    .option('-q, --quiet', 'no progress bar or summary');
+    .option('--no-progress', 'no progress: neither the bar on a terminal nor the lines in a log')
+    .option('--stats <interval>', 'where stderr is not a terminal, a progress line this often, e.g. 10s, 1m, 0 for none (default 10s)', parseInterval)
+    .option('-q, --quiet', 'no progress or summary (objects not written are still named)');
 }
 
 export function storeOptions(o: Common): StoreOptions {

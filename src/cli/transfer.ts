@@ -17,10 +17,10 @@ import { filterKeys, type Filter } from './filters.js';
 import { keepReason, stampTime } from './local-copy.js';
 import { engineFor, poolFor, storeOptions, toJson, type Common } from './options.js';
 import { outputFor } from './output.js';
-import { progressBar } from './progress.js';
+import { progressFor, type ProgressSwitches } from './progress.js';
 import { formatSize } from './sizes.js';
 
-export interface GetSwitches extends Common {
+export interface GetSwitches extends Common, ProgressSwitches {
   output?: string;
   recursive?: boolean;
   objects?: number;
@@ -71,14 +71,18 @@ function keptUnder(dir: string): string | undefined {
 }
 
 /** Writes the object to stdout chunk by chunk; each chunk goes back to the pool once its write is done. */
-async function toStdout(uri: string, o: Common, signal: AbortSignal): Promise<void> {
-  const bar = progressBar(!o.quiet && !o.json);
+async function toStdout(uri: string, o: Common & ProgressSwitches & { notBinaryToTerminal?: boolean }, signal: AbortSignal): Promise<void> {
+  const bar = progressFor(o);
   const span = await spanOf(uri, o, signal);
   const pool = poolFor(o);
   const s = stream(uri, { ...span, pool, engine: engineFor(o), storeOptions: storeOptions(o), verify: o.verify ? 'require' : false, signal, onProgress: (p) => bar.update(p.bytes, p.total) });
   let bytes = 0;
   try {
     for await (const chunk of s) {
+      // As curl does: binary bytes would garble a terminal (and may be escape sequences from the server).
+      if (bytes === 0 && o.notBinaryToTerminal && process.stdout.isTTY && chunk.includes(0)) {
+        throw invalidArgument('the object is binary and stdout is a terminal: redirect it (> FILE, | program) or use get -o FILE');
+      }
       await new Promise<void>((resolve, reject) => process.stdout.write(chunk, (e) => (e ? reject(localError(e, 'stdout')) : resolve())));
       bytes += chunk.length;
     }
@@ -91,7 +95,7 @@ async function toStdout(uri: string, o: Common, signal: AbortSignal): Promise<vo
 }
 
 export async function catCommand(uri: string, o: Common, signal: AbortSignal): Promise<void> {
-  await toStdout(uri, { ...o, quiet: true, json: false }, signal);
+  await toStdout(uri, { ...o, quiet: true, json: false, notBinaryToTerminal: true }, signal);
 }
 
 export async function getCommand(uris: string[], o: GetSwitches, signal: AbortSignal): Promise<void> {
@@ -122,7 +126,7 @@ async function getOne(uri: string, o: GetSwitches, signal: AbortSignal): Promise
     return void process.stderr.write(`(dry run) would get ${printable(redactUri(uri))} → ${printable(output)}\n`);
   }
   const pool = poolFor(o);
-  const bar = progressBar(!o.quiet && !o.json);
+  const bar = progressFor(o);
   const span = await spanOf(uri, o, signal);
   let r: DownloadFileResult;
   try {
@@ -139,7 +143,7 @@ async function getOne(uri: string, o: GetSwitches, signal: AbortSignal): Promise
 }
 
 async function manyToDirectory(from: string | string[], o: GetSwitches, signal: AbortSignal): Promise<void> {
-  const bar = progressBar(!o.quiet && !o.json);
+  const bar = progressFor(o);
   const sizes = new Map<string, number>();
   const received = new Map<string, number>();
   let bytes = 0;
@@ -151,7 +155,7 @@ async function manyToDirectory(from: string | string[], o: GetSwitches, signal: 
   let worst: number = EXIT.ok;
   const t0 = performance.now();
   const pool = poolFor(o);
-  const redraw = () => bar.update(bytes, [...sizes.values()].reduce((a, b) => a + b, 0), `${finished}/${started}`);
+  const redraw = () => bar.update(bytes, [...sizes.values()].reduce((a, b) => a + b, 0), [finished, Math.max(started, finished)]);
   const onProgress = (p: { uri: string; bytes: number; total: number }) => {
     if (!sizes.has(p.uri)) started++;
     sizes.set(p.uri, p.total);
@@ -161,8 +165,7 @@ async function manyToDirectory(from: string | string[], o: GetSwitches, signal: 
   };
   const picked = filterKeys(o.include ?? o.exclude ?? []);
   const say = (line: string) => {
-    bar.stop();
-    if (!o.quiet || o.dryRun) process.stderr.write(`${line}\n`);
+    if (!o.quiet || o.dryRun) bar.say(line);
   };
   const filter = async (e: { key: string; relative: string; size: number; lastModified?: Date | undefined; path?: string | undefined }) => {
     if (!picked(e.relative)) return false;
@@ -179,17 +182,20 @@ async function manyToDirectory(from: string | string[], o: GetSwitches, signal: 
     const opts = { to: o.output!, objects: o.objects, pool, engine: engineFor(o), storeOptions: storeOptions(o), verify: o.verify ? ('require' as const) : false, resume: o.resume !== false, signal, onProgress, filter };
     for await (const r of getMany(from, opts)) {
       finished++;
+      if (!sizes.has(r.uri)) started++; // one that never reported progress (0 bytes, or refused before a request)
       if (r.error) {
         failures.push(r);
         // What a failed object had received is not in any file: it does not count.
         bytes -= received.get(r.uri) ?? 0;
         worst = Math.max(worst, exitCodeFor(r.error));
-        bar.stop();
-        process.stderr.write(`rangepool: ${describe(r.error)}\n`); // with -q too: an object not written is always named
+        // With -q too: an object not written is always named.
+        bar.say(o.json ? JSON.stringify({ error: { uri: redactUri(r.uri), code: r.error.code, message: printable(r.error.message) } }) : `rangepool: ${describe(r.error)}`);
       } else {
         if (r.path !== undefined) await stampTime(r.path, r.meta.lastModified);
         if (o.json) results.push({ uri: redactUri(r.uri), path: r.path, size: r.meta.size, stats: r.stats });
+        if (!o.quiet) bar.say(o.json ? JSON.stringify({ done: { uri: redactUri(r.uri), path: r.path, size: r.meta.size } }) : `got ${printable(redactUri(r.uri))} → ${printable(r.path ?? '')} (${formatSize(r.meta.size)})`);
       }
+      sizes.set(r.uri, r.error ? 0 : r.meta.size);
       redraw();
     }
   } catch (e) {
