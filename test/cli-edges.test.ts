@@ -2,7 +2,7 @@
 // binary against the project's object server, or a scripted one where a request's headers are the point.
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -192,5 +192,53 @@ describe('progress', () => {
     const text = await onTerminal(['cat', 's3://b/hello.txt']);
     expect(text.code).toBe(0);
     expect(text.screen).toContain('hello');
+  });
+});
+
+describe('rough edges', () => {
+  it("stat gives checksums as S3 does (base64 of the big-endian value), in text and --json alike", async () => {
+    const text = (await run(['stat', 's3://b/big'])).stdout.toString();
+    const json = JSON.parse((await run(['stat', 's3://b/big', '--json'])).stdout.toString()) as { checksums: Record<string, string> };
+    const head = await fetch(`${server.url}/b/big`, { method: 'HEAD', headers: { 'x-amz-checksum-mode': 'ENABLED' } });
+    for (const kind of ['crc32c', 'crc64nvme']) {
+      const s3 = head.headers.get(`x-amz-checksum-${kind}`)!;
+      expect(json.checksums[kind]).toBe(s3);
+      expect(text).toContain(`${kind}:`.padEnd(11) + s3);
+    }
+  });
+
+  it('cat --help offers only what cat uses; --part-size names its own minimum', async () => {
+    const help = (await run(['cat', '--help'])).stdout.toString();
+    expect(help).not.toMatch(/--json|--no-resume|--quiet|--stats/);
+    expect(help).toMatch(/--range/);
+    const small = await run(['get', 's3://b/big', '--part-size', '1']);
+    expect(small.code).toBe(2);
+    expect(small.stderr).toContain('--part-size must be at least 64KiB');
+    expect(small.stderr).not.toContain('partSize');
+  });
+
+  it('access denied names what to check for the kind of URI: a plain URL, a local file, S3', async () => {
+    const raw = await startRawServer();
+    raw.script((_req, socket) => socket.write('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n'));
+    try {
+      const url = await run(['get', `${raw.url}/x`, '-o', 'x']);
+      expect(url.code).toBe(4);
+      expect(url.stderr).toContain('check the URL');
+      expect(url.stderr).not.toContain('AWS_');
+    } finally {
+      await raw.close();
+    }
+    if (process.getuid?.() !== 0) {
+      writeFileSync(join(dir, 'secret'), 'x', { mode: 0o000 });
+      const file = await run(['get', join(dir, 'secret'), '-o', 'copy']);
+      expect(file.stderr).toContain("check the file's permissions");
+    }
+    const s3 = await run(['get', 's3://b/big', '-o', 'y'], { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'), AWS_CONFIG_FILE: join(dir, 'none') });
+    expect(s3.code).toBe(4);
+    expect(s3.stderr).toContain('AWS_ACCESS_KEY_ID');
+  });
+
+  it('the built command is executable (npx rangepool in a clean clone)', () => {
+    expect(statSync(cli).mode & 0o111).toBe(0o111);
   });
 });

@@ -14,6 +14,17 @@ const HINTS: Partial<Record<RangepoolError['code'], string>> = {
   LocalIO: 'a fault on this machine, not the service',
 };
 
+/** Whose permission to check: the cloud's credentials, a URL's (its signature or the server's rules), or the file's. */
+function accessHint(uri: string | undefined): string | undefined {
+  const scheme = uri === undefined ? undefined : /^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1]?.toLowerCase();
+  if (scheme === 'http' || scheme === 'https') return "the server refused it: check the URL (a presigned one may have expired) and the server's access rules";
+  if (scheme === 'file' || scheme === 'direct') return "check the file's permissions on this machine";
+  if (scheme === 's3') return 'check the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, --profile) and their permissions';
+  if (scheme === 'gs') return 'check the credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud auth application-default login) and their permissions';
+  if (scheme === 'az') return 'check the credentials (AZURE_STORAGE_CONNECTION_STRING, the account key or SAS) and their permissions';
+  return HINTS.AccessDenied;
+}
+
 export function exitCodeFor(e: unknown): number {
   if (!(e instanceof RangepoolError)) return EXIT.other;
   switch (e.code) {
@@ -38,7 +49,7 @@ const UNREACHABLE = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH/;
 /** One line for stderr: what went wrong, on which URI, and what to do; control characters from a server escaped. */
 export function describe(e: unknown): string {
   if (e instanceof RangepoolError) {
-    const hint = e.code === 'Unavailable' && UNREACHABLE.test(e.message) ? 'nothing answered there: check the endpoint (--endpoint, AWS_ENDPOINT_URL, ...) and the network' : HINTS[e.code];
+    const hint = e.code === 'Unavailable' && UNREACHABLE.test(e.message) ? 'nothing answered there: check the endpoint (--endpoint, AWS_ENDPOINT_URL, ...) and the network' : e.code === 'AccessDenied' ? accessHint(e.uri) : HINTS[e.code];
     return printable(`${e.code}: ${e.message}${hint ? ` — ${hint}` : ''}`);
   }
   return printable(`error: ${(e as Error)?.message ?? e}`);

@@ -13,7 +13,7 @@ import { parseUri } from '../uri.js';
 import { redactUri } from '../redact.js';
 import type { ObjectMeta } from '../stores/store.js';
 import { EXIT, describe, exitCodeFor } from './exit-codes.js';
-import { storeOptions, toJson, wholeNumber, withDownload, withService, type Common } from './options.js';
+import { printedChecksums, storeOptions, toJson, wholeNumber, withDownload, withService, withStream, type Common } from './options.js';
 import { formatSize } from './sizes.js';
 import { listGrouped } from './listing.js';
 import { filterOption } from './filters.js';
@@ -43,12 +43,7 @@ function ownVersion(): string {
 }
 
 function checksumsText(meta: ObjectMeta): string[] {
-  const c = meta.checksums ?? {};
-  const out: string[] = [];
-  if (c.crc32c !== undefined) out.push(`crc32c:    ${c.crc32c.toString(16).padStart(8, '0')}`);
-  if (c.crc64nvme !== undefined) out.push(`crc64nvme: ${c.crc64nvme.toString(16).padStart(16, '0')}`);
-  if (c.md5 !== undefined) out.push(`md5:       ${c.md5}`);
-  return out;
+  return Object.entries(printedChecksums(meta.checksums ?? {})).map(([k, v]) => `${`${k}:`.padEnd(11)}${v}`);
 }
 
 async function statCommand(uri: string, o: Common): Promise<void> {
@@ -113,7 +108,7 @@ withDownload(
   .option('--skip-unchanged', 'skip a file of the object\'s size and Last-Modified time (as aws s3 sync, rclone copy)')
   .option('--dry-run', 'say what would be fetched and skipped, fetch nothing')
   .action(run((uris: string[], o: GetSwitches) => getCommand(uris.map((u) => toUri(u, o.recursive)), o, interrupt.signal)));
-withDownload(program.command('cat').argument('<uri>', 'the object').description('write an object of any size to stdout'))
+withStream(program.command('cat').argument('<uri>', 'the object').description('write an object of any size to stdout'))
   .action(run((uri: string, o: Common) => catCommand(toUri(uri), o, interrupt.signal)));
 withService(program.command('stat').argument('<uri>', 'the object').description('size, ETag/generation, checksums, last modified'))
   .action(run((uri: string, o: Common) => statCommand(toUri(uri), o)));

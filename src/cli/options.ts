@@ -1,6 +1,6 @@
 // The switches the commands share, and what they turn into: store options, a pool, an engine.
 import type { Command } from 'commander';
-import { RangeEngine } from '../engine/engine.js';
+import { MIN_PART_SIZE, RangeEngine } from '../engine/engine.js';
 import { invalidArgument } from '../errors.js';
 import { BufferPool, defaultPool } from '../pool/index.js';
 import type { StoreOptions } from '../stores/registry.js';
@@ -50,29 +50,50 @@ export const wholeNumber = (what: string, min: 0 | 1) => (text: string) => {
   return n;
 };
 
-/** Switches every command takes: where the service is, and how to print. */
-export function withService(cmd: Command): Command {
+/** --part-size, said in the switch's own terms (the engine's check names its option, partSize). */
+function partSize(text: string): number {
+  const n = parseSize(text, '--part-size');
+  if (n < MIN_PART_SIZE) throw invalidArgument(`--part-size must be at least 64KiB (smaller requests cost more in round trips than they save), got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** Where the service is, and as whom. */
+function withConnection(cmd: Command): Command {
   return cmd
     .option('--endpoint <url>', 'S3 or GCS endpoint (default: AWS_ENDPOINT_URL, STORAGE_EMULATOR_HOST)')
     .option('--endpoint-url <url>', 'the same as --endpoint (the aws-cli name)')
-    .option('--region <region>', 'S3 region (default: AWS_REGION, else us-east-1)')
+    .option('--region <region>', "S3 region (default: AWS_REGION, the profile's region, else us-east-1)")
     .option('--profile <name>', 'AWS shared config profile (default: AWS_PROFILE, else the default chain)')
     .option('--no-sign-request', 'S3: send requests unsigned, for public buckets (no credentials needed)')
-    .option('--json', 'machine-readable output')
     .option('--debug', 'print stack traces');
 }
 
-/** Switches of the commands that download: how ranges are fetched and where their bytes go. */
-export function withDownload(cmd: Command): Command {
-  return withService(cmd)
+/** Switches every command that prints a result takes: where the service is, and how to print. */
+export function withService(cmd: Command): Command {
+  return withConnection(cmd).option('--json', 'machine-readable output');
+}
+
+/** How ranges are fetched. */
+function withRanges(cmd: Command): Command {
+  return cmd
     .option('--buffer-pool', 'reuse pooled off-heap buffers (default)')
     .option('--no-buffer-pool', 'allocate a fresh buffer for every download')
     .option('--buffer-pool-size <n>', 'at most this many idle buffers per size class (default: as many as the transfer held at once)', wholeNumber('--buffer-pool-size', 0))
-    .option('--part-size <size>', 'bytes per ranged request, e.g. 8MiB (default 16MiB)', (t) => parseSize(t, '--part-size'))
+    .option('--part-size <size>', 'bytes per ranged request, e.g. 8MiB (at least 64KiB; default 16MiB)', partSize)
     .option('--concurrency <n>', 'ranges of one object in flight (default: adaptive, as many as add throughput)', wholeNumber('--concurrency', 1))
     .option('--threads <n>', 'worker threads that read ranges (default RANGEPOOL_THREADS, else 0 on up to 4 cores, half the cores beyond, at most 8)', wholeNumber('--threads', 0))
     .option('--verify', "check the service's whole-object checksum")
-    .option('--range <START-END>', 'only these bytes: START-END inclusive, START- to the end, -N the last N', parseByteRange)
+    .option('--range <START-END>', 'only these bytes: START-END inclusive, START- to the end, -N the last N', parseByteRange);
+}
+
+/** What `cat` takes: where, as whom, how ranges are fetched (its output is the object alone). */
+export function withStream(cmd: Command): Command {
+  return withRanges(withConnection(cmd));
+}
+
+/** Switches of `get`: how ranges are fetched, where their bytes go, and what is said meanwhile. */
+export function withDownload(cmd: Command): Command {
+  return withRanges(withService(cmd))
     .option('--no-resume', 'start over instead of continuing what an interrupted run left, and keep nothing on failure')
     .option('--no-progress', 'no progress: neither the bar on a terminal nor the lines in a log')
     .option('--stats <interval>', 'where stderr is not a terminal, a progress line this often, e.g. 10s, 1m, 0 for none (default 10s)', parseInterval)
@@ -100,7 +121,24 @@ export function engineFor(o: Common): RangeEngine {
   return new RangeEngine({ ...(o.partSize ? { partSize: o.partSize } : {}), ...(o.concurrency ? { concurrency: o.concurrency } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}) });
 }
 
-/** JSON with the BigInt CRC-64 as hex. */
+/** Checksums as S3 publishes them (x-amz-checksum-*): base64 of the big-endian value; MD5 as it came (base64). */
+export function printedChecksums(c: { crc32c?: number | undefined; crc64nvme?: bigint | undefined; md5?: string | undefined }): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (c.crc32c !== undefined) {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(c.crc32c >>> 0);
+    out.crc32c = b.toString('base64');
+  }
+  if (c.crc64nvme !== undefined) {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64BE(BigInt.asUintN(64, c.crc64nvme));
+    out.crc64nvme = b.toString('base64');
+  }
+  if (c.md5 !== undefined) out.md5 = c.md5;
+  return out;
+}
+
+/** JSON, checksums in S3's form (above). */
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString(16).padStart(16, '0') : v), 2);
+  return JSON.stringify(value, (k, v: unknown) => (k === 'checksums' && v && typeof v === 'object' ? printedChecksums(v) : typeof v === 'bigint' ? v.toString() : v), 2);
 }

@@ -145,5 +145,11 @@ describe('npm pack', () => {
     const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: at, encoding: 'utf8' });
     expect(tsc.stdout + tsc.stderr).toBe('');
     expect(tsc.status).toBe(0);
+    // The subpaths resolve under the older moduleResolution (node10), which reads typesVersions, not exports.
+    writeFileSync(join(at, 'legacy.ts'), `import { get } from 'rangepool';\nimport { asyncBuffer } from 'rangepool/parquet';\nimport { SafetensorsFile } from 'rangepool/safetensors';\nexport const used = [get, asyncBuffer, SafetensorsFile];\n`);
+    writeFileSync(join(at, 'tsconfig.legacy.json'), JSON.stringify({ compilerOptions: { strict: true, skipLibCheck: true, noEmit: true, module: 'commonjs', moduleResolution: 'node10', ignoreDeprecations: '5.0', target: 'ES2022', types: ['node'], typeRoots: [join(root, 'node_modules', '@types')] }, files: ['legacy.ts'] }));
+    const legacy = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.legacy.json'], { cwd: at, encoding: 'utf8' });
+    expect(legacy.stdout + legacy.stderr).toBe('');
+    expect(legacy.status).toBe(0);
   });
 });
