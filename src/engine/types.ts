@@ -142,7 +142,7 @@ export interface DownloadResult {
   /** What the object is: from stat, or from the first ranged response. */
   meta: ObjectMeta;
   stats: DownloadStats;
-  /** With DownloadOptions.crc: the span's CRC. */
+  /** @internal The span's CRC, when an internal caller asked for one (stream() and download() combine them). */
   crc?: number | bigint | undefined;
 }
 
