@@ -82,6 +82,26 @@ describe('wrong results and errors', () => {
   });
 });
 
+describe('a server that ignores Range', () => {
+  it('--range is Unsupported (its limit, not a fault to report), from any offset; the whole object is read', async () => {
+    const body = randomBytes(10_000);
+    const raw = await startRawServer();
+    raw.script((_req, socket) => socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`), body])));
+    try {
+      for (const range of ['100-109', '0-9']) {
+        const r = await run(['get', `${raw.url}/o.bin`, '--range', range, '-o', 'part']);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/Unsupported: the server ignores Range requests/);
+        expect(r.stderr).not.toContain('report it');
+      }
+      expect((await run(['get', `${raw.url}/o.bin`, '-o', 'whole', '-q'])).code).toBe(0);
+      expect(readFileSync(join(dir, 'whole'))).toEqual(body);
+    } finally {
+      await raw.close();
+    }
+  });
+});
+
 describe('usage, said before anything is fetched', () => {
   it('--dry-run of a missing object is NotFound (exit 3), of one that exists says what it would do', async () => {
     expect((await run(['get', 's3://b/nope', '--dry-run'])).code).toBe(3);

@@ -173,6 +173,10 @@ export class Download {
     const clamp = (this.opts.clampToSize && offset < meta.size) || (this.opts.firstResponseOnly && offset <= meta.size);
     const length = asked === undefined || clamp ? Math.min(asked ?? Infinity, meta.size - offset) : asked;
     if (offset + length > meta.size) throw invalidArgument(`range ${offset}+${length} runs past the end of the object (${meta.size} bytes)`, uri);
+    if (first && first.start === 0 && offset === 0 && first.length === meta.size && first.length > length) {
+      // The whole object to a request for its first bytes: the server's limit, not a fault of this response.
+      throw new RangepoolError('Unsupported', `the server ignores Range requests (HTTP 200, the whole object, to a request for ${length} bytes): a part of the object cannot be read from it; get the whole object`, { uri });
+    }
     if (first && (first.start !== offset || first.length > length)) {
       throw new RangepoolError('IntegrityError', `the server sent bytes ${first.start}-${first.start + first.length - 1}, more than the ${length} asked for from ${offset}: it ignores ranges`, { uri });
     }

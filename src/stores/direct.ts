@@ -106,6 +106,9 @@ export class DirectRanges {
       const cl = res.headers.get('content-length');
       if (cl === undefined) throw new RangepoolError('IntegrityError', 'a whole-object response without Content-Length: its size is unknown', { uri: loc.uri });
       result = { meta: { size: Number(cl), ...described }, span: { start: 0, length: Number(cl) } };
+    } else if (res.status === 200) {
+      // The server's limit, not a fault of this response: it ignores Range, so a part from an offset cannot be had.
+      throw new RangepoolError('Unsupported', `the server ignores Range requests (HTTP 200, the whole object, to a request for bytes from ${start}): a part from an offset cannot be read from it; get the whole object`, { uri: loc.uri });
     } else {
       throw new RangepoolError('IntegrityError', `asked for bytes from ${start}, got HTTP ${res.status} without a range`, { uri: loc.uri, retryable: true });
     }
