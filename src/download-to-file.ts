@@ -8,7 +8,8 @@ import { defaultEngine, metaCache, resolve } from './api.js';
 import { READ_AHEAD_PARTS, chunksInOrder, emptyStats } from './engine/chunks.js';
 import { checksumFor } from './engine/checksum.js';
 import type { DownloadStats } from './engine/types.js';
-import { RangepoolError, isRangepoolError } from './errors.js';
+import { RangepoolError, invalidArgument, isRangepoolError, printable } from './errors.js';
+import { Digester, fileDigest, sameDigest, type Digest } from './files/digest.js';
 import { fileMatches } from './files/file-checksum.js';
 import { localError, outputTarget, writeInPlace, type OutputFileOptions } from './files/output-file.js';
 import { PartFile, checkTargetName, objectIdentity } from './files/part-file.js';
@@ -24,6 +25,13 @@ export interface DownloadFileOptions extends StreamOptions, OutputFileOptions {
    * a failure removes what it wrote. Default false (the command line's default is true).
    */
   resume?: boolean | undefined;
+  /**
+   * A checksum of the bytes written, taken whatever the server keeps (`verify` needs the service's own):
+   * read back from the file before it takes its final name, in the result as `digest` (hex).
+   */
+  digest?: Digest | undefined;
+  /** With `digest`: the value it must have (hex, or base64); otherwise IntegrityError and no file. */
+  expectDigest?: string | undefined;
 }
 
 export interface DownloadFileResult {
@@ -32,6 +40,8 @@ export interface DownloadFileResult {
   stats: DownloadStats;
   /** Bytes that were already in the file from an interrupted run, not fetched again (with `resume`). */
   resumedBytes: number;
+  /** With `digest`: the bytes' checksum, in hex. */
+  digest?: string | undefined;
 }
 
 const FILE_PART_SIZE = 4 * 1024 * 1024;
@@ -51,6 +61,7 @@ export async function download(uri: string, path: string, opts: DownloadFileOpti
   const { loc, store, cacheKey } = await resolve(uri, opts);
   const engine = opts.engine ?? defaultEngine();
   const pool = opts.pool ?? defaultPool();
+  if (opts.expectDigest !== undefined && opts.digest === undefined) throw invalidArgument('expectDigest needs digest: which checksum it is', uri);
   const target = await outputTarget(path, opts);
   if (target.kind === 'file') checkTargetName(target.path);
   const result = target.kind === 'special' ? await inOrder(target.path, opts) : await byPosition(target.path, target.mode);
@@ -110,13 +121,21 @@ export async function download(uri: string, path: string, opts: DownloadFileOpti
           if (kind && !fileMatches(part.fd, length, kind, meta)) throw new RangepoolError('IntegrityError', `the object's ${kind} does not match the bytes written`, { uri: loc.uri });
           stats.verified = kind;
         }
+        const digest = opts.digest && fileDigest(part.fd, length, opts.digest);
+        if (digest) checkDigest(digest);
         await part.commit(file, opts.fsync ?? false);
-        return { meta, stats, resumedBytes };
+        return { meta, stats, resumedBytes, ...(digest ? { digest } : {}) };
       } catch (e) {
         await part.discard(!!opts.resume && worthKeeping(e));
         if (resumed && !fresh && isRangepoolError(e, 'PreconditionFailed')) continue;
         throw localError(e, path);
       }
+    }
+  }
+
+  function checkDigest(digest: string): void {
+    if (opts.expectDigest !== undefined && !sameDigest(digest, opts.expectDigest)) {
+      throw new RangepoolError('IntegrityError', `the ${opts.digest} of the bytes received is ${digest}, not the ${printable(opts.expectDigest)} expected`, { uri: loc.uri, retryable: false });
     }
   }
 
@@ -133,11 +152,15 @@ export async function download(uri: string, path: string, opts: DownloadFileOpti
     const stats = emptyStats(store.transport);
     const readAhead = o.readAhead ?? (o.concurrency ?? engine.options.concurrency ?? READ_AHEAD_PARTS) * partSize;
     const chunks = chunksInOrder(engine, store, loc, meta, { ...o, pool, partSize, readAhead, stats });
+    const digester = o.digest && new Digester(o.digest);
     await writeInPlace(special, async (fh) => {
       for await (const chunk of chunks) {
+        digester?.update(chunk);
         for (let at = 0; at < chunk.length; ) at += (await fh.write(chunk, at, chunk.length - at, null)).bytesWritten;
       }
     });
-    return { meta, stats, resumedBytes: 0 };
+    const digest = digester?.value();
+    if (digest) checkDigest(digest); // (written already: a FIFO or device cannot take its bytes back)
+    return { meta, stats, resumedBytes: 0, ...(digest ? { digest } : {}) };
   }
 }

@@ -33,6 +33,8 @@ export interface ManyOptions extends Omit<GetOptions, 'offset' | 'length' | 'ifM
   fsync?: DownloadFileOptions['fsync'] | undefined;
   readAhead?: DownloadFileOptions['readAhead'] | undefined;
   resume?: DownloadFileOptions['resume'] | undefined;
+  /** With `to`: each file's checksum as written (see download()), in its result as `digest`. */
+  digest?: DownloadFileOptions['digest'] | undefined;
   /**
    * With a prefix: which listed objects to fetch, asked of each before it is (false skips it). It sees the
    * listing's entry, its key below the prefix (`relative`) and, with `to`, the path it would be written to.
@@ -44,9 +46,9 @@ export interface ManyOptions extends Omit<GetOptions, 'offset' | 'length' | 'ifM
 
 /** One object's outcome. In memory: `buffer` (pooled; release it). With `to`: `path`. On failure: `error`. */
 export type ManyResult =
-  | { uri: string; buffer: Buffer; path?: undefined; meta: ObjectMeta; stats: DownloadStats; error?: undefined }
-  | { uri: string; buffer?: undefined; path: string; meta: ObjectMeta; stats: DownloadStats; error?: undefined }
-  | { uri: string; error: RangepoolError; buffer?: undefined; path?: undefined };
+  | { uri: string; buffer: Buffer; path?: undefined; meta: ObjectMeta; stats: DownloadStats; digest?: undefined; error?: undefined }
+  | { uri: string; buffer?: undefined; path: string; meta: ObjectMeta; stats: DownloadStats; digest?: string | undefined; error?: undefined }
+  | { uri: string; error: RangepoolError; buffer?: undefined; path?: undefined; digest?: undefined };
 
 interface Source {
   uri: string;
@@ -163,13 +165,13 @@ export async function* getMany(from: string | Iterable<string> | AsyncIterable<s
   const onCallerAbort = () => stop.abort(abortedError(opts.signal!));
   if (opts.signal?.aborted) throw abortedError(opts.signal);
   opts.signal?.addEventListener('abort', onCallerAbort, { once: true });
-  const { to, fsync, readAhead, resume, objects, ordered, failFast, onProgress, filter: _filter, ...getOpts } = opts;
+  const { to, fsync, readAhead, resume, digest, objects, ordered, failFast, onProgress, filter: _filter, ...getOpts } = opts;
   const fetch = async (s: Source): Promise<ManyResult> => {
     const progress = onProgress && ((p: { bytes: number; total: number }) => onProgress({ uri: s.uri, ...p }));
     try {
       if (s.path !== undefined) {
-        const r = await download(s.uri, s.path, { ...getOpts, pool, fsync, readAhead, resume, createDirs: true, signal: stop.signal, onProgress: progress });
-        return { uri: s.uri, path: r.path, meta: r.meta, stats: r.stats };
+        const r = await download(s.uri, s.path, { ...getOpts, pool, fsync, readAhead, resume, digest, createDirs: true, signal: stop.signal, onProgress: progress });
+        return { uri: s.uri, path: r.path, meta: r.meta, stats: r.stats, ...(r.digest ? { digest: r.digest } : {}) };
       }
       // The listed size and ETag let the buffer be acquired before any response (not with verify: a listing has no checksums).
       if (s.listed && (getOpts.cache ?? true) && !getOpts.verify) rememberListed(s.uri, getOpts.storeOptions, s.listed);

@@ -1,6 +1,7 @@
 export { get, getRange, getObject, stat, list, listEach, defaultEngine, metaCache } from './api.js';
 export { stream, ObjectStream, type StreamOptions } from './stream.js';
 export { download, type DownloadFileOptions, type DownloadFileResult } from './download-to-file.js';
+export { DIGESTS, type Digest } from './files/digest.js';
 export { getMany, type ManyOptions, type ManyResult } from './get-many.js';
 export { getRanges, type RangesOptions, type RangepoolRanges, type Span } from './get-ranges.js';
 export { open, ObjectHandle, type OpenOptions, type HandleReadOptions, type HandleStats } from './open.js';

@@ -1,12 +1,12 @@
 // What users of curl, rclone and aws-cli expect of `rangepool get` (issue 38): each item through the real
 // binary against the project's object server, or a scripted one where a request's headers are the point.
 import { execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { stream } from '../src/index.js';
+import { RangeEngine, download, stream } from '../src/index.js';
 import { startObjectServer } from '../testing/object-server/index.js';
 import { startRawServer } from './support/raw-http-server.js';
 
@@ -18,7 +18,7 @@ let dir: string;
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: Buffer; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { encoding: 'buffer', cwd: dir, env: { ...process.env, AWS_ENDPOINT_URL: server.url, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', ...env } }, (err, stdout, stderr) =>
+    execFile(process.execPath, [cli, ...args], { encoding: 'buffer', maxBuffer: 64 << 20, cwd: dir, env: { ...process.env, AWS_ENDPOINT_URL: server.url, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', ...env } }, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr: stderr.toString() }),
     );
   });
@@ -79,6 +79,38 @@ describe('wrong results and errors', () => {
     } finally {
       await raw.close();
     }
+  });
+});
+
+describe('--checksum: a checksum of the bytes received, on any server', () => {
+  const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+  it('is printed as sha256sum prints it (with -q too), checked with =VALUE (hex or base64): a mismatch leaves no file (exit 5)', async () => {
+    const r = await run(['get', 's3://b/big', '-o', 'a.bin', '--checksum', 'sha256', '-q']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(`sha256 ${sha256(big)}  a.bin\n`);
+    const wrong = await run(['get', 's3://b/big', '-o', 'b.bin', '--checksum', `sha256=${'0'.repeat(64)}`]);
+    expect(wrong.code).toBe(5);
+    expect(wrong.stderr).toContain(`is ${sha256(big)}, not the ${'0'.repeat(64)} expected`);
+    const crc = (JSON.parse((await run(['stat', 's3://b/big', '--json'])).stdout.toString()) as { checksums: { crc32c: string } }).checksums.crc32c;
+    expect((await run(['get', 's3://b/big', '-o', 'c.bin', '--checksum', `crc32c=${crc}`, '-q'])).code).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(['a.bin', 'c.bin']);
+  });
+
+  it('on stdout, for each object of -r, and from download() (a continued file is read whole)', async () => {
+    const cat = await run(['get', 's3://b/big', '-o', '-', '--checksum', 'md5', '-q']);
+    expect(cat.stdout.equals(big)).toBe(true);
+    expect(cat.stderr).toBe(`md5 ${createHash('md5').update(big).digest('hex')}  stdout\n`);
+    const many = await run(['get', '-r', 's3://b/r/', '-o', 'out/', '--checksum', 'sha256']);
+    expect(many.stderr.split('\n').filter((l) => l.startsWith('got ')).map((l) => l.split(' ').slice(-2).join(' '))).toEqual(['a', 'b', 'c'].map(() => `sha256 ${sha256(big)}`));
+    expect((await run(['get', '-r', 's3://b/r/', '-o', 'out2/', '--checksum', 'sha256=00'])).code).toBe(2);
+    const storeOptions = { endpoint: server.url, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } };
+    const ac = new AbortController();
+    const out = join(dir, 'resumed.bin');
+    const engine = new RangeEngine({ partSize: MiB });
+    await download('s3://b/big', out, { storeOptions, engine, resume: true, signal: ac.signal, onProgress: (p) => p.bytes > 3 * MiB && ac.abort() }).catch(() => {});
+    const r = await download('s3://b/big', out, { storeOptions, engine, resume: true, digest: 'sha256', expectDigest: sha256(big) });
+    expect(r.digest).toBe(sha256(big));
   });
 });
 

@@ -4,6 +4,7 @@ import { MIN_PART_SIZE, RangeEngine } from '../engine/engine.js';
 import { invalidArgument } from '../errors.js';
 import { BufferPool, defaultPool } from '../pool/index.js';
 import type { StoreOptions } from '../stores/registry.js';
+import { DIGESTS, parseDigest, type Digest } from '../files/digest.js';
 import { parseInterval } from './progress.js';
 import { parseSize } from './sizes.js';
 
@@ -27,6 +28,8 @@ export interface Common {
   quiet?: boolean;
   debug?: boolean;
   range?: ByteRange;
+  /** --checksum ALGO[=VALUE]. */
+  checksum?: { algorithm: Digest; expected?: string };
 }
 
 /** --range: bytes START to END inclusive, START to the end, or the last N (as curl -r and HTTP Range). */
@@ -83,7 +86,8 @@ function withRanges(cmd: Command): Command {
     .option('--concurrency <n>', 'ranges of one object in flight (default: adaptive, as many as add throughput)', wholeNumber('--concurrency', 1))
     .option('--threads <n>', 'worker threads that read ranges (default RANGEPOOL_THREADS, else 0 on up to 4 cores, half the cores beyond, at most 8)', wholeNumber('--threads', 0))
     .option('--verify', "check the service's whole-object checksum")
-    .option('--range <START-END>', 'only these bytes: START-END inclusive, START- to the end, -N the last N', parseByteRange);
+    .option('--range <START-END>', 'only these bytes: START-END inclusive, START- to the end, -N the last N', parseByteRange)
+    .option('--checksum <algo[=value]>', `a checksum of the bytes received, on any server (${DIGESTS.join(', ')}), printed; with =VALUE (hex or base64) checked: a mismatch is an error and no file`, parseDigest);
 }
 
 /** What `cat` takes: where, as whom, how ranges are fetched (its output is the object alone). */

@@ -3,7 +3,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { lstat, stat as statPath } from 'node:fs/promises';
 import { download, type DownloadFileResult } from '../download-to-file.js';
-import { invalidArgument, printable } from '../errors.js';
+import { RangepoolError, invalidArgument, printable } from '../errors.js';
+import { Digester, sameDigest, type Digest } from '../files/digest.js';
 import { localError } from '../files/output-file.js';
 import { partFilePath } from '../files/part-file.js';
 import { getMany, type ManyResult } from '../get-many.js';
@@ -59,6 +60,17 @@ function keptNote(path: string): string | undefined {
   return existsSync(`${tmp}.state`) ? `rangepool: what was written is kept in ${printable(tmp)}: run the same command again to continue (--no-resume starts over)` : undefined;
 }
 
+/**
+ * A --checksum's value, as sha256sum prints one (VALUE  PATH; with -q too, since it was asked for): on
+ * stderr, where stdout may be the data. A mismatch on stdout (written already) is an IntegrityError.
+ */
+function digestSaid(value: string, asked: { algorithm: Digest; expected?: string }, where: string, o: { json?: boolean }): void {
+  if (!o.json) process.stderr.write(`${asked.algorithm} ${value}  ${printable(where)}\n`);
+  if (asked.expected !== undefined && !sameDigest(value, asked.expected)) {
+    throw new RangepoolError('IntegrityError', `the ${asked.algorithm} of the bytes received is ${value}, not the ${printable(asked.expected)} expected`);
+  }
+}
+
 /** Leftovers kept for the next run under `dir` (their states), said in one line so the user knows what they are. */
 function keptUnder(dir: string): string | undefined {
   let kept = 0;
@@ -77,8 +89,10 @@ async function toStdout(uri: string, o: Common & ProgressSwitches & { notBinaryT
   const pool = poolFor(o);
   const s = stream(uri, { ...span, pool, engine: engineFor(o), storeOptions: storeOptions(o), verify: o.verify ? 'require' : false, signal, onProgress: (p) => bar.update(p.bytes, p.total) });
   let bytes = 0;
+  const digester = o.checksum && new Digester(o.checksum.algorithm);
   try {
     for await (const chunk of s) {
+      digester?.update(chunk);
       // As curl does: binary bytes would garble a terminal (and may be escape sequences from the server).
       if (bytes === 0 && o.notBinaryToTerminal && process.stdout.isTTY && chunk.includes(0)) {
         throw invalidArgument('the object is binary and stdout is a terminal: redirect it (> FILE, | program) or use get -o FILE');
@@ -90,8 +104,10 @@ async function toStdout(uri: string, o: Common & ProgressSwitches & { notBinaryT
     bar.stop();
   }
   await new Promise((resolve) => setImmediate(resolve)); // the last chunk is back in the pool at the next turn
-  if (o.json) process.stderr.write(toJson({ uri: redactUri(uri), output: '-', meta: s.meta, stats: s.stats, pool: { native: pool.native, ...pool.stats() } }) + '\n');
+  const digest = digester?.value();
+  if (o.json) process.stderr.write(toJson({ uri: redactUri(uri), output: '-', meta: s.meta, stats: s.stats, ...(digest ? { digest: { [o.checksum!.algorithm]: digest } } : {}), pool: { native: pool.native, ...pool.stats() } }) + '\n');
   else if (!o.quiet) process.stderr.write(summary(`${printable(redactUri(uri))} → stdout`, s.stats!) + '\n');
+  if (digest) digestSaid(digest, o.checksum!, 'stdout', o); // (the bytes are written: a mismatch can only be said)
 }
 
 export async function catCommand(uri: string, o: Common, signal: AbortSignal): Promise<void> {
@@ -104,6 +120,7 @@ export async function getCommand(uris: string[], o: GetSwitches, signal: AbortSi
   const many = o.recursive || uris.length > 1;
   if (!many) return getOne(uris[0]!, o, signal);
   if (o.range) throw invalidArgument('--range reads a part of one object, not of several');
+  if (o.checksum?.expected !== undefined) throw invalidArgument('--checksum ALGO=VALUE checks one object: with several, give --checksum ALGO (each is printed)');
   if (!o.output || o.output === '-') throw invalidArgument('several objects (or --recursive) need -o DIR, a directory to write them under');
   if (o.recursive && uris.length > 1) throw invalidArgument('--recursive takes one prefix URI');
   const existing = await lstat(o.output).catch(() => undefined);
@@ -130,7 +147,8 @@ async function getOne(uri: string, o: GetSwitches, signal: AbortSignal): Promise
   const span = await spanOf(uri, o, signal);
   let r: DownloadFileResult;
   try {
-    r = await download(uri, output, { ...span, pool, engine: engineFor(o), storeOptions: storeOptions(o), verify: o.verify ? 'require' : false, resume: o.resume !== false, createDirs, signal, onProgress: (p) => bar.update(p.bytes, p.total) }).finally(() => bar.stop());
+    const digest = o.checksum ? { digest: o.checksum.algorithm, expectDigest: o.checksum.expected } : {};
+    r = await download(uri, output, { ...span, pool, engine: engineFor(o), storeOptions: storeOptions(o), verify: o.verify ? 'require' : false, resume: o.resume !== false, createDirs, signal, ...digest, onProgress: (p) => bar.update(p.bytes, p.total) }).finally(() => bar.stop());
   } catch (e) {
     const note = keptNote(output);
     if (note && !o.quiet) process.stderr.write(`${note}\n`);
@@ -138,8 +156,9 @@ async function getOne(uri: string, o: GetSwitches, signal: AbortSignal): Promise
   }
   if (!span.offset && !span.length) await stampTime(output, r.meta.lastModified);
   await new Promise((resolve) => setImmediate(resolve)); // the last block is back in the pool at the next turn: report that
-  if (o.json) process.stdout.write(toJson({ uri: redactUri(uri), output, meta: r.meta, stats: r.stats, resumedBytes: r.resumedBytes, pool: { native: pool.native, ...pool.stats() } }) + '\n');
+  if (o.json) process.stdout.write(toJson({ uri: redactUri(uri), output, meta: r.meta, stats: r.stats, resumedBytes: r.resumedBytes, ...(r.digest ? { digest: { [o.checksum!.algorithm]: r.digest } } : {}), pool: { native: pool.native, ...pool.stats() } }) + '\n');
   else if (!o.quiet) process.stderr.write(summary(`${printable(redactUri(uri))} → ${printable(output)}`, r.stats, r.resumedBytes) + '\n');
+  if (r.digest) digestSaid(r.digest, o.checksum!, output, o);
 }
 
 async function manyToDirectory(from: string | string[], o: GetSwitches, signal: AbortSignal): Promise<void> {
@@ -179,7 +198,7 @@ async function manyToDirectory(from: string | string[], o: GetSwitches, signal: 
     return !o.dryRun;
   };
   try {
-    const opts = { to: o.output!, objects: o.objects, pool, engine: engineFor(o), storeOptions: storeOptions(o), verify: o.verify ? ('require' as const) : false, resume: o.resume !== false, signal, onProgress, filter };
+    const opts = { to: o.output!, objects: o.objects, pool, engine: engineFor(o), storeOptions: storeOptions(o), verify: o.verify ? ('require' as const) : false, resume: o.resume !== false, digest: o.checksum?.algorithm, signal, onProgress, filter };
     for await (const r of getMany(from, opts)) {
       finished++;
       if (!sizes.has(r.uri)) started++; // one that never reported progress (0 bytes, or refused before a request)
@@ -192,8 +211,9 @@ async function manyToDirectory(from: string | string[], o: GetSwitches, signal: 
         bar.say(o.json ? JSON.stringify({ error: { uri: redactUri(r.uri), code: r.error.code, message: printable(r.error.message) } }) : `rangepool: ${describe(r.error)}`);
       } else {
         if (r.path !== undefined) await stampTime(r.path, r.meta.lastModified);
-        if (o.json) results.push({ uri: redactUri(r.uri), path: r.path, size: r.meta.size, stats: r.stats });
-        if (!o.quiet) bar.say(o.json ? JSON.stringify({ done: { uri: redactUri(r.uri), path: r.path, size: r.meta.size } }) : `got ${printable(redactUri(r.uri))} → ${printable(r.path ?? '')} (${formatSize(r.meta.size)})`);
+        const digest = r.digest ? { digest: { [o.checksum!.algorithm]: r.digest } } : {};
+        if (o.json) results.push({ uri: redactUri(r.uri), path: r.path, size: r.meta.size, ...digest, stats: r.stats });
+        if (!o.quiet) bar.say(o.json ? JSON.stringify({ done: { uri: redactUri(r.uri), path: r.path, size: r.meta.size, ...digest } }) : `got ${printable(redactUri(r.uri))} → ${printable(r.path ?? '')} (${formatSize(r.meta.size)})${r.digest ? ` ${o.checksum!.algorithm} ${r.digest}` : ''}`);
       }
       sizes.set(r.uri, r.error ? 0 : r.meta.size);
       redraw();
