@@ -7,6 +7,7 @@ import { fstatSync } from 'node:fs';
 import { defaultEngine, metaCache, resolve } from './api.js';
 import { READ_AHEAD_PARTS, chunksInOrder, emptyStats } from './engine/chunks.js';
 import { checksumFor } from './engine/checksum.js';
+import { canPinRanges } from './engine/pin.js';
 import type { DownloadStats } from './engine/types.js';
 import { RangepoolError, invalidArgument, isRangepoolError, printable } from './errors.js';
 import { Digester, fileDigest, sameDigest, type Digest } from './files/digest.js';
@@ -83,7 +84,7 @@ export async function download(uri: string, path: string, opts: DownloadFileOpti
     for (let fresh = !opts.resume; ; fresh = true) {
       let part: PartFile;
       try {
-        part = PartFile.open(file, identity, { resume: !fresh, mode });
+        part = PartFile.open(file, identity, { resume: !fresh, mode, pinnable: (meta) => canPinRanges(meta, store) });
       } catch (e) {
         throw localError(e, path);
       }

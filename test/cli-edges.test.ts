@@ -1,6 +1,8 @@
 // What users of curl, rclone and aws-cli expect of `rangepool get` (issue 38): each item through the real
 // binary against the project's object server, or a scripted one where a request's headers are the point.
 import { execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -111,6 +113,54 @@ describe('--checksum: a checksum of the bytes received, on any server', () => {
     await download('s3://b/big', out, { storeOptions, engine, resume: true, signal: ac.signal, onProgress: (p) => p.bytes > 3 * MiB && ac.abort() }).catch(() => {});
     const r = await download('s3://b/big', out, { storeOptions, engine, resume: true, digest: 'sha256', expectDigest: sha256(big) });
     expect(r.digest).toBe(sha256(big));
+  });
+});
+
+/** A server with ranges and Last-Modified but no ETag (If-Unmodified-Since honoured): what --trust-last-modified is for. */
+async function dateServer(object: { data: Buffer; lastModified: Date }) {
+  const server = createServer((req, res) => {
+    const since = req.headers['if-unmodified-since'];
+    if (since && Math.floor(object.lastModified.getTime() / 1000) > Math.floor(new Date(since).getTime() / 1000)) return void res.writeHead(412).end();
+    const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+    const head = { 'Last-Modified': object.lastModified.toUTCString(), 'Accept-Ranges': 'bytes' };
+    if (!m) return void res.writeHead(200, { ...head, 'Content-Length': object.data.length }).end(object.data);
+    const [a, b] = [Number(m[1]), Math.min(Number(m[2]), object.data.length - 1)];
+    res.writeHead(206, { ...head, 'Content-Length': b - a + 1, 'Content-Range': `bytes ${a}-${b}/${object.data.length}` }).end(object.data.subarray(a, b + 1));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/o.bin`, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+describe('--trust-last-modified: resume where the server sends no ETag, opted into', () => {
+  it('continues a leftover held to its date and size, and says so; without it, or once the date changed, starts over', async () => {
+    const object = { data: randomBytes(6 * MiB + 1), lastModified: new Date('2026-01-02T03:04:05Z') };
+    const srv = await dateServer(object);
+    const engine = new RangeEngine({ partSize: MiB, concurrency: 2 });
+    const leftover = async () => {
+      const ac = new AbortController();
+      const first = download(srv.url, join(dir, 'o.bin'), { storeOptions: { datePinnedRanges: true }, engine, resume: true, signal: ac.signal, onProgress: (p) => p.bytes > 2 * MiB && ac.abort() });
+      await expect(first).rejects.toMatchObject({ code: 'Aborted' });
+    };
+    try {
+      await leftover();
+      const r = await run(['get', srv.url, '-o', 'o.bin', '--trust-last-modified']);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/continued after .* already there \(held to Last-Modified Fri, 02 Jan 2026 03:04:05 GMT and 6291457 bytes\)/);
+      expect(readFileSync(join(dir, 'o.bin')).equals(object.data)).toBe(true);
+      await leftover();
+      const plain = await run(['get', srv.url, '-o', 'o.bin', '--json']);
+      expect((JSON.parse(plain.stdout.toString()) as { resumedBytes: number }).resumedBytes).toBe(0);
+      expect(readFileSync(join(dir, 'o.bin')).equals(object.data)).toBe(true);
+      await leftover();
+      Object.assign(object, { data: randomBytes(object.data.length), lastModified: new Date('2026-01-03T00:00:00Z') });
+      const changed = await run(['get', srv.url, '-o', 'o.bin', '--trust-last-modified', '--json']);
+      expect(changed.code).toBe(0);
+      expect((JSON.parse(changed.stdout.toString()) as { resumedBytes: number }).resumedBytes).toBe(0);
+      expect(readFileSync(join(dir, 'o.bin')).equals(object.data)).toBe(true);
+      expect(readdirSync(dir)).toEqual(['o.bin']);
+    } finally {
+      await srv.close();
+    }
   });
 });
 

@@ -10,6 +10,7 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RangeEngine, download, getMany } from '../src/index.js';
 import { PartFile, partFilePath } from '../src/files/part-file.js';
+import { strongValidator } from '../src/engine/pin.js';
 import { startObjectServer } from '../testing/object-server/index.js';
 import { startRawServer } from './support/raw-http-server.js';
 
@@ -40,6 +41,8 @@ async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
   for await (const x of it) out.push(x);
   return out;
 }
+/** PartFile.open's options: continue leftovers, of versions with a strong validator. */
+const partOpts = { resume: true, mode: 0o644, pinnable: strongValidator };
 /** A state as part-file.ts writes it: its JSON, then the JSON's digest. */
 const encodeState = (s: unknown) => {
   const text = JSON.stringify(s);
@@ -192,13 +195,13 @@ describe('4, 11: what a leftover may be continued from', () => {
 describe('5: a live run is never taken for dead', () => {
   it('a second open while the first writes and saves its state never takes the first one\'s file (2,000 tries)', async () => {
     const out = join(dir, 'live.bin');
-    const a = PartFile.open(out, 'a', { resume: true, mode: 0o644 });
+    const a = PartFile.open(out, 'a', partOpts);
     a.start({ size: 4096, etag: '"e"' }, 4096);
     const mine = Buffer.alloc(4096, 1);
     for (let i = 0; i < 2000; i++) {
       a.write(0, mine);
       if (i % 100 === 0) await new Promise((r) => setTimeout(r, 1));
-      const b = PartFile.open(out, 'a', { resume: true, mode: 0o644 });
+      const b = PartFile.open(out, 'a', partOpts);
       expect(b.path).not.toBe(a.path);
       await b.discard(false);
     }
@@ -222,7 +225,7 @@ describe('5: a live run is never taken for dead', () => {
         break; // held
       }
     }
-    const a = PartFile.open(out, 'x', { resume: true, mode: 0o644 });
+    const a = PartFile.open(out, 'x', partOpts);
     expect(a.path).not.toBe(tmp);
     expect(readFileSync(tmp, 'utf8')).toBe('theirs');
     // A random-named temporary is never kept; a killed run leaves one (planted here). Once the holder is
@@ -238,7 +241,7 @@ describe('5: a live run is never taken for dead', () => {
         await new Promise((r) => setTimeout(r, 10));
       }
     }
-    const b = PartFile.open(out, 'x', { resume: true, mode: 0o644 });
+    const b = PartFile.open(out, 'x', partOpts);
     expect(b.path).toBe(tmp);
     expect(existsSync(a.path)).toBe(false);
     await b.discard(false);
@@ -254,14 +257,14 @@ describe('without flock (Windows, no addon, a file system without it): the pid r
 
   it("a leftover whose state names a live process is left alone; this process's own, once let go, is continued; two opens never share one", async () => {
     const out = join(dir, 'pids.bin');
-    const a = PartFile.open(out, 'x', { resume: true, mode: 0o644 });
-    const b = PartFile.open(out, 'x', { resume: true, mode: 0o644 });
+    const a = PartFile.open(out, 'x', partOpts);
+    const b = PartFile.open(out, 'x', partOpts);
     expect(b.path).not.toBe(a.path); // the same process: `held`, not the pid, tells them apart
     await b.discard(false);
     a.start({ size: 10, etag: '"e"' }, 10);
     a.write(0, Buffer.alloc(5, 1));
     expect(await a.discard(true)).toBe(true);
-    const again = PartFile.open(out, 'x', { resume: true, mode: 0o644 });
+    const again = PartFile.open(out, 'x', partOpts);
     expect(again.path).toBe(a.path);
     expect(again.bytes).toBe(5);
     expect(await again.discard(true)).toBe(true);
@@ -270,11 +273,11 @@ describe('without flock (Windows, no addon, a file system without it): the pid r
     const live = spawn('sleep', ['30'], { stdio: 'ignore' });
     try {
       writeFileSync(state, encodeState({ ...saved, pid: live.pid }));
-      const other = PartFile.open(out, 'x', { resume: true, mode: 0o644 });
+      const other = PartFile.open(out, 'x', partOpts);
       expect(other.path).not.toBe(a.path);
       await other.discard(false);
       writeFileSync(state, 'not a state');
-      const unreadable = PartFile.open(out, 'x', { resume: true, mode: 0o644 });
+      const unreadable = PartFile.open(out, 'x', partOpts);
       expect(unreadable.path).not.toBe(a.path); // a possibly live writer's: left alone
       await unreadable.discard(false);
     } finally {

@@ -11,6 +11,8 @@ import { getMany, type ManyResult } from '../get-many.js';
 import { stat } from '../api.js';
 import { stream } from '../stream.js';
 import type { DownloadStats } from '../engine/types.js';
+import { strongValidator } from '../engine/pin.js';
+import type { ObjectMeta } from '../stores/store.js';
 import { redactUri } from '../redact.js';
 import { keyPath, parseUri } from '../uri.js';
 import { EXIT, describe, exitCodeFor } from './exit-codes.js';
@@ -34,14 +36,16 @@ export interface GetSwitches extends Common, ProgressSwitches {
   exclude?: Filter[];
 }
 
-function summary(what: string, stats: DownloadStats, resumedBytes = 0): string {
+function summary(what: string, stats: DownloadStats, resumedBytes = 0, meta?: ObjectMeta): string {
   const network = [
     `${stats.connections} at once`,
     stats.firstByteMs > 0 ? `first byte ${stats.firstByteMs} ms` : '',
     stats.stragglers > 0 ? `${stats.stragglers} stragglers re-asked` : '',
     stats.throttled > 0 ? `${stats.throttled} throttled` : '',
   ].filter(Boolean);
-  const resumed = resumedBytes > 0 ? `, continued after ${formatSize(resumedBytes)} already there` : '';
+  // Continued against a date (--trust-last-modified): said, with the date and size it was held to.
+  const byDate = meta && !strongValidator(meta) && meta.lastModified ? ` (held to Last-Modified ${meta.lastModified.toUTCString()} and ${meta.size} bytes)` : '';
+  const resumed = resumedBytes > 0 ? `, continued after ${formatSize(resumedBytes)} already there${byDate}` : '';
   return `${what}: ${formatSize(stats.bytes)} in ${(stats.elapsedMs / 1000).toFixed(2)} s (${formatSize(stats.bytesPerSecond)}/s, ${stats.ranges} ranges, ${network.join(', ')}, ${stats.retries} retries${stats.verified ? `, ${stats.verified} verified` : ''}${resumed})`;
 }
 
@@ -157,7 +161,7 @@ async function getOne(uri: string, o: GetSwitches, signal: AbortSignal): Promise
   if (!span.offset && !span.length) await stampTime(output, r.meta.lastModified);
   await new Promise((resolve) => setImmediate(resolve)); // the last block is back in the pool at the next turn: report that
   if (o.json) process.stdout.write(toJson({ uri: redactUri(uri), output, meta: r.meta, stats: r.stats, resumedBytes: r.resumedBytes, ...(r.digest ? { digest: { [o.checksum!.algorithm]: r.digest } } : {}), pool: { native: pool.native, ...pool.stats() } }) + '\n');
-  else if (!o.quiet) process.stderr.write(summary(`${printable(redactUri(uri))} → ${printable(output)}`, r.stats, r.resumedBytes) + '\n');
+  else if (!o.quiet) process.stderr.write(summary(`${printable(redactUri(uri))} → ${printable(output)}`, r.stats, r.resumedBytes, r.meta) + '\n');
   if (r.digest) digestSaid(r.digest, o.checksum!, output, o);
 }
 

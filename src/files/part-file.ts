@@ -13,14 +13,14 @@
 //   runs in it, with a digest of all that. Written to .state.tmp and renamed over .state (never seen
 //   half-written), and only after the bytes it names were fdatasync'ed: after a crash or a power loss a
 //   run never names holes as written. A leftover is continued only when its state is whole, for the same
-//   object, of a pinnable version, and the file has exactly the length the state says.
+//   object, of a version its missing ranges can be pinned to (a strong validator, or a date where the
+//   caller opted in), and the file has exactly the length the state says.
 // - Commit: the state goes first, then the file takes the final name while still locked.
 // Every file is opened with O_NOFOLLOW and created with O_EXCL: nothing is written through a planted link.
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, constants, fdatasync, fdatasyncSync, fstatSync, fsync, ftruncateSync, lstatSync, openSync, readSync, readdirSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { strongValidator } from '../engine/pin.js';
 import { RangepoolError, invalidArgument, printable } from '../errors.js';
 import type { ObjectMeta } from '../stores/store.js';
 import { Extents } from './extents.js';
@@ -225,6 +225,8 @@ export class PartFile {
     resumed: ObjectMeta | undefined,
     /** Without flock the state says who writes from the start (the pid rules need it at once). */
     locked: boolean,
+    /** Whether ranges of a version can be held to it (a strong validator, or a date where opted in): only then is it continued. */
+    private readonly pinnable: (meta: ObjectMeta) => boolean,
   ) {
     held.add(path);
     this.resumed = resumed ? { meta: resumed, done } : undefined;
@@ -240,7 +242,7 @@ export class PartFile {
    * The temporary file for `target` (see the rules above); `resume` continues a leftover of the same
    * object. A leftover that is not continued is removed once its writer is known to be gone.
    */
-  static open(target: string, object: string, opts: { resume: boolean; mode: number }): PartFile {
+  static open(target: string, object: string, opts: { resume: boolean; mode: number; pinnable: (meta: ObjectMeta) => boolean }): PartFile {
     checkTargetName(target);
     const path = partFilePath(target);
     const statePath = `${path}.state`;
@@ -254,7 +256,7 @@ export class PartFile {
         }
         removeState(statePath); // a state without its file is nobody's
         if (lock === 'locked') sweep(dirname(target), true);
-        return new PartFile(path, fd, statePath, object, new Extents(), undefined, lock === 'locked');
+        return new PartFile(path, fd, statePath, object, new Extents(), undefined, lock === 'locked', opts.pinnable);
       }
       const st = lstatOrNot(path);
       if (!st) continue; // gone meanwhile (committed, or removed by the run that took it over)
@@ -282,24 +284,24 @@ export class PartFile {
       if (lock === 'locked') sweep(dirname(target), false);
       const meta = state?.meta && toMeta(state.meta);
       const length = fstatSync(leftover).size;
-      if (opts.resume && state?.object === object && meta && strongValidator(meta) && state.length === length && length <= meta.size) {
+      if (opts.resume && state?.object === object && meta && opts.pinnable(meta) && state.length === length && length <= meta.size) {
         const done = new Extents(state.done.filter(([s, e]) => 0 <= s && s < e && e <= length));
-        return new PartFile(path, leftover, statePath, object, done, meta, lock === 'locked');
+        return new PartFile(path, leftover, statePath, object, done, meta, lock === 'locked', opts.pinnable);
       }
       // Not ours to continue (or not wanted): removed while we hold it, and made afresh.
       removeState(statePath);
       unlinkQuietly(path);
       closeSync(leftover);
     }
-    return PartFile.unnamed(target, object, opts.mode);
+    return PartFile.unnamed(target, object, opts);
   }
 
   /** A temporary file of a random name, not resumable: where another run holds the fixed one. */
-  private static unnamed(target: string, object: string, mode: number): PartFile {
+  private static unnamed(target: string, object: string, opts: { mode: number; pinnable: (meta: ObjectMeta) => boolean }): PartFile {
     const path = join(dirname(target), `.${stem(target)}.${randomBytes(8).toString('hex')}${SUFFIX}`);
-    const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, mode);
+    const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, opts.mode);
     tryLock(fd);
-    return new PartFile(path, fd, undefined, object, new Extents(), undefined, true);
+    return new PartFile(path, fd, undefined, object, new Extents(), undefined, true, opts.pinnable);
   }
 
   /** Bytes already in the file (continued from a leftover). */
@@ -312,7 +314,7 @@ export class PartFile {
     if (this.resumed) return; // continued: its meta and length are the state's
     ftruncateSync(this.fd, length); // its final size at once: no growth on every write
     this.length = length;
-    if (strongValidator(meta)) this.meta = meta;
+    if (this.pinnable(meta)) this.meta = meta;
   }
 
   /** Bytes at their place in the file, written now (into the page cache while they are still in the CPU's). */
