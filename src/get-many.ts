@@ -178,7 +178,12 @@ export async function* getMany(from: string | Iterable<string> | AsyncIterable<s
       const r: RangepoolObject = await getObject(s.uri, { ...getOpts, pool, signal: stop.signal, onProgress: progress });
       return { uri: s.uri, buffer: r.buffer, meta: r.meta, stats: r.stats };
     } catch (e) {
-      const error = e instanceof RangepoolError ? e : new RangepoolError('Internal', `unexpected error: ${(e as Error)?.message}`, { uri: s.uri, cause: e });
+      // Every failure names its object (a local fault names only the path).
+      const error = !(e instanceof RangepoolError)
+        ? new RangepoolError('Internal', `unexpected error: ${(e as Error)?.message}`, { uri: s.uri, cause: e })
+        : e.uri === undefined
+          ? new RangepoolError(e.code, e.message, { uri: s.uri, cause: e.cause, retryable: e.retryable, throttled: e.throttled })
+          : e;
       return { uri: s.uri, error };
     }
   };

@@ -93,7 +93,7 @@ function expectedPath(folder: string, key: string): string | undefined {
   const rest = key.slice(folder.length);
   const segments = rest.split('/');
   if (rest === '' || rest.endsWith('/') || segments.some((s) => s === '' || s === '.' || s === '..' || Buffer.byteLength(s) > 255)) return undefined;
-  if (/\.rangepool-tmp(\.state(\.tmp)?)?$/.test(segments[segments.length - 1]!)) return undefined;
+  if (/\.rangepool-tmp(\.state(\.tmp)?|\.new)?$/.test(segments[segments.length - 1]!)) return undefined;
   return rest;
 }
 

@@ -6,8 +6,9 @@
 //   `.x.rangepool-tmp` would otherwise land on x's temporary file.
 // - Writer: whoever holds the flock on the temporary file (file-lock.ts): the kernel drops it when its
 //   holder dies, so a leftover is taken over only when its writer is gone, and never twice. A run that
-//   finds the name locked writes a temporary of a random name instead (swept once its writer is gone:
-//   when a leftover is taken over, and in each directory the first time this process writes there).
+//   finds the name locked writes a temporary of a random name instead (made as NAME.new and locked before
+//   it takes its name; swept once its writer is gone: when a leftover is taken over, and in each directory
+//   the first time this process writes there).
 //   Without flock, the pid in the state decides, and an unreadable state means "leave it alone".
 // - State: which object (a digest of its URI and span), which version, the file's length and the byte
 //   runs in it, with a digest of all that. Written to .state.tmp and renamed over .state (never seen
@@ -35,9 +36,9 @@ const SAVE_EVERY_MS = 1000;
 /** The longest file name (bytes) on the file systems rangepool writes to. */
 const NAME_MAX = 255;
 const SUFFIX = '.rangepool-tmp';
-/** The longest name derived from a target: a random temporary (16 hex digits) or the state's own temporary. */
-const LONGEST_EXTRA = Math.max(1 + 1 + 16 + SUFFIX.length, 1 + SUFFIX.length + '.state.tmp'.length);
-const RESERVED = /\.rangepool-tmp(\.state(\.tmp)?)?$/;
+/** The longest name derived from a target: a random temporary (16 hex digits) being made, or the state's own temporary. */
+const LONGEST_EXTRA = Math.max(1 + 1 + 16 + SUFFIX.length + '.new'.length, 1 + SUFFIX.length + '.state.tmp'.length);
+const RESERVED = /\.rangepool-tmp(\.state(\.tmp)?|\.new)?$/;
 
 interface SavedMeta {
   size: number;
@@ -296,11 +297,22 @@ export class PartFile {
     return PartFile.unnamed(target, object, opts);
   }
 
-  /** A temporary file of a random name, not resumable: where another run holds the fixed one. */
+  /**
+   * A temporary file of a random name, not resumable: where another run holds the fixed one. Made under a
+   * name the sweep passes over and locked before it takes its own: a sweep never sees it unlocked.
+   */
   private static unnamed(target: string, object: string, opts: { mode: number; pinnable: (meta: ObjectMeta) => boolean }): PartFile {
     const path = join(dirname(target), `.${stem(target)}.${randomBytes(8).toString('hex')}${SUFFIX}`);
-    const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, opts.mode);
-    tryLock(fd);
+    const making = `${path}.new`;
+    const fd = openSync(making, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, opts.mode);
+    try {
+      tryLock(fd);
+      renameSync(making, path);
+    } catch (e) {
+      closeQuietly(fd);
+      unlinkQuietly(making);
+      throw e;
+    }
     return new PartFile(path, fd, undefined, object, new Extents(), undefined, true, opts.pinnable);
   }
 
@@ -436,8 +448,6 @@ function sweep(dir: string, once: boolean): void {
     if (!/^\..*\.[0-9a-f]{16}\.rangepool-tmp$/s.test(name)) continue;
     const path = join(dir, name);
     const st = lstatOrNot(path);
-    // (A writer that made its temporary an instant ago and has not locked it yet would lose it here, and
-    // fail with a typed error when its rename finds no file: never wrong bytes.)
     if (!st || !ours(st)) continue;
     const fd = openLeftover(path, st);
     if (fd === undefined) continue;

@@ -49,9 +49,10 @@ export function sizeOf(value: unknown, uri: string): number {
 }
 
 /** No AWS credentials: for the profile asked for (storeOptions.profile, --profile, AWS_PROFILE) when one was, which the SDK does not name. */
-export function awsCredentialsError(uri: string, cause: unknown, profile = process.env.AWS_PROFILE): RangepoolError {
+export function awsCredentialsError(uri: string, cause: unknown, asked?: string): RangepoolError {
+  const profile = asked ?? process.env.AWS_PROFILE;
   const why = profile
-    ? `no AWS credentials for the profile ${JSON.stringify(printable(profile))}: check that it is in ~/.aws/config or ~/.aws/credentials (or AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE) and has credentials`
+    ? `no AWS credentials for the profile ${JSON.stringify(printable(profile))}${asked === undefined ? ' (AWS_PROFILE)' : ''}: check that it is in ~/.aws/config or ~/.aws/credentials (or AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE) and has credentials`
     : 'no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), or pass storeOptions.credentials';
   return new RangepoolError('AccessDenied', why, { uri, cause });
 }

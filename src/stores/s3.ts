@@ -190,7 +190,7 @@ export class S3Store implements Store {
   }
 
   private fail(loc: Location, e: unknown): never {
-    if ((e as Error)?.name === 'CredentialsProviderError' && !this.opts.client) throw awsCredentialsError(loc.uri, e, this.opts.profile ?? process.env.AWS_PROFILE);
+    if ((e as Error)?.name === 'CredentialsProviderError' && !this.opts.client) throw awsCredentialsError(loc.uri, e, this.opts.profile);
     const err = e as { $metadata?: { httpStatusCode?: number }; $response?: { headers?: Record<string, string> }; name?: string };
     throw httpError(loc.uri, e, err?.$metadata?.httpStatusCode, err?.$metadata ? err.name : undefined, err?.$response?.headers?.['x-amz-bucket-region']);
   }
