@@ -107,7 +107,10 @@ export async function stat(uri: string, opts: Pick<GetOptions, 'store' | 'storeO
   return meta;
 }
 
-type ListOptions = Pick<GetOptions, 'store' | 'storeOptions' | 'signal' | 'engine'>;
+type ListOptions = Pick<GetOptions, 'store' | 'storeOptions' | 'signal' | 'engine'> & {
+  /** '/': list one level, as aws s3 ls does: keys below a further '/' come as one folder entry each (`folder: true`). */
+  delimiter?: '/' | undefined;
+};
 
 /**
  * Objects under a prefix URI (s3://bucket/prefix, file:///dir/), page by page as the loop asks for them:
@@ -116,7 +119,7 @@ type ListOptions = Pick<GetOptions, 'store' | 'storeOptions' | 'signal' | 'engin
 export async function* listEach(prefixUri: string, opts: ListOptions = {}): AsyncGenerator<ListEntry, void, undefined> {
   const loc = parseUri(prefixUri, { prefix: true });
   const store = opts.store ?? (await storeFor(loc, opts.storeOptions));
-  for await (const page of (opts.engine ?? defaultEngine()).list(store, loc, opts.signal)) yield* page;
+  for await (const page of (opts.engine ?? defaultEngine()).list(store, loc, opts.signal, opts.delimiter)) yield* page;
 }
 
 /** Every object under a prefix URI, in one array. */

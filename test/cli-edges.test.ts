@@ -184,6 +184,24 @@ describe('a server that ignores Range', () => {
   });
 });
 
+describe('ls, as aws s3 ls', () => {
+  it('lists one level with a delimiter: 2,500 keys under a folder cost one page, the folder shows once, the total counts what is shown', async () => {
+    for (let i = 0; i < 2500; i++) server.put('ls', `deep/${String(i).padStart(4, '0')}`, Buffer.alloc(1));
+    server.put('ls', 'deep/', Buffer.alloc(0)); // a folder marker
+    server.put('ls', 'top.bin', Buffer.alloc(7));
+    const before = server.stats.requests.LIST ?? 0;
+    const r = await run(['ls', 's3://ls/']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.toString().trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^\s+PRE deep\/$/);
+    expect(lines[1]).toMatch(/ 7 B top\.bin$/);
+    expect(lines[2]).toBe('total: 1 object, 7 B (1 folder)');
+    expect((server.stats.requests.LIST ?? 0) - before).toBe(1);
+    expect((await run(['ls', '-r', 's3://ls/'])).stdout.toString()).toContain('total: 2502 objects');
+  });
+});
+
 describe('usage, said before anything is fetched', () => {
   it('--dry-run of a missing object is NotFound (exit 3), of one that exists says what it would do', async () => {
     expect((await run(['get', 's3://b/nope', '--dry-run'])).code).toBe(3);

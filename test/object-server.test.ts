@@ -1,5 +1,5 @@
 // The loopback object server is test and benchmark infrastructure: it must be right in its own right.
-import { S3Client, PutObjectCommand, HeadObjectCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { S3Client, PutObjectCommand, HeadObjectCommand, GetObjectCommand, ListObjectsV2Command, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import { spawn } from 'node:child_process';
 import { randomBytes, createHash } from 'node:crypto';
 import { request } from 'node:http';
@@ -137,6 +137,18 @@ describe('with the real AWS SDK', () => {
       token = page.NextContinuationToken;
     } while (token);
     expect(keys).toEqual(['page/0:0', 'page/1:1', 'page/2:2', 'page/3:3', 'page/4:4']);
+    // With a delimiter, as S3: a folder is one CommonPrefix (its marker too), MaxKeys counts both, and a page
+    // that ends on a folder goes on past every key under it.
+    for (const k of ['tree/', 'tree/a/', 'tree/a/1', 'tree/a/2', 'tree/b', 'tree/c/1', 'tree/d']) server.put('b', k, Buffer.alloc(1));
+    const seen: string[] = [];
+    token = undefined;
+    do {
+      const page: ListObjectsV2CommandOutput = await s3.send(new ListObjectsV2Command({ Bucket: 'b', Prefix: 'tree/', Delimiter: '/', MaxKeys: 2, ContinuationToken: token }));
+      seen.push(...(page.CommonPrefixes ?? []).map((p) => `PRE ${p.Prefix}`), ...(page.Contents ?? []).map((c) => c.Key!));
+      expect((page.CommonPrefixes?.length ?? 0) + (page.Contents?.length ?? 0)).toBeLessThanOrEqual(2);
+      token = page.NextContinuationToken;
+    } while (token);
+    expect(seen.sort()).toEqual(['PRE tree/a/', 'PRE tree/c/', 'tree/', 'tree/b', 'tree/d']);
   });
 
   it('refuses aws-chunked bodies (the SDK default for streams) instead of storing the framing', async () => {

@@ -1,5 +1,6 @@
-// `rangepool ls`: as aws s3 ls shows a prefix, each folder once (PRE name/) and the objects directly
-// under it with their time and a human size, then a total; with --recursive every key below the prefix.
+// `rangepool ls`: as aws s3 ls shows a prefix: one level, listed with a delimiter (so a folder of a million
+// keys costs one entry, not a thousand pages), each folder once as PRE name/ and the objects directly under
+// it with their time and a human size, then a total of what is shown; with --recursive every key below.
 import { printable } from '../errors.js';
 import { relativeKey } from '../files/paths.js';
 import type { ListEntry } from '../stores/store.js';
@@ -10,18 +11,18 @@ export async function listGrouped(entries: AsyncIterable<ListEntry>, prefix: str
   let objects = 0;
   let bytes = 0;
   for await (const e of entries) {
-    objects++;
-    bytes += e.size;
     const rest = relativeKey(prefix, e.key);
-    const slash = rest.indexOf('/');
-    if (!recursive && slash >= 0 && slash < rest.length - 1) {
-      const folder = rest.slice(0, slash + 1);
-      if (!folders.has(folder)) out(`${'PRE'.padStart(30)} ${printable(folder)}`);
-      folders.add(folder);
+    if (e.folder) {
+      if (!folders.has(rest)) out(`${'PRE'.padStart(30)} ${printable(rest)}`); // keys come from the server
+      folders.add(rest);
       continue;
     }
+    // The folder marker of the prefix itself (a 0-byte key "dir/" when listing dir/) is the folder being shown.
+    if (!recursive && e.key === prefix && e.key.endsWith('/')) continue;
+    objects++;
+    bytes += e.size;
     const when = e.lastModified ? e.lastModified.toISOString().replace('T', ' ').slice(0, 19) : ''.padEnd(19);
-    out(`${when} ${formatSize(e.size).padStart(10)} ${printable(recursive ? e.key : rest)}`); // keys come from the server
+    out(`${when} ${formatSize(e.size).padStart(10)} ${printable(recursive ? e.key : rest)}`);
   }
   out(`total: ${objects} object${objects === 1 ? '' : 's'}, ${formatSize(bytes)}${folders.size ? ` (${folders.size} folder${folders.size === 1 ? '' : 's'})` : ''}`);
 }

@@ -63,7 +63,8 @@ async function statCommand(uri: string, o: Common): Promise<void> {
 async function lsCommand(prefix: string, o: Common & { recursive?: boolean }): Promise<void> {
   const opts = { storeOptions: storeOptions(o), signal: interrupt.signal };
   if (o.json) return void process.stdout.write(toJson(await list(prefix, opts)) + '\n');
-  await listGrouped(listEach(prefix, opts), parseUri(prefix, { prefix: true }).key, o.recursive ?? false, (line) => process.stdout.write(`${line}\n`));
+  const recursive = o.recursive ?? false;
+  await listGrouped(listEach(prefix, { ...opts, delimiter: recursive ? undefined : '/' }), parseUri(prefix, { prefix: true }).key, recursive, (line) => process.stdout.write(`${line}\n`));
 }
 
 const benchScript = join(packageRoot, 'bench', 'index.ts');

@@ -110,14 +110,14 @@ export class RangeEngine implements EngineContext {
     return this.request('stat', loc, (s) => store.stat(loc, s), signal);
   }
 
-  /** The keys under `loc`, one page at a time, fetched as the caller asks for the next. */
-  async *list(store: Store, loc: Location, signal?: AbortSignal): AsyncGenerator<ListEntry[], void, undefined> {
+  /** The keys under `loc`, one page at a time, fetched as the caller asks for the next; with `delimiter`, folders first on each page. */
+  async *list(store: Store, loc: Location, signal?: AbortSignal, delimiter?: '/'): AsyncGenerator<ListEntry[], void, undefined> {
     let cursor: string | undefined;
     do {
       const at: string | undefined = cursor;
-      const page = await this.request('a list request', loc, (s) => store.listPage(loc, at, s), signal);
+      const page = await this.request('a list request', loc, (s) => store.listPage(loc, at, s, delimiter), signal);
       if (page.next !== undefined && page.next === at) throw new RangepoolError('IntegrityError', 'the service answered a list page with the same cursor it was given', { uri: loc.uri });
-      yield page.entries;
+      yield [...(page.folders ?? []).map((key): ListEntry => ({ key, size: 0, folder: true })), ...page.entries];
       cursor = page.next;
     } while (cursor !== undefined);
   }

@@ -155,13 +155,17 @@ export class AzureStore implements Store {
     }
   }
 
-  async listPage(prefix: Location, cursor: string | undefined, signal: AbortSignal): Promise<ListPage> {
+  async listPage(prefix: Location, cursor: string | undefined, signal: AbortSignal, delimiter?: '/'): Promise<ListPage> {
     const container = (await this.client(prefix.uri)).getContainerClient(prefix.bucket);
     try {
-      const pages = container.listBlobsFlat({ prefix: prefix.key, abortSignal: signal }).byPage({ maxPageSize: LIST_PAGE_KEYS, ...(cursor ? { continuationToken: cursor } : {}) });
+      const paging = { maxPageSize: LIST_PAGE_KEYS, ...(cursor ? { continuationToken: cursor } : {}) };
+      const pages = delimiter
+        ? container.listBlobsByHierarchy(delimiter, { prefix: prefix.key, abortSignal: signal }).byPage(paging)
+        : container.listBlobsFlat({ prefix: prefix.key, abortSignal: signal }).byPage(paging);
       const { value } = await pages.next();
-      const entries = (value?.segment.blobItems ?? []).map((b: BlobItem) => ({ key: b.name, size: b.properties.contentLength ?? 0, etag: b.properties.etag, lastModified: b.properties.lastModified }));
-      return { entries, next: value?.continuationToken || undefined };
+      const segment = value?.segment as { blobItems?: BlobItem[]; blobPrefixes?: Array<{ name: string }> } | undefined;
+      const entries = (segment?.blobItems ?? []).map((b: BlobItem) => ({ key: b.name, size: b.properties.contentLength ?? 0, etag: b.properties.etag, lastModified: b.properties.lastModified }));
+      return { entries, folders: (segment?.blobPrefixes ?? []).map((p) => p.name), next: value?.continuationToken || undefined };
     } catch (e) {
       this.fail(prefix, e);
     }

@@ -115,21 +115,27 @@ export class FileStore implements Store {
     }
   }
 
-  /** A directory is listed in one page (regular files only, sorted); a file that vanishes meanwhile is left out. */
-  async listPage(prefix: Location, _cursor: string | undefined, signal: AbortSignal): Promise<ListPage> {
+  /**
+   * A directory is listed in one page (regular files only, sorted); a file that vanishes meanwhile is left
+   * out. With a delimiter, one level: the directories there are its folders.
+   */
+  async listPage(prefix: Location, _cursor: string | undefined, signal: AbortSignal, delimiter?: '/'): Promise<ListPage> {
     const dir = prefix.key.endsWith('/') ? prefix.key : dirname(prefix.key);
-    const found = await readdir(dir, { recursive: true, withFileTypes: true }).catch((e) => {
+    const found = await readdir(dir, { recursive: !delimiter, withFileTypes: true }).catch((e) => {
       throw fsError(e, prefix.uri);
     });
     const entries: ListEntry[] = [];
+    const folders: string[] = [];
     for (const e of found) {
       signal.throwIfAborted();
       const path = join(e.parentPath ?? (e as unknown as { path: string }).path, e.name);
-      if (!e.isFile() || !path.startsWith(prefix.key)) continue;
+      if (!path.startsWith(prefix.key)) continue;
+      if (delimiter && e.isDirectory()) folders.push(`${path}/`);
+      if (!e.isFile()) continue;
       const s = await stat(path).catch(() => undefined);
       if (s) entries.push({ key: path, size: s.size, lastModified: s.mtime });
     }
-    return { entries: entries.sort((a, b) => (a.key < b.key ? -1 : 1)) };
+    return { entries: entries.sort((a, b) => (a.key < b.key ? -1 : 1)), folders: folders.sort() };
   }
 }
 

@@ -153,19 +153,20 @@ export class GcsStore implements Store {
     }
   }
 
-  async listPage(prefix: Location, cursor: string | undefined): Promise<ListPage> {
+  async listPage(prefix: Location, cursor: string | undefined, _signal?: AbortSignal, delimiter?: '/'): Promise<ListPage> {
     const storage = await this.client();
-    const [files, next] = await storage
+    const [files, next, response] = await storage
       .bucket(prefix.bucket)
-      .getFiles({ prefix: prefix.key, autoPaginate: false, maxResults: LIST_PAGE_KEYS, ...(cursor ? { pageToken: cursor } : {}) })
+      .getFiles({ prefix: prefix.key, autoPaginate: false, maxResults: LIST_PAGE_KEYS, ...(delimiter ? { delimiter } : {}), ...(cursor ? { pageToken: cursor } : {}) })
       .catch((e) => this.fail(prefix, e));
+    const folders = ((response as { prefixes?: unknown } | undefined)?.prefixes as string[] | undefined) ?? [];
     const entries = files.map((f) => ({
       key: f.name,
       size: Number(f.metadata.size ?? 0),
       etag: f.metadata.etag,
       lastModified: f.metadata.updated ? new Date(f.metadata.updated) : undefined,
     }));
-    return { entries, next: (next as { pageToken?: string } | null)?.pageToken };
+    return { entries, folders, next: (next as { pageToken?: string } | null)?.pageToken };
   }
 
 }

@@ -237,13 +237,14 @@ export class S3Store implements Store {
     }
   }
 
-  async listPage(prefix: Location, cursor: string | undefined, signal: AbortSignal): Promise<ListPage> {
+  async listPage(prefix: Location, cursor: string | undefined, signal: AbortSignal, delimiter?: '/'): Promise<ListPage> {
     const { sdk, client } = await this.sdk();
     const page = await client
-      .send(new sdk.ListObjectsV2Command({ Bucket: prefix.bucket, Prefix: prefix.key, ContinuationToken: cursor, MaxKeys: LIST_PAGE_KEYS }), { abortSignal: signal })
+      .send(new sdk.ListObjectsV2Command({ Bucket: prefix.bucket, Prefix: prefix.key, Delimiter: delimiter, ContinuationToken: cursor, MaxKeys: LIST_PAGE_KEYS }), { abortSignal: signal })
       .catch((e) => this.fail(prefix, e));
     const entries = (page.Contents ?? []).map((c) => ({ key: c.Key!, size: c.Size ?? 0, etag: c.ETag, lastModified: c.LastModified }));
-    return { entries, next: page.IsTruncated ? page.NextContinuationToken : undefined };
+    const folders = (page.CommonPrefixes ?? []).map((p) => p.Prefix!).filter(Boolean);
+    return { entries, folders, next: page.IsTruncated ? page.NextContinuationToken : undefined };
   }
 
 }

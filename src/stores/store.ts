@@ -41,11 +41,15 @@ export interface ListEntry {
   size: number;
   etag?: string | undefined;
   lastModified?: Date | undefined;
+  /** Listed with a delimiter: a folder (its key ends in '/'; size 0), the keys below it not listed. */
+  folder?: true | undefined;
 }
 
 /** One page of a listing, and the cursor of the next (undefined on the last page). */
 export interface ListPage {
   entries: ListEntry[];
+  /** With a delimiter: the folders of this page (key, up to and including the delimiter). */
+  folders?: string[] | undefined;
   next?: string | undefined;
 }
 
@@ -80,5 +84,6 @@ export interface Store {
   /** Ranges of an object with only a Last-Modified date may be pinned to that date (opted in; see engine/pin.ts). */
   readonly datePinnedRanges?: boolean | undefined;
   /** One page of the keys under `prefix`, starting at `cursor` (from the previous page; undefined for the first). */
-  listPage(prefix: Location, cursor: string | undefined, signal: AbortSignal): Promise<ListPage>;
+  /** One page of the keys under `prefix`; with `delimiter` ('/'), keys below a further '/' come as folders instead. */
+  listPage(prefix: Location, cursor: string | undefined, signal: AbortSignal, delimiter?: '/'): Promise<ListPage>;
 }

@@ -84,6 +84,15 @@ export function storeSuite(name: string, target: () => Target, { largest = 64 * 
       ]);
     });
 
+    it("lists one level with the delimiter, as aws s3 ls: each folder once, the keys below it not listed", async () => {
+      for (const k of ['tree/a', 'tree/d1/x', 'tree/d1/y/z', 'tree/d2/w', 'treex/q']) await put(k, randomBytes(2));
+      const entries = await list(target().uri('tree/'), { storeOptions: target().storeOptions, delimiter: '/' });
+      const shown = entries.map((e) => `${e.folder ? 'PRE ' : ''}${e.key.slice(e.key.indexOf('tree/'))}`).sort();
+      expect(shown).toEqual(['PRE tree/d1/', 'PRE tree/d2/', 'tree/a']);
+      const partial = await list(target().uri('tre'), { storeOptions: target().storeOptions, delimiter: '/' });
+      expect(partial.filter((e) => e.folder).map((e) => e.key.slice(e.key.lastIndexOf('tre'))).sort()).toEqual(['tree/', 'treex/']);
+    });
+
     it('getMany over a prefix brings every object exact; stream() and download() give the same bytes', async () => {
       const want = new Map([0, 1, 2].map((i) => [`many/${i}`, randomBytes(PART + i * 1000)]));
       for (const [key, data] of want) await put(key, data);

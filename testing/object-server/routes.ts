@@ -42,21 +42,39 @@ export function parseRange(header: string | undefined, size: number): [number, n
 }
 
 export function routes(storage: Storage, faults: Faults, stats: ServerStats, shaper: Shaper): RequestListener {
+  /**
+   * ListObjectsV2: keys under `prefix` in order; with `delimiter`, the keys with a further delimiter come as
+   * one CommonPrefix each (up to and including it). MaxKeys counts both. The continuation token is K:key
+   * (the last key) or F:prefix (the last common prefix: past every key under it).
+   */
   function list(res: ServerResponse, bucket: string, url: URL): void {
+    stats.requests.LIST = (stats.requests.LIST ?? 0) + 1; // (counted as a GET too)
     const prefix = url.searchParams.get('prefix') ?? '';
+    const delimiter = url.searchParams.get('delimiter') ?? '';
     const max = Number(url.searchParams.get('max-keys') ?? 1000);
-    const after = url.searchParams.get('continuation-token') ?? url.searchParams.get('start-after') ?? '';
-    const keys = storage.keys(bucket, prefix, after);
-    const page = keys.slice(0, max);
-    const truncated = keys.length > page.length;
+    const token = url.searchParams.get('continuation-token');
+    let skip = token?.startsWith('F:') ? token.slice(2) : undefined; // a common prefix listed already
+    const after = token ? token.slice(2) : (url.searchParams.get('start-after') ?? '');
+    const page: Array<{ key: string } | { folder: string }> = [];
+    for (const k of storage.keys(bucket, prefix, after)) {
+      if (skip !== undefined && k.startsWith(skip)) continue;
+      const at = delimiter ? k.indexOf(delimiter, prefix.length) : -1;
+      if (at >= 0) page.push({ folder: (skip = k.slice(0, at + delimiter.length)) });
+      else page.push({ key: k });
+      if (page.length > max) break;
+    }
+    const truncated = page.length > max;
+    if (truncated) page.pop();
     const contents = page
-      .map((k) => {
-        const o = storage.get(bucket, k)!;
-        return `<Contents><Key>${xmlEscape(k)}</Key><LastModified>${o.lastModified.toISOString()}</LastModified><ETag>${xmlEscape(o.etag)}</ETag><Size>${o.data.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`;
+      .map((item) => {
+        if ('folder' in item) return `<CommonPrefixes><Prefix>${xmlEscape(item.folder)}</Prefix></CommonPrefixes>`;
+        const o = storage.get(bucket, item.key)!;
+        return `<Contents><Key>${xmlEscape(item.key)}</Key><LastModified>${o.lastModified.toISOString()}</LastModified><ETag>${xmlEscape(o.etag)}</ETag><Size>${o.data.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`;
       })
       .join('');
-    const next = truncated ? `<NextContinuationToken>${xmlEscape(page[page.length - 1]!)}</NextContinuationToken>` : '';
-    const body = `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${xmlEscape(bucket)}</Name><Prefix>${xmlEscape(prefix)}</Prefix><KeyCount>${page.length}</KeyCount><MaxKeys>${max}</MaxKeys><IsTruncated>${truncated}</IsTruncated>${contents}${next}</ListBucketResult>`;
+    const last = page[page.length - 1];
+    const next = truncated && last ? `<NextContinuationToken>${xmlEscape('folder' in last ? `F:${last.folder}` : `K:${last.key}`)}</NextContinuationToken>` : '';
+    const body = `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${xmlEscape(bucket)}</Name><Prefix>${xmlEscape(prefix)}</Prefix>${delimiter ? `<Delimiter>${xmlEscape(delimiter)}</Delimiter>` : ''}<KeyCount>${page.length}</KeyCount><MaxKeys>${max}</MaxKeys><IsTruncated>${truncated}</IsTruncated>${contents}${next}</ListBucketResult>`;
     res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
   }
