@@ -448,7 +448,12 @@ function sweep(dir: string, once: boolean): void {
     if (!/^\..*\.[0-9a-f]{16}\.rangepool-tmp$/s.test(name)) continue;
     const path = join(dir, name);
     const st = lstatOrNot(path);
-    if (!st || !ours(st)) continue;
+    if (!st || st.isDirectory()) continue;
+    if (!st.isFile()) {
+      unlinkQuietly(path); // a link or FIFO planted at a name of ours: only the name goes
+      continue;
+    }
+    if (!ours(st)) continue;
     const fd = openLeftover(path, st);
     if (fd === undefined) continue;
     if (tryLock(fd) === 'locked' && lstatOrNot(path)?.ino === st.ino) unlinkQuietly(path);
