@@ -287,6 +287,10 @@ describe('progress', () => {
       expect(events.every((e) => e.progress.total === big.length && e.progress.bytes <= big.length)).toBe(true);
       const quiet = await run(['get', 's3://b/big', '-o', 'big.q', '--stats', '300ms', '-q']);
       expect(quiet.stderr).toBe('');
+      const forced = await run(['get', 's3://b/big', '-o', 'big.f', '--stats', '300ms', '-q', '--progress']);
+      expect(forced.stderr).toMatch(/^progress: /m);
+      const none = await run(['get', 's3://b/big', '-o', 'big.n', '--stats', '300ms', '--no-progress']);
+      expect(none.stderr).not.toMatch(/^progress: /m);
     } finally {
       server.delete('b', 'r/empty');
     }

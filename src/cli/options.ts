@@ -102,6 +102,7 @@ export function withDownload(cmd: Command): Command {
   return withRanges(withService(cmd))
     .option('--no-resume', 'start over instead of continuing what an interrupted run left, and keep nothing on failure')
     .option('--trust-last-modified', "a URL whose server sends no ETag: read it in ranges, and continue an interrupted download, held to its Last-Modified date and size (as curl -C -). Exact only if the server changes the date whenever the bytes change, more than a second apart")
+    .option('--progress', 'progress even with -q: the bar on a terminal, else a line every --stats')
     .option('--no-progress', 'no progress: neither the bar on a terminal nor the lines in a log')
     .option('--stats <interval>', 'where stderr is not a terminal, a progress line this often, e.g. 10s, 1m, 0 for none (default 10s)', parseInterval)
     .option('-q, --quiet', 'no progress or summary (objects not written are still named)');

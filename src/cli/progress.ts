@@ -30,15 +30,15 @@ export interface ProgressBar {
 export interface ProgressSwitches {
   quiet?: boolean;
   json?: boolean;
-  /** false with --no-progress. */
+  /** true with --progress (shown with -q too), false with --no-progress. */
   progress?: boolean;
   /** --stats: ms between log lines. */
   stats?: number;
 }
 
-/** Where progress goes for these switches: a bar on a terminal, lines in a log, or nowhere (-q, --no-progress). */
+/** Where progress goes for these switches: a bar on a terminal, lines in a log, or nowhere (-q, --no-progress; --progress forces it). */
 export function progressFor(o: ProgressSwitches): ProgressBar {
-  if (o.quiet || o.progress === false) return { update() {}, say: (line) => process.stderr.write(`${line}\n`), stop() {} };
+  if (o.progress === false || (o.quiet && o.progress !== true)) return { update() {}, say: (line) => process.stderr.write(`${line}\n`), stop() {} };
   if (process.stderr.isTTY && !o.json) return bar();
   return lines(o.stats ?? 10_000, o.json ?? false);
 }
