@@ -12,9 +12,12 @@ export async function listGrouped(entries: AsyncIterable<ListEntry>, prefix: str
   let bytes = 0;
   for await (const e of entries) {
     const rest = relativeKey(prefix, e.key);
-    if (e.folder) {
-      if (!folders.has(rest)) out(`${'PRE'.padStart(30)} ${printable(rest)}`); // keys come from the server
-      folders.add(rest);
+    // A folder: as the service grouped it, or (a server that ignores the delimiter) a key below one.
+    const slash = rest.indexOf('/');
+    if (e.folder || (!recursive && slash >= 0 && slash < rest.length - 1)) {
+      const folder = rest.slice(0, slash + 1);
+      if (!folders.has(folder)) out(`${'PRE'.padStart(30)} ${printable(folder)}`); // keys come from the server
+      folders.add(folder);
       continue;
     }
     // The folder marker of the prefix itself (a 0-byte key "dir/" when listing dir/) is the folder being shown.

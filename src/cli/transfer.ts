@@ -1,7 +1,7 @@
 // `rangepool get` (one object to a file or stdout; several, or a whole prefix with --recursive, to a
 // directory) and `rangepool cat`. Memory stays at the read-ahead window whatever the sizes.
 import { existsSync, readdirSync } from 'node:fs';
-import { lstat, stat as statPath } from 'node:fs/promises';
+import { stat as statPath } from 'node:fs/promises';
 import { download, type DownloadFileResult } from '../download-to-file.js';
 import { RangepoolError, invalidArgument, printable } from '../errors.js';
 import { Digester, sameDigest, type Digest } from '../files/digest.js';
@@ -127,8 +127,8 @@ export async function getCommand(uris: string[], o: GetSwitches, signal: AbortSi
   if (o.checksum?.expected !== undefined) throw invalidArgument('--checksum ALGO=VALUE checks one object: with several, give --checksum ALGO (each is printed)');
   if (!o.output || o.output === '-') throw invalidArgument('several objects (or --recursive) need -o DIR, a directory to write them under');
   if (o.recursive && uris.length > 1) throw invalidArgument('--recursive takes one prefix URI');
-  const existing = await lstat(o.output).catch(() => undefined);
-  if (existing && !existing.isDirectory() && !(existing.isSymbolicLink() && (await statPath(o.output).catch(() => undefined))?.isDirectory())) {
+  const existing = await statPath(o.output).catch(() => undefined); // through a link, as the writes will go
+  if (existing && !existing.isDirectory()) {
     throw invalidArgument(`-o ${printable(o.output)} is not a directory: several objects (or --recursive) are written under a directory`);
   }
   await manyToDirectory(o.recursive ? uris[0]! : uris, o, signal);
