@@ -8,6 +8,7 @@ const OVER_HTTP = [
   'test/load.test.ts',
   'test/many.test.ts',
   'test/ranges.test.ts',
+  'test/rate-limit.test.ts',
   'test/shaped-network.test.ts',
   'test/stream.test.ts',
   'test/http/range-reader.test.ts',

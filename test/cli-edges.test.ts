@@ -84,6 +84,20 @@ describe('wrong results and errors', () => {
   });
 });
 
+describe('--limit-rate (--bwlimit): a bandwidth cap', () => {
+  it('takes a rate as curl does (K, M, G), reads exactly under it, and refuses what is not a rate of at least 1K', async () => {
+    const r = await run(['get', 's3://b/big', '-o', 'capped', '--limit-rate', '8M', '--json']);
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(dir, 'capped')).equals(big)).toBe(true);
+    expect((JSON.parse(r.stdout.toString()) as { stats: { connections: number } }).stats.connections).toBeLessThanOrEqual(16); // 8 MiB/s: 16 requests at most
+    for (const [flag, value] of [['--bwlimit', '10'], ['--limit-rate', 'fast']]) {
+      const bad = await run(['get', 's3://b/big', '-o', 'x', flag!, value!]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain(flag);
+    }
+  });
+});
+
 describe('--checksum: a checksum of the bytes received, on any server', () => {
   const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 

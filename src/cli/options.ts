@@ -28,6 +28,9 @@ export interface Common {
   quiet?: boolean;
   debug?: boolean;
   range?: ByteRange;
+  /** --limit-rate (or --bwlimit): bytes per second over everything this command reads. */
+  limitRate?: number;
+  bwlimit?: number;
   /** --trust-last-modified: ranges and resume of an object with no ETag held to its date and size. */
   trustLastModified?: boolean;
   /** --checksum ALGO[=VALUE]. */
@@ -73,6 +76,13 @@ function withConnection(cmd: Command): Command {
     .option('--debug', 'print stack traces');
 }
 
+/** --limit-rate: a size per second, at least 1K. */
+function limitRate(text: string, what: string): number {
+  const n = parseSize(text.replace(/\/s$/i, ''), what);
+  if (n < 1024) throw invalidArgument(`${what} must be at least 1K (bytes per second), got ${JSON.stringify(text)}`);
+  return n;
+}
+
 /** Switches every command that prints a result takes: where the service is, and how to print. */
 export function withService(cmd: Command): Command {
   return withConnection(cmd).option('--json', 'machine-readable output');
@@ -88,6 +98,8 @@ function withRanges(cmd: Command): Command {
     .option('--concurrency <n>', 'ranges of one object in flight (default: adaptive, as many as add throughput)', wholeNumber('--concurrency', 1))
     .option('--threads <n>', 'worker threads that read ranges (default RANGEPOOL_THREADS, else 0 on up to 4 cores, half the cores beyond, at most 8)', wholeNumber('--threads', 0))
     .option('--verify', "check the service's whole-object checksum")
+    .option('--limit-rate <rate>', 'at most this many bytes per second over everything read, e.g. 50M (K, M, G as curl: 1024s), held over a second or two', (t) => limitRate(t, '--limit-rate'))
+    .option('--bwlimit <rate>', 'the same as --limit-rate (the rclone name)', (t) => limitRate(t, '--bwlimit'))
     .option('--range <START-END>', 'only these bytes: START-END inclusive, START- to the end, -N the last N', parseByteRange)
     .option('--checksum <algo[=value]>', `a checksum of the bytes received, on any server (${DIGESTS.join(', ')}), printed; with =VALUE (hex or base64) checked: a mismatch is an error and no file`, parseDigest);
 }
@@ -127,7 +139,8 @@ export function poolFor(o: Common): BufferPool {
 }
 
 export function engineFor(o: Common): RangeEngine {
-  return new RangeEngine({ ...(o.partSize ? { partSize: o.partSize } : {}), ...(o.concurrency ? { concurrency: o.concurrency } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}) });
+  const cap = o.limitRate ?? o.bwlimit;
+  return new RangeEngine({ ...(o.partSize ? { partSize: o.partSize } : {}), ...(o.concurrency ? { concurrency: o.concurrency } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(cap ? { maxBytesPerSecond: cap } : {}) });
 }
 
 /** Checksums as S3 publishes them (x-amz-checksum-*): base64 of the big-endian value; MD5 as it came (base64). */

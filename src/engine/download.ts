@@ -33,6 +33,9 @@ const NO_TARGET = Buffer.alloc(0);
  */
 const SINK_BATCH = Number(process.env.RANGEPOOL_SINK_BATCH) || 1024 * 1024;
 
+/** Requests in flight per download under a bandwidth cap: one per 512 KiB/s of it, 1 to 64. */
+const requestsUnder = (bytesPerSecond: number) => Math.max(1, Math.min(64, Math.floor(bytesPerSecond / (512 * 1024))));
+
 /** A range is asked for again as a straggler at most this often (then only stalls and the rate floor apply). */
 const STRAGGLER_TRIES = 2;
 
@@ -286,8 +289,10 @@ export class Download {
           continue;
         }
         // Sink mode: room for one more block of at most partSize, before a slot is taken (time waiting here is not the host's).
+        // Under a bandwidth cap, no more requests than the cap gives each a useful share of (more would only wait).
         const window = this.opts.sink?.window;
-        if (window !== undefined && this.running > 0 && this.running >= Math.floor(window / this.partSize())) {
+        const capped = this.engine.rate && this.running >= requestsUnder(this.engine.rate.bytesPerSecond);
+        if (this.running > 0 && (capped || (window !== undefined && this.running >= Math.floor(window / this.partSize())))) {
           await new Promise<void>((resolve) => (this.wake = resolve));
           continue;
         }
@@ -486,6 +491,7 @@ export class Download {
               onData,
               pool: this.pool,
               threads: this.threads,
+              limit: this.engine.rate,
               ifMatch: this.opts.ifMatch,
               target: async (meta, span) => {
                 part = await this.begin(meta, span);
@@ -495,7 +501,7 @@ export class Download {
             });
           } else if (written < part.length) {
             if (this.opts.sink && !block) part.target = block = await this.block(part.length);
-            await this.store.readRange(this.loc, part.start + written, part.target.subarray(written), { version: this.meta!, signal: attemptAbort.signal, onData, pool: this.pool, threads: this.threads });
+            await this.store.readRange(this.loc, part.start + written, part.target.subarray(written), { version: this.meta!, signal: attemptAbort.signal, onData, pool: this.pool, threads: this.threads, limit: this.engine.rate });
           }
           return;
         } catch (e) {

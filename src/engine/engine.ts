@@ -9,6 +9,7 @@ import { DEFAULT_RETRY, logRetry, withRetries, withTimeout, type RetryOptions } 
 import type { DownloadOptions, DownloadResult, EngineContext, EngineOptions } from './types.js';
 import { binding } from '../native.js';
 import { RangeThreads } from '../threads/range-threads.js';
+import { RateLimit } from './rate-limit.js';
 import { defaultThreads } from './threads-default.js';
 
 export type { Checksum } from './checksum.js';
@@ -47,6 +48,7 @@ export class RangeEngine implements EngineContext {
   readonly options: Required<Omit<EngineOptions, 'retry' | 'concurrency'>> & { retry: RetryOptions; concurrency: number | undefined };
   /** Shared by every download of this engine. */
   readonly limiter: Limiter;
+  readonly rate: RateLimit | undefined;
   /** The adaptive in-flight limit of each host (store and bucket) this engine has read from. */
   private readonly hosts = new Map<Store, Map<string, Governor>>();
   /** Whether partSize was asked for (then every range is that size), or is the default (then ranges shrink towards the end). */
@@ -63,6 +65,7 @@ export class RangeEngine implements EngineContext {
       stallTimeoutMs: opts.stallTimeoutMs ?? 30_000,
       minBytesPerSecond: opts.minBytesPerSecond ?? 1024,
       threads: opts.threads ?? defaultThreads(),
+      maxBytesPerSecond: opts.maxBytesPerSecond ?? 0,
       retry: checkRetry({ ...DEFAULT_RETRY, ...opts.retry }),
     };
     positiveInt(this.options.threads, 'threads', '', 0);
@@ -72,6 +75,10 @@ export class RangeEngine implements EngineContext {
     if (!Number.isFinite(this.options.minBytesPerSecond) || this.options.minBytesPerSecond < 0) {
       throw invalidArgument(`minBytesPerSecond must be a number of bytes per second (0 for no floor), got ${this.options.minBytesPerSecond}`);
     }
+    const cap = this.options.maxBytesPerSecond;
+    if (!Number.isFinite(cap) || cap < 0) throw invalidArgument(`maxBytesPerSecond must be a number of bytes per second (0 for none), got ${cap}`);
+    if (cap > 0 && cap < 1024) throw invalidArgument(`maxBytesPerSecond must be at least 1024 (1 KiB/s), got ${cap}`);
+    this.rate = cap > 0 ? new RateLimit(cap) : undefined;
     this.limiter = new Limiter(this.options.maxInFlight);
   }
 

@@ -7,6 +7,7 @@ import type { Checksum } from './checksum.js';
 import type { Limiter } from './limiter.js';
 import type { RetryOptions } from './retry.js';
 import type { Governor } from './governor.js';
+import type { RateLimit } from './rate-limit.js';
 import type { RangeThreads } from '../threads/range-threads.js';
 
 export interface EngineOptions {
@@ -43,6 +44,13 @@ export interface EngineOptions {
    * reads on the calling thread.
    */
   threads?: number | undefined;
+  /**
+   * A bandwidth cap over every download of this engine (getMany's objects and range threads included),
+   * bytes per second, held over any second or two (curl --limit-rate, rclone --bwlimit). Reading stops
+   * while the transfer is ahead of it, and the requests in flight stay few enough that each still moves.
+   * Default 0: none. The file store is not capped.
+   */
+  maxBytesPerSecond?: number | undefined;
 }
 
 export interface Progress {
@@ -154,5 +162,7 @@ export interface EngineContext {
   readonly limiter: Limiter;
   /** The engine's range threads (started on first use), or undefined when it reads on the calling thread. */
   readonly threads: RangeThreads | undefined;
+  /** The bandwidth cap (maxBytesPerSecond), shared by every request of the engine. */
+  readonly rate: RateLimit | undefined;
   stat(store: Store, loc: Location, signal?: AbortSignal): Promise<ObjectMeta>;
 }

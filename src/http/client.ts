@@ -3,6 +3,7 @@
 import { ConnectionError, type Origin } from './connection.js';
 import { requestHead, type ResponseHead } from './head.js';
 import { ConnectionPool } from './pool.js';
+import type { RateLimit } from '../engine/rate-limit.js';
 
 export interface HttpRequest {
   url: URL;
@@ -11,7 +12,7 @@ export interface HttpRequest {
 
 export interface HttpResponse extends ResponseHead {
   /** Reads the whole body into dest (straight from the socket); resolves with its length. The connection then goes back. */
-  readBody(dest: Uint8Array, opts?: { signal?: AbortSignal; onData?: (n: number) => void }): Promise<number>;
+  readBody(dest: Uint8Array, opts?: { signal?: AbortSignal; onData?: (n: number) => void; limit?: RateLimit | undefined }): Promise<number>;
   /** At most `limit` bytes of the body as text (the rest is never read: the connection is dropped instead). */
   readText(limit: number, signal?: AbortSignal): Promise<string>;
   /** Closes the connection without reading the body (on a range thread: resolves once it has stopped). */
@@ -33,7 +34,7 @@ export class HttpClient {
    * Sends a GET; resolves with the response head. `into` says where a 2xx body will be read (a range
    * thread starts reading it there at once; here, where readBody() follows at once, it changes nothing).
    */
-  async get(req: HttpRequest, signal?: AbortSignal, into?: Uint8Array): Promise<HttpResponse> {
+  async get(req: HttpRequest, signal?: AbortSignal, into?: Uint8Array, _limit?: RateLimit): Promise<HttpResponse> {
     const origin = originOf(req.url);
     const head = requestHead('GET', `${req.url.pathname}${req.url.search}`, { host: req.url.host, ...req.headers });
     for (let stale = 0; ; stale++) {

@@ -11,6 +11,14 @@ import * as tls from 'node:tls';
 import { debuglog } from 'node:util';
 import { findHeadEnd, HeadSyntaxError, parseHead, type ResponseHead } from './head.js';
 
+/** A bandwidth cap as the reader sees it (engine/rate-limit.ts): pay for bytes read, learn how long to wait. */
+export interface ByteBudget {
+  /** Accounts `n` bytes read; the ms to wait before reading more (0: go on). */
+  take(n: number): number;
+  /** The most bytes one read may take. */
+  readonly maxRead: number;
+}
+
 const debug = debuglog('rangepool');
 
 /** Largest response head accepted: Node's own default limit for HTTP headers. */
@@ -96,6 +104,9 @@ export class Connection {
   private due = 0;
   private truncate = false;
   private onData: ((n: number) => void) | undefined;
+  /** The bandwidth cap a body is read under (readBody's `limit`), and the timer that resumes reading after a wait. */
+  private limit: ByteBudget | undefined;
+  private limitWait: NodeJS.Timeout | undefined;
   /** Bytes that arrived while scratch was full (see nextBuffer), in order, after scratch's. */
   private readonly spilled: Uint8Array[] = [];
   private spilledBytes = 0;
@@ -153,11 +164,12 @@ export class Connection {
    * Reads the whole body into dest. Resolves with the body's length. A body longer than dest fails
    * ('body-too-long'), unless `truncate` is set: then what fits is kept and the connection is dropped.
    */
-  readBody(dest: Uint8Array, opts: { signal?: AbortSignal; onData?: (n: number) => void; truncate?: boolean } = {}): Promise<number> {
+  readBody(dest: Uint8Array, opts: { signal?: AbortSignal; onData?: (n: number) => void; truncate?: boolean; limit?: ByteBudget | undefined } = {}): Promise<number> {
     if (this.phase !== 'waiting') return Promise.reject(new Error(`readBody in phase ${this.phase}`));
     this.dest = dest;
     this.at = 0;
     this.onData = opts.onData;
+    this.limit = opts.limit;
     this.truncate = opts.truncate ?? false;
     const result = this.wait<number>(opts.signal);
     this.phase = this.framing === 'chunked' ? 'chunk-size' : 'body';
@@ -174,8 +186,8 @@ export class Connection {
       else this.fail(held.error ?? this.brokenError());
     }
     // Reading may have stopped while the body waited; it resumes even when the whole body was already
-    // buffered, so an idle connection still notices the server closing it.
-    if (this.alive) this.socket.resume();
+    // buffered, so an idle connection still notices the server closing it (not while a cap holds it).
+    if (this.alive && this.limitWait === undefined) this.socket.resume();
     return result;
   }
 
@@ -210,6 +222,7 @@ export class Connection {
     if (this.phase === 'dead') return;
     this.phase = 'dead';
     this.dest = undefined;
+    clearTimeout(this.limitWait);
     this.socket.destroy();
     const w = this.waiter;
     this.waiter = undefined;
@@ -294,7 +307,8 @@ export class Connection {
   /** How much of the body may land in dest with the next read. */
   private room(): number {
     if (!this.dest) return 0;
-    const free = this.dest.length - this.at;
+    // Under a cap, reads of a fraction of a second's bytes: waits stay short and the rate even.
+    const free = Math.min(this.dest.length - this.at, this.limit?.maxRead ?? Infinity);
     if (this.phase === 'body') return this.framing === 'length' ? Math.min(this.due, free) : free;
     if (this.phase === 'chunk-data') return Math.min(this.due, free);
     return 0;
@@ -326,11 +340,27 @@ export class Connection {
     return this.phase !== 'waiting' || this.end - this.start + this.spilledBytes < PAUSE_AT;
   }
 
+  /**
+   * Under a bandwidth cap, `n` body bytes delivered are paid for; a body ahead of the cap stops reading
+   * the socket until the cap's clock catches up (bytes buffered before readBody() are paid as they move).
+   */
+  private pay(n: number): void {
+    const wait = this.limit?.take(n) ?? 0;
+    if (wait <= 0 || !this.alive) return;
+    clearTimeout(this.limitWait);
+    this.socket.pause();
+    this.limitWait = setTimeout(() => {
+      this.limitWait = undefined;
+      if (this.alive) this.socket.resume();
+    }, wait);
+  }
+
   /** n body bytes landed straight in dest. */
   private landed(n: number): void {
     this.at += n;
     if (this.framing !== 'close') this.due -= n;
     this.onData?.(n);
+    this.pay(n);
     if (this.phase === 'body' && this.framing === 'length' && this.due === 0) this.finish();
     else if (this.phase === 'chunk-data' && this.due === 0) this.phase = 'chunk-end';
   }
@@ -434,7 +464,10 @@ export class Connection {
     this.start += take;
     this.at += take;
     if (this.framing !== 'close') this.due -= take;
-    if (take > 0) this.onData?.(take);
+    if (take > 0) {
+      this.onData?.(take);
+      this.pay(take);
+    }
   }
 
   private frame(head: ResponseHead): void {
@@ -456,6 +489,7 @@ export class Connection {
     this.phase = 'done';
     this.dest = undefined;
     this.onData = undefined;
+    this.limit = undefined; // (a wait under way still ends in a resume: the next body starts from the cap's clock)
     this.settle(this.at);
   }
 

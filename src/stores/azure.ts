@@ -149,7 +149,7 @@ export class AzureStore implements Store {
       if (res.contentRange !== undefined || start !== 0 || end !== opts.version.size - 1) {
         checkContentRange(res.contentRange, start, end, opts.version.size, loc.uri);
       }
-      await pipeInto(body, target, opts.onData, loc.uri);
+      await pipeInto(body, target, opts.onData, loc.uri, opts.limit);
     } catch (e) {
       this.fail(loc, e);
     }

@@ -2,6 +2,7 @@
 // target as chunks arrive (never concatenating them into a new buffer).
 import type { Readable } from 'node:stream';
 import { RangepoolError } from '../errors.js';
+import type { RateLimit } from '../engine/rate-limit.js';
 
 /** Checks `Content-Range: bytes a-b/total` against what was asked for. */
 export function checkContentRange(header: string | undefined, start: number, end: number, size: number, uri: string): void {
@@ -21,8 +22,10 @@ export function checkContentRange(header: string | undefined, start: number, end
  * Node streams are read through 'data' events: an async iterator costs a promise per 64 KiB chunk,
  * which the benchmark showed as a large share of the client's CPU.
  */
-export function pipeInto(body: NodeJS.ReadableStream | AsyncIterable<Uint8Array>, target: Buffer, onData: (bytes: number) => void, uri: string): Promise<void> {
+export function pipeInto(body: NodeJS.ReadableStream | AsyncIterable<Uint8Array>, target: Buffer, onData: (bytes: number) => void, uri: string, limit?: RateLimit): Promise<void> {
   let at = 0;
+  /** Under a bandwidth cap: ms to wait after this chunk (a stream is paused that long, an iterator sleeps). */
+  let wait = 0;
   const take = (chunk: Uint8Array) => {
     if (at + chunk.length > target.length) {
       throw new RangepoolError('IntegrityError', `response body is longer than the ${target.length} bytes asked for`, { uri, retryable: true });
@@ -30,13 +33,17 @@ export function pipeInto(body: NodeJS.ReadableStream | AsyncIterable<Uint8Array>
     target.set(chunk, at);
     at += chunk.length;
     onData(chunk.length);
+    wait = limit ? limit.take(chunk.length) : 0;
   };
   const finish = () => {
     if (at !== target.length) throw new RangepoolError('Unavailable', `response body ended after ${at} of ${target.length} bytes`, { uri });
   };
   if (!isNodeStream(body)) {
     return (async () => {
-      for await (const chunk of body) take(chunk);
+      for await (const chunk of body) {
+        take(chunk);
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
       finish();
     })();
   }
@@ -48,6 +55,11 @@ export function pipeInto(body: NodeJS.ReadableStream | AsyncIterable<Uint8Array>
     const onChunk = (chunk: Uint8Array) => {
       try {
         take(chunk);
+        if (wait > 0) {
+          const stream = body as Readable;
+          stream.pause();
+          setTimeout(() => stream.resume(), wait);
+        }
       } catch (e) {
         (body as Readable).destroy?.();
         fail(e);

@@ -11,6 +11,7 @@ import { checkContentRange } from './body.js';
 import { httpError } from './http-errors.js';
 import type { FirstReadOptions, ObjectMeta, ReadOptions } from './store.js';
 import type { RangeThreads } from '../threads/range-threads.js';
+import type { RateLimit } from '../engine/rate-limit.js';
 
 /** Error bodies are read up to this many bytes; the rest is never read (an endless one cannot grow memory). */
 export const ERROR_BODY_LIMIT = 64 * 1024;
@@ -40,7 +41,7 @@ export class DirectRanges {
 
   async readRange(loc: Location, start: number, target: Buffer, opts: ReadOptions): Promise<void> {
     const end = start + target.length - 1;
-    const res = await this.send(loc, start, end, { version: opts.version }, opts.signal, false, opts.threads, target);
+    const res = await this.send(loc, start, end, { version: opts.version }, opts.signal, false, opts.threads, target, opts.limit);
     try {
       if (res.status !== 206 && !(res.status === 200 && start === 0 && end === opts.version.size - 1)) {
         throw new RangepoolError('IntegrityError', `asked for bytes ${start}-${end}, got HTTP ${res.status} without a range`, { uri: loc.uri, retryable: true });
@@ -117,14 +118,14 @@ export class DirectRanges {
   }
 
   /** Sends the request; a response that is not 2xx (or an allowed 416) becomes the RangepoolError the SDK path would give. */
-  private async send(loc: Location, start: number, end: number, pin: { version?: ObjectMeta; ifMatch?: string }, signal: AbortSignal, allow416: boolean, threads?: RangeThreads, into?: Buffer, resigned = false): Promise<HttpResponse> {
+  private async send(loc: Location, start: number, end: number, pin: { version?: ObjectMeta; ifMatch?: string }, signal: AbortSignal, allow416: boolean, threads?: RangeThreads, into?: Buffer, limit?: RateLimit, resigned = false): Promise<HttpResponse> {
     // Signing can take a while on a busy machine (credentials, a presigned URL): an abort does not wait for it.
     const req = await untilAborted(this.backend.request(loc, start, end, pin), signal);
     const http = threads ? threads.clientFor(this.http) : this.http;
     let res: HttpResponse;
     for (let redirects = 0; ; redirects++) {
       try {
-        res = await http.get(req, signal, into);
+        res = await http.get(req, signal, into, limit);
       } catch (e) {
         throw connectionError(e, loc.uri, signal);
       }
@@ -148,7 +149,7 @@ export class DirectRanges {
     if ((res.status === 401 || res.status === 403) && this.backend.resign && !resigned) {
       await res.drop();
       this.backend.resign(loc);
-      return this.send(loc, start, end, pin, signal, allow416, threads, into, true);
+      return this.send(loc, start, end, pin, signal, allow416, threads, into, limit, true);
     }
     let body = '';
     try {
@@ -159,10 +160,10 @@ export class DirectRanges {
     throw statusError(res, body, loc.uri);
   }
 
-  private async body(res: HttpResponse, target: Buffer, opts: { signal: AbortSignal; onData: (n: number) => void }, uri: string): Promise<void> {
+  private async body(res: HttpResponse, target: Buffer, opts: { signal: AbortSignal; onData: (n: number) => void; limit?: RateLimit | undefined }, uri: string): Promise<void> {
     let n: number;
     try {
-      n = await res.readBody(target, { signal: opts.signal, onData: opts.onData });
+      n = await res.readBody(target, { signal: opts.signal, onData: opts.onData, limit: opts.limit });
     } catch (e) {
       throw connectionError(e, uri, opts.signal);
     }

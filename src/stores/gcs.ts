@@ -144,7 +144,7 @@ export class GcsStore implements Store {
     const onAbort = () => stream.destroy(opts.signal.reason);
     opts.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      await pipeInto(stream, target, opts.onData, loc.uri);
+      await pipeInto(stream, target, opts.onData, loc.uri, opts.limit);
     } catch (e) {
       this.fail(loc, rangeError ?? e);
     } finally {

@@ -228,7 +228,7 @@ export class S3Store implements Store {
       body = res.Body as Readable;
       if (opts.signal.aborted) body.destroy();
       checkContentRange(res.ContentRange, start, end, opts.version.size, loc.uri);
-      await pipeInto(body, target, opts.onData, loc.uri);
+      await pipeInto(body, target, opts.onData, loc.uri, opts.limit);
     } catch (e) {
       this.fail(loc, e);
     } finally {

@@ -1,5 +1,6 @@
 import type { Pool } from '../pool/types.js';
 import type { RangeThreads } from '../threads/range-threads.js';
+import type { RateLimit } from '../engine/rate-limit.js';
 import type { Location } from '../uri.js';
 
 /** What `stat` (or the first ranged response) learns about an object; the engine pins every range to `etag`/`generation`. */
@@ -23,6 +24,8 @@ export interface ReadOptions {
   pool: Pool;
   /** Where the direct transport reads bodies: these range threads, or (undefined) this thread. */
   threads?: RangeThreads | undefined;
+  /** The engine's bandwidth cap (maxBytesPerSecond): a body is read no faster than it allows. */
+  limit?: RateLimit | undefined;
 }
 
 export interface FirstReadOptions extends Omit<ReadOptions, 'version'> {

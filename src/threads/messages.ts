@@ -27,6 +27,8 @@ export interface BodyTarget {
   lent: Lent | undefined;
   offset: number;
   length: number;
+  /** The engine's bandwidth cap, shared with the main thread and every other thread (engine/rate-limit.ts). */
+  limit?: { bytesPerSecond: number; shared: SharedArrayBuffer } | undefined;
 }
 
 export type FromThread =

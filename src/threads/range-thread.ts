@@ -10,7 +10,8 @@ import { HttpClient, type HttpResponse } from '../http/client.js';
 import { ConnectionPool } from '../http/pool.js';
 import { binding, type BlockView } from '../native.js';
 import { ERROR_BODY_LIMIT } from '../stores/direct.js';
-import { toWire, type FromThread, type ToThread } from './messages.js';
+import { toWire, type BodyTarget, type FromThread, type ToThread } from './messages.js';
+import { RateLimit } from '../engine/rate-limit.js';
 
 const port = parentPort!;
 const REPORT_BYTES = 4 << 20;
@@ -20,6 +21,8 @@ const clients = new Map<number, HttpClient>();
 const requests = new Map<number, { abort: AbortController; res?: HttpResponse }>();
 
 const send = (m: FromThread, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer ?? []);
+/** The main thread's bandwidth cap, over the memory it shares with every thread (its state lives there alone). */
+const limitFor = (l: BodyTarget['limit']) => l && new RateLimit(l.bytesPerSecond, l.shared);
 
 function fail(id: number, e: unknown): void {
   requests.get(id)?.res?.drop();
@@ -74,7 +77,7 @@ async function body(m: Extract<ToThread, { t: 'body' }>): Promise<void> {
       if (pending >= REPORT_BYTES) report();
       else flush ??= setTimeout(report, REPORT_MS);
     };
-    result = { n: await r.res.readBody(dest, { signal: r.abort.signal, onData }) };
+    result = { n: await r.res.readBody(dest, { signal: r.abort.signal, onData, limit: limitFor(m.limit) }) };
   } catch (e) {
     result = { error: e };
   }

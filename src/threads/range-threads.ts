@@ -16,8 +16,12 @@ import { printable } from '../errors.js';
 import { binding } from '../native.js';
 import { redactText } from '../redact.js';
 import { fromWire, type FromThread, type ToThread } from './messages.js';
+import type { RateLimit } from '../engine/rate-limit.js';
 
 const debug = debuglog('rangepool');
+
+/** A bandwidth cap as it crosses to a thread: its shared clock and rate (the thread rebuilds it over the same memory). */
+const sharedLimit = (limit: RateLimit | undefined) => limit && { bytesPerSecond: limit.bytesPerSecond, shared: limit.shared };
 
 type Done = Extract<FromThread, { t: 'done' }>;
 type Head = Extract<FromThread, { t: 'head' }>;
@@ -211,7 +215,7 @@ export class RangeThreads {
       try {
         structuredClone(http.pool.tls);
         const id = this.nextClient++;
-        client = { get: (req, signal, into) => this.get(http, id, req, signal, into) };
+        client = { get: (req, signal, into, limit) => this.get(http, id, req, signal, into, limit) };
       } catch {
         client = http;
         debug('range threads: these TLS options cannot cross threads; their requests stay on the main thread');
@@ -245,7 +249,7 @@ export class RangeThreads {
     return candidates.reduce((a, t) => (t.busy < a.busy ? t : a));
   }
 
-  private async get(http: HttpClient, client: number, req: HttpRequest, signal?: AbortSignal, into?: Uint8Array): Promise<HttpResponse> {
+  private async get(http: HttpClient, client: number, req: HttpRequest, signal?: AbortSignal, into?: Uint8Array, limit?: RateLimit): Promise<HttpResponse> {
     const thread = this.pick();
     if (!thread.clients.has(client)) {
       thread.post({ t: 'client', client, maxSockets: Math.ceil(http.pool.maxSockets / this.size), tls: http.pool.tls });
@@ -258,7 +262,7 @@ export class RangeThreads {
     const head = thread.expect(id, false, signal);
     const early = lent ? thread.expect(id, true) : undefined;
     early?.done.catch(() => {}); // an error before the head ends it too; that error is the head's to report
-    thread.post({ t: 'get', id, client, url: req.url.href, headers: req.headers, body: lent && { lent, offset: into!.byteOffset, length: into!.byteLength } });
+    thread.post({ t: 'get', id, client, url: req.url.href, headers: req.headers, body: lent && { lent, offset: into!.byteOffset, length: into!.byteLength, limit: sharedLimit(limit) } });
     let h: Head;
     try {
       h = (await head.done) as Head;
@@ -300,7 +304,7 @@ export class RangeThreads {
           const lentNow = dest.byteLength > 0 ? binding?.lend(dest.buffer as ArrayBuffer) : undefined;
           const body = thread.expect(id, true, opts?.signal);
           thread.listenToBody(id, body.waiter, lentNow && opts?.onData);
-          thread.post({ t: 'body', id, lent: lentNow, offset: dest.byteOffset, length: dest.byteLength });
+          thread.post({ t: 'body', id, lent: lentNow, offset: dest.byteOffset, length: dest.byteLength, limit: sharedLimit(opts?.limit) });
           const done = (await body.done) as Done;
           if (!lentNow && done.bytes) {
             // Read into the thread's own memory (not a pooled block here): copied in, then counted.
