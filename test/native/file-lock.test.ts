@@ -47,3 +47,13 @@ describe.skipIf(!binding || process.platform === 'win32')('tryLockFile', () => {
     closeSync(held);
   });
 });
+
+describe.runIf(binding && process.platform === 'win32')('tryLockFile on Windows', () => {
+  it('has no flock to take (a negative errno): the pid rules of part-file.ts apply there', () => {
+    const path = join(dir, 'w');
+    writeFileSync(path, '');
+    const fd = openSync(path, 'r+');
+    expect(binding!.tryLockFile(fd)).toBeLessThan(0);
+    closeSync(fd);
+  });
+});

@@ -9,7 +9,7 @@ const { runUnderWine, wine64, WINDOWS_NODE } = require('../../scripts/wine-test.
 const wine: string | undefined = process.platform === 'linux' && process.arch === 'x64' ? wine64() : undefined;
 
 // Not under Wine: FIFOs and /proc (the other native files), servers (everything above the pool).
-const files = ['test/pool.test.ts', 'test/checksums.test.ts', 'test/native/leak.test.ts', 'test/native/workers.test.ts', 'test/native/views.test.ts', 'test/native/two-copies.test.ts', 'test/native/teardown.test.ts'];
+const files = ['test/pool.test.ts', 'test/checksums.test.ts', 'test/native/leak.test.ts', 'test/native/workers.test.ts', 'test/native/views.test.ts', 'test/native/two-copies.test.ts', 'test/native/teardown.test.ts', 'test/native/file-lock.test.ts'];
 
 describe.skipIf(!wine)(`on Windows x64 (${WINDOWS_NODE} under Wine)${wine ? '' : ' (skipped: Wine absent: apt-get install wine64)'}`, () => {
   it.each(files)('%s passes', { timeout: 600_000 }, async (file) => {

@@ -3,7 +3,7 @@
 // bundles a test file with 'vitest' aliased to this module. The tests run on node:test; the assertions are
 // vitest's own (@vitest/expect's plugins on chai, as vitest installs them), so a matcher means the same
 // here as under vitest.
-import { describe as nodeDescribe, it as nodeIt } from 'node:test';
+import { after, describe as nodeDescribe, it as nodeIt } from 'node:test';
 import { ASYMMETRIC_MATCHERS_OBJECT, chai, JestAsymmetricMatchers, JestChaiExpect, JestExtend, setState } from '@vitest/expect';
 
 chai.use(JestExtend);
@@ -42,8 +42,14 @@ export const it = Object.assign(test, {
     },
 });
 
+/** After the file's tests (vitest's afterAll at the top level). */
+export const afterAll = (fn: Fn) => after(fn as () => Promise<void>);
+
+const skippedSuite = (name: string, _fn: Fn) => nodeDescribe(name, { skip: true }, () => {});
+
 export const describe = Object.assign((name: string, fn: Fn) => nodeDescribe(name, fn as () => void), {
-  skipIf: (cond: unknown) => (cond ? (name: string, _fn: Fn) => nodeDescribe(name, { skip: true }, () => {}) : describe),
+  skipIf: (cond: unknown) => (cond ? skippedSuite : describe),
+  runIf: (cond: unknown) => (cond ? describe : skippedSuite),
   each:
     (table: readonly unknown[]) =>
     (name: string, fn: (...args: unknown[]) => void) => {
