@@ -75,6 +75,9 @@ function digestSaid(value: string, asked: { algorithm: Digest; expected?: string
   }
 }
 
+/** A --checksum's value as --json gives it: `digest: { sha256: HEX }`. */
+const digestField = (value: string | undefined, o: Common) => (value && o.checksum ? { digest: { [o.checksum.algorithm]: value } } : {});
+
 /** Leftovers kept for the next run under `dir` (their states), said in one line so the user knows what they are. */
 function keptUnder(dir: string): string | undefined {
   let kept = 0;
@@ -109,7 +112,7 @@ async function toStdout(uri: string, o: Common & ProgressSwitches & { notBinaryT
   }
   await new Promise((resolve) => setImmediate(resolve)); // the last chunk is back in the pool at the next turn
   const digest = digester?.value();
-  if (o.json) process.stderr.write(toJson({ uri: redactUri(uri), output: '-', meta: s.meta, stats: s.stats, ...(digest ? { digest: { [o.checksum!.algorithm]: digest } } : {}), pool: { native: pool.native, ...pool.stats() } }) + '\n');
+  if (o.json) process.stderr.write(toJson({ uri: redactUri(uri), output: '-', meta: s.meta, stats: s.stats, ...digestField(digest, o), pool: { native: pool.native, ...pool.stats() } }) + '\n');
   else if (!o.quiet) process.stderr.write(summary(`${printable(redactUri(uri))} → stdout`, s.stats!) + '\n');
   if (digest) digestSaid(digest, o.checksum!, 'stdout', o); // (the bytes are written: a mismatch can only be said)
 }
@@ -160,7 +163,7 @@ async function getOne(uri: string, o: GetSwitches, signal: AbortSignal): Promise
   }
   if (!span.offset && !span.length) await stampTime(output, r.meta.lastModified);
   await new Promise((resolve) => setImmediate(resolve)); // the last block is back in the pool at the next turn: report that
-  if (o.json) process.stdout.write(toJson({ uri: redactUri(uri), output, meta: r.meta, stats: r.stats, resumedBytes: r.resumedBytes, ...(r.digest ? { digest: { [o.checksum!.algorithm]: r.digest } } : {}), pool: { native: pool.native, ...pool.stats() } }) + '\n');
+  if (o.json) process.stdout.write(toJson({ uri: redactUri(uri), output, meta: r.meta, stats: r.stats, resumedBytes: r.resumedBytes, ...digestField(r.digest, o), pool: { native: pool.native, ...pool.stats() } }) + '\n');
   else if (!o.quiet) process.stderr.write(summary(`${printable(redactUri(uri))} → ${printable(output)}`, r.stats, r.resumedBytes, r.meta) + '\n');
   if (r.digest) digestSaid(r.digest, o.checksum!, output, o);
 }
@@ -215,7 +218,7 @@ async function manyToDirectory(from: string | string[], o: GetSwitches, signal: 
         bar.say(o.json ? JSON.stringify({ error: { uri: redactUri(r.uri), code: r.error.code, message: printable(r.error.message) } }) : `rangepool: ${describe(r.error)}`);
       } else {
         if (r.path !== undefined) await stampTime(r.path, r.meta.lastModified);
-        const digest = r.digest ? { digest: { [o.checksum!.algorithm]: r.digest } } : {};
+        const digest = digestField(r.digest, o);
         if (o.json) results.push({ uri: redactUri(r.uri), path: r.path, size: r.meta.size, ...digest, stats: r.stats });
         if (!o.quiet) bar.say(o.json ? JSON.stringify({ done: { uri: redactUri(r.uri), path: r.path, size: r.meta.size, ...digest } }) : `got ${printable(redactUri(r.uri))} → ${printable(r.path ?? '')} (${formatSize(r.meta.size)})${r.digest ? ` ${o.checksum!.algorithm} ${r.digest}` : ''}`);
       }

@@ -3,9 +3,9 @@
 // Positional writes land out of order, so a file's digest is read back from it (from the page cache, just
 // written) before it takes its final name; a stream's is taken in order as it goes.
 import { createHash, type Hash } from 'node:crypto';
-import { readSync } from 'node:fs';
 import { crc32c } from '../crc32c.js';
 import { invalidArgument } from '../errors.js';
+import { readFile } from './file-checksum.js';
 
 export const DIGESTS = ['sha256', 'sha1', 'md5', 'crc32c'] as const;
 export type Digest = (typeof DIGESTS)[number];
@@ -33,16 +33,10 @@ export class Digester {
   }
 }
 
-/** The digest of the first `size` bytes of `fd`. */
+/** The digest of the first `size` bytes of `fd` (of fewer, where the file is shorter: the digest says so). */
 export function fileDigest(fd: number, size: number, algorithm: Digest): string {
   const d = new Digester(algorithm);
-  const chunk = Buffer.allocUnsafe(Math.min(size, 1 << 20) || 1);
-  for (let at = 0; at < size; ) {
-    const n = readSync(fd, chunk, 0, Math.min(chunk.length, size - at), at);
-    if (n === 0) break; // shorter than it should be: the digest says so
-    d.update(chunk.subarray(0, n));
-    at += n;
-  }
+  readFile(fd, size, (bytes) => d.update(bytes));
   return d.value();
 }
 

@@ -169,10 +169,12 @@ export class S3Store implements Store {
       const { NodeHttpHandler } = await loadSdk<typeof import('@smithy/node-http-handler')>('@smithy/node-http-handler');
       const agentOpts = { keepAlive: true, maxSockets: this.maxSockets };
       const tls = this.opts.tls ?? {};
+      // The SDK's own chain (AWS_REGION, then the profile's region in the shared config, as aws-cli), else
+      // us-east-1: resolved once (the SDK asks its region provider on every request).
+      let region: Promise<string> | undefined;
       const client = new sdk.S3Client({
         endpoint: this.endpoint,
-        // The SDK's own chain (AWS_REGION, then the profile's region in the shared config, as aws-cli), else us-east-1.
-        region: this.opts.region || (() => sdkRegion(sdk, this.opts.anonymous ? undefined : this.opts.profile)),
+        region: this.opts.region || (() => (region ??= sdkRegion(sdk, this.opts.anonymous ? undefined : this.opts.profile))),
         // A copy: the SDK writes into the object it is given, which would change the caller's options (and the store and size-cache keys made from them).
         credentials: this.opts.anonymous ? NO_KEYS : typeof this.opts.credentials === 'function' ? this.opts.credentials : this.opts.credentials && { ...this.opts.credentials },
         ...(this.opts.anonymous ? { signer: { sign: async <R>(request: R) => request } } : {}),
