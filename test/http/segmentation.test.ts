@@ -50,6 +50,29 @@ describe.each(STRATEGIES)('every framing, %s', (name, makeSplitter, maxBody) => 
   });
 });
 
+// Under a bandwidth cap (engine/rate-limit.ts): reads cut to the cap's maxRead (1 byte to 4 KiB), and now and
+// then a wait with reading stopped (the socket paused, then resumed by a timer), wherever it falls.
+describe.each(STRATEGIES.slice(0, 3))('every framing under a bandwidth cap, %s', (name, makeSplitter, maxBody) => {
+  it(`${CASES} random exchanges give exact bodies (seed ${SEED})`, { timeout: TIMEOUT }, async () => {
+    for (let i = 0; i < CASES; i++) {
+      const seed = (SEED + i * 7919) >>> 0;
+      const random = prng(seed);
+      const responses = randomExchange(random, maxBody);
+      const last = responses.at(-1)!;
+      const limit = { maxRead: 1 + Math.floor(random() * 4096), take: () => (random() < 0.02 ? 1 + Math.floor(random() * 2) : 0) };
+      const result = await readScripted(
+        responses.map((r) => r.bytes),
+        makeSplitter(random),
+        { endAfter: last.closeDelimited || random() < 0.2, limit },
+      );
+      const replay = `case seed ${seed} (${name}, capped: ${responses.map((r) => r.what).join(' | ')}); replay with RANGEPOOL_FUZZ_SEED=${seed} RANGEPOOL_FUZZ_CASES=1`;
+      expect(result.error, replay).toBeUndefined();
+      expect(result.exchanges.map((e) => e.body.toString('latin1')), replay).toEqual(responses.map((r) => r.body.toString('latin1')));
+      if (!last.closeDelimited) expect(result.reusable, replay).toBe(last.keepAlive);
+    }
+  });
+});
+
 // The body asked for only after the server sent all of it (and, a fifth of the time or when it is
 // close-delimited, closed): the head was answered, then everything waits in the reader until readBody().
 describe.each(STRATEGIES.slice(0, 3))('every framing, the last body read late, %s', (name, makeSplitter, maxBody) => {

@@ -4,7 +4,7 @@
 // real ones. Read N lands in the buffer buffer() returned after read N-1, as in Node's onStreamRead.
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { Connection, ConnectionError, type OnRead } from '../../src/http/connection.js';
+import { Connection, ConnectionError, type ByteBudget, type OnRead } from '../../src/http/connection.js';
 
 /** How many bytes the next read carries, given the bytes still to come (at least 1). */
 export type Splitter = (rest: Buffer) => number;
@@ -44,6 +44,11 @@ class ScriptedSocket extends EventEmitter {
     this.written.push(data);
     this.wake?.();
     return true;
+  }
+  /** Stops the reads, as Node's Socket.pause() does in onread mode (readStop): a bandwidth cap's wait. */
+  pause(): this {
+    this.paused = true;
+    return this;
   }
   resume(): this {
     this.paused = false;
@@ -121,7 +126,7 @@ export interface ScriptResult {
  * only once the script has played everything (and, with `endAfter`, closed): every byte of it waits in
  * the reader's own buffers first, as when a range thread's head goes to the main thread and back.
  */
-export async function readScripted(responses: Buffer[], split: Splitter, opts: { room?: number; endAfter?: boolean; late?: boolean; eager?: boolean } = {}): Promise<ScriptResult> {
+export async function readScripted(responses: Buffer[], split: Splitter, opts: { room?: number; endAfter?: boolean; late?: boolean; eager?: boolean; limit?: ByteBudget } = {}): Promise<ScriptResult> {
   let socket: ScriptedSocket | undefined;
   let played: Promise<void> | undefined;
   const c = new Connection({ protocol: 'http:', hostname: 'scripted', port: 80 }, {}, (_o, _t, onread) => {
@@ -138,7 +143,7 @@ export async function readScripted(responses: Buffer[], split: Splitter, opts: {
       if (opts.late && i === responses.length - 1) await played;
       const dest = Buffer.alloc(opts.room ?? 1 << 20);
       delivered = 0;
-      const n = await c.readBody(dest, { onData: (k) => (delivered += k) });
+      const n = await c.readBody(dest, { onData: (k) => (delivered += k), limit: opts.limit });
       exchanges.push({ status: head.status, headers: head.headers, body: dest.subarray(0, n) });
       if (i + 1 < responses.length && !c.reusable) throw new ConnectionError('closed', 'the connection cannot take the next request');
     }
