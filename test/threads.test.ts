@@ -66,7 +66,10 @@ describe.skipIf(!binding)('range threads', () => {
     const o = opts();
     const threads = (o.engine as RangeEngine).threads!;
     await threads.ready();
-    server.setFaults([{ kind: 'stall', afterBytes: 50_000, ms: 500, probability: 1, count: 4, match: { key: 'obj' } }]);
+    // Every request stalls a second, the straggler's second asks too: ranges stay in flight on both threads
+    // for that long whatever the governor does, so the wait below cannot miss them on a loaded machine (with
+    // four stalls only, re-asked stragglers could finish the download between two looks).
+    server.setFaults([{ kind: 'stall', afterBytes: 50_000, ms: 1000, probability: 1, match: { key: 'obj' } }]);
     const pool = new BufferPool({ trimAfterMs: 0 });
     const got = getObject('s3://t/obj', { ...o, pool });
     await until(() => pool.stats().views >= 2, 'ranges on both threads');
