@@ -9,7 +9,8 @@
 // random access (Parquet through hyparquet, a safetensors slice) with --random-only (bench/random-access.ts).
 // The shaped network (a cloud's per-connection rate, first-byte delay, stragglers, SlowDown; bench/wan.ts)
 // alone with --wan (--wan-group SlowDown: the groups whose name holds that), and in every full run.
-// Usage: npm run bench [-- --quick] [--wan] [--repeats N] [--variants abcdef] [--no-nginx] [--no-sweep] [--no-clouds] [--no-many] [--sweep-only] [--many-only] [--pool-only] [--random-only] [--nginx-only] [--threads-only [--thread-points 0,1,2] [--nginx-workers N]]
+// Files on that network (one 1 GiB object to tmpfs and to disk, 1,000 small objects; bench/wan.ts) with --files.
+// Usage: npm run bench [-- --quick] [--wan] [--files] [--repeats N] [--variants abcdef] [--no-nginx] [--no-sweep] [--no-clouds] [--no-many] [--sweep-only] [--many-only] [--pool-only] [--random-only] [--nginx-only] [--threads-only [--thread-points 0,1,2] [--nginx-workers N]]
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -61,6 +62,7 @@ const { values: args } = parseArgs({
     'random-only': { type: 'boolean', default: false },
     clouds: { type: 'boolean', default: true },
     wan: { type: 'boolean', default: false },
+    files: { type: 'boolean', default: false },
     'wan-group': { type: 'string' },
   },
   allowNegative: true,
@@ -196,7 +198,7 @@ else if (args['pool-only']) await poolOnly();
 else if (args['random-only']) await randomOnly();
 else if (args['nginx-only']) await nginxOnly();
 else if (args['threads-only']) await threadsOnly();
-else if (args.wan) await wanOnly();
+else if (args.wan || args.files) await wanOnly(args.files);
 else await fullRun();
 
 /** The many-objects table and its RSS chart (SDK vs the CLI with and without the pool, each over its own run). */
@@ -255,16 +257,16 @@ async function threadsOnly(): Promise<void> {
   }
 }
 
-/** The shaped network on its own (bench/wan.ts): a cloud's per-connection rate, first-byte delay, stragglers and SlowDown. */
-async function wanOnly(): Promise<void> {
-  const bar = progress(wanRuns({ quick, repeats }));
-  const { lines } = await shapedNetwork({ quick, repeats, tick: bar.tick, only: args['wan-group'] });
+/** The shaped network on its own (bench/wan.ts): a cloud's per-connection rate, first-byte delay, stragglers and SlowDown; or files on it. */
+async function wanOnly(files: boolean): Promise<void> {
+  const bar = progress(wanRuns({ quick, repeats, files }));
+  const { lines } = await shapedNetwork({ quick, repeats, tick: bar.tick, only: args['wan-group'], files });
   bar.stop();
   const out = [`${machine}; client and server on the same cores`, '', ...lines];
   console.log(out.join('\n'));
   if (!quick) {
-    writeFileSync(new URL('results/wan.md', here), out.join('\n') + '\n');
-    replaceBlock('bench-wan', out);
+    writeFileSync(new URL(`results/${files ? 'files' : 'wan'}.md`, here), out.join('\n') + '\n');
+    replaceBlock(files ? 'bench-files' : 'bench-wan', out);
   }
 }
 

@@ -1,12 +1,14 @@
 // One library client of the shaped-network benchmark (bench/wan.ts) in its own process: one warm-up
 // round (a long-lived process has its pool's pages already), then one measured round. Prints one JSON line.
 // Usage: node --import tsx bench/run-wan.ts '{"client":"get","url":...,"keys":[...]}'
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { S3Client, GetObjectCommand } from '@aws-sdk/client-s3';
-import { RangeEngine, get, getMany, getRanges, release } from '../src/index.js';
+import { RangeEngine, download, get, getMany, getRanges, release } from '../src/index.js';
 
 export interface WanClientOptions {
   /** 'ceiling': get() with 128 ranges of 8 MiB in flight, fixed: what the server gives at most. */
-  client: 'get' | 'ceiling' | 'getMany' | 'getRanges' | 'sdk' | 'sdkRanges';
+  client: 'get' | 'ceiling' | 'getMany' | 'getRanges' | 'sdk' | 'sdkRanges' | 'download' | 'getManyTo';
   url: string;
   /** s3://bench/KEY for each object ({url} stands for the server's URL). */
   keys: string[];
@@ -14,6 +16,8 @@ export interface WanClientOptions {
   spans?: Array<[number, number]>;
   /** Skip the warm-up round (a long single-stream client needs none). */
   cold?: boolean;
+  /** download and getManyTo: the folder the files go to (emptied after each round). */
+  dir?: string;
 }
 
 export interface WanRun {
@@ -23,6 +27,8 @@ export interface WanRun {
   /** The engine's findings after the measured round: the limit reached, throttling, stragglers. */
   host?: { peakLimit: number; decreases: number; stragglers: number; firstByteMs: number };
   connections?: number;
+  /** The process's peak RSS (warm-up round included). */
+  peakRssBytes?: number;
 }
 
 const o = JSON.parse(process.argv[2]!) as WanClientOptions;
@@ -47,6 +53,13 @@ async function round(engine: RangeEngine): Promise<{ bytes: number; connections:
       bytes += r.buffer!.length;
       connections = Math.max(connections, r.stats.connections);
       release(r.buffer!);
+    }
+  } else if (o.client === 'download') {
+    for (const [i, k] of o.keys.entries()) bytes += (await download(k, join(o.dir!, String(i)), { engine, storeOptions, cache: false })).stats.bytes;
+  } else if (o.client === 'getManyTo') {
+    for await (const r of getMany(o.keys, { engine, storeOptions, cache: false, to: o.dir })) {
+      if (r.error) throw r.error;
+      bytes += r.stats.bytes;
     }
   } else if (o.client === 'getRanges') {
     const r = await getRanges(o.keys[0]!, o.spans!, { engine, storeOptions, cache: false });
@@ -77,6 +90,10 @@ async function round(engine: RangeEngine): Promise<{ bytes: number; connections:
       }),
     );
   }
+  if (o.dir) {
+    rmSync(o.dir, { recursive: true, force: true });
+    mkdirSync(o.dir, { recursive: true });
+  }
   return { bytes, connections };
 }
 
@@ -89,5 +106,5 @@ const { bytes } = await round(engine);
 const wallMs = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
 const h = engine.hostStats()[0];
-const out: WanRun = { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, bytes, ...(h ? { host: { peakLimit: h.peakLimit, decreases: h.decreases, stragglers: h.stragglers, firstByteMs: Math.round(h.firstByteMs) } } : {}) };
+const out: WanRun = { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, bytes, peakRssBytes: process.resourceUsage().maxRSS * 1024, ...(h ? { host: { peakLimit: h.peakLimit, decreases: h.decreases, stragglers: h.stragglers, firstByteMs: Math.round(h.firstByteMs) } } : {}) };
 console.log(JSON.stringify(out));

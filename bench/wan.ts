@@ -6,6 +6,9 @@
 // concurrent 64 MiB objects, (c) 200 objects of 256 KiB, (d) 200 spans of 4 KiB of a 1 GiB object,
 // each against the peers users would pick. Library clients run in their own process after a warm-up
 // round (bench/run-wan.ts); command-line clients are measured under GNU time, writing to tmpfs.
+// With --files (alone: `npm run bench -- --files`), files instead, on the clean network: (f1) one 1 GiB object
+// to tmpfs, (f2) the same to disk, (f3) 1,000 objects of 256 KiB to tmpfs; each against get()/getMany() into
+// memory in the same run, the whole `rangepool get` process, aria2c and rclone; with each one's peak RSS.
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -43,13 +46,15 @@ export interface WanOptions {
   repeats: number;
   /** Only the groups whose name contains this (e.g. 'SlowDown'). */
   only?: string;
+  /** The files scenarios (f1-f3) instead of (a)-(d). */
+  files?: boolean;
   tick: (what: string) => void;
 }
 
 /** A client: a library one (run-wan.ts) or a command line, and what it fetches. */
 interface Client {
   label: string;
-  run: (s: Server, tmp: string) => Promise<{ wallMs: number; cpuMs: number; bytes: number; note?: string }>;
+  run: (s: Server, tmp: string) => Promise<{ wallMs: number; cpuMs: number; bytes: number; note?: string; rssBytes?: number }>;
   /** Only on the clean network (a single stream takes most of a minute per GiB). */
   cleanOnly?: boolean;
 }
@@ -85,7 +90,7 @@ function library(label: string, o: Omit<WanClientOptions, 'url'>): Client {
           if (err) return reject(new Error(`${label} failed: ${printable((stderr || err.message).slice(0, 2000))}`));
           const r = JSON.parse(stdout.trim().split('\n').pop()!) as WanRun;
           const note = r.host ? `limit ${r.host.peakLimit}, ${r.host.stragglers} re-asked, ${r.host.decreases} cut(s)` : undefined;
-          resolve({ wallMs: r.wallMs, cpuMs: r.cpuMs, bytes: r.bytes, note });
+          resolve({ wallMs: r.wallMs, cpuMs: r.cpuMs, bytes: r.bytes, note, rssBytes: r.peakRssBytes });
         });
       }),
   };
@@ -98,16 +103,16 @@ function sizeOf(path: string): number {
   return readdirSync(path, { recursive: true, withFileTypes: true }).reduce((n, d) => (d.isFile() ? n + statSync(join(d.parentPath, d.name)).size : n), 0);
 }
 
-function command(label: string, program: () => string | undefined, args: (s: Server, out: string) => string[], opts: { env?: (tmp: string) => Record<string, string>; dir?: boolean; cleanOnly?: boolean } = {}): Client | undefined {
+function command(label: string, program: () => string | undefined, args: (s: Server, out: string) => string[], opts: { env?: (tmp: string, s: Server) => Record<string, string>; dir?: boolean; cleanOnly?: boolean; under?: string } = {}): Client | undefined {
   const exe = program();
   if (!exe) return undefined;
   return {
     label,
     cleanOnly: opts.cleanOnly,
     run: async (s, tmp) => {
-      const out = join(tmp, opts.dir ? 'out/' : 'out');
+      const out = join(opts.under ?? tmp, opts.dir ? 'out/' : 'out');
       const timeFile = join(tmp, 'time');
-      const env = { ...process.env, AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: s.url, AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_CONFIG_FILE: '/dev/null', ...opts.env?.(tmp) };
+      const env = { ...process.env, AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: s.url, AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_CONFIG_FILE: '/dev/null', ...opts.env?.(tmp, s) };
       await new Promise<void>((resolve, reject) => {
         execFile(gnuTime()!, ['-f', TIME_FORMAT, '-o', timeFile, exe, ...args(s, out)], { env, maxBuffer: 16 << 20, timeout: COMMAND_TIMEOUT_MS }, (err, _o, stderr) => {
           if (err) reject(new Error(`${label} failed: ${printable((stderr || err.message).trim().slice(0, 2000))}`));
@@ -117,7 +122,7 @@ function command(label: string, program: () => string | undefined, args: (s: Ser
       const t = parseGnuTime(readFileSync(timeFile, 'utf8'));
       const bytes = sizeOf(out);
       rmSync(out, { recursive: true, force: true });
-      return { wallMs: t.wallS * 1000, cpuMs: t.cpuS * 1000, bytes };
+      return { wallMs: t.wallS * 1000, cpuMs: t.cpuS * 1000, bytes, rssBytes: t.peakRssBytes };
     },
   };
 }
@@ -138,6 +143,45 @@ function underPrefix(prefix: string): Array<Client | undefined> {
     command('rangepool get -r (CLI defaults)', () => process.execPath, (_s, out) => [nodeCli, 'get', '-r', prefix, '-o', out, '-q'], { dir: true }),
     command('aws s3 cp --recursive (defaults: 10)', aws, awsArgs, { dir: true }),
     command('aws s3 cp --recursive, 32 requests', aws, awsArgs, { dir: true, env: awsConfig(32) }),
+  ];
+}
+
+/** rclone's S3 backend on the server, configured from the environment as remote `rp:`. */
+const rcloneS3 = (s: Server) => ({ RCLONE_CONFIG: '/dev/null', RCLONE_CONFIG_RP_TYPE: 's3', RCLONE_CONFIG_RP_PROVIDER: 'Other', RCLONE_CONFIG_RP_ENDPOINT: s.url, RCLONE_CONFIG_RP_ACCESS_KEY_ID: 'bench', RCLONE_CONFIG_RP_SECRET_ACCESS_KEY: 'bench', RCLONE_CONFIG_RP_FORCE_PATH_STYLE: 'true' });
+
+/** --files: whole files, where most users want them; tmpfs (`shm`) and the disk (`disk`, a folder on it) apart. */
+function fileScenarios(shm: string, disk: string): Scenario[] {
+  const one = 's3://bench/big';
+  const thousand = Array.from({ length: 1000 }, (_, i) => `s3://bench/thousand/${i}`);
+  const cli = (to: string, under: string) => command(`rangepool get (a fresh process) to ${to}`, () => process.execPath, (_s, out) => [nodeCli, 'get', one, '-o', out, '-q'], { under });
+  const aria = (to: string, under: string) => command(`aria2c -x16 -s16 -k8M to ${to}`, () => findProgram('aria2c'), (s, out) => ['-x16', '-s16', '-k8M', '-q', '--file-allocation=none', `--dir=${join(out, '..')}`, '--out=out', `${s.url}/bench/big`], { under });
+  return [
+    {
+      name: '(f1) one 1 GiB object to a file on tmpfs',
+      bytes: GiB,
+      clients: [
+        library('get() into memory (warm)', { client: 'get', keys: [one] }),
+        library('download() (warm)', { client: 'download', keys: [one], dir: join(shm, 'lib') }),
+        cli('tmpfs', shm),
+        aria('tmpfs', shm),
+        command('rclone copyto, 16 streams', () => findProgram('rclone'), (s, out) => ['copyto', ':http:/bench/big', out, '--http-url', s.url, '--multi-thread-streams', '16', '--multi-thread-cutoff', '64M'], { env: () => ({ RCLONE_CONFIG: '/dev/null' }), under: shm }),
+      ],
+    },
+    {
+      name: '(f2) one 1 GiB object to a file on disk',
+      bytes: GiB,
+      clients: [library('download() (warm)', { client: 'download', keys: [one], dir: join(disk, 'lib') }), cli('disk', disk), aria('disk', disk)],
+    },
+    {
+      name: '(f3) 1,000 objects of 256 KiB to tmpfs',
+      bytes: 1000 * 256 * 1024,
+      clients: [
+        library('getMany() into memory (warm)', { client: 'getMany', keys: thousand }),
+        library('getMany({ to }) (warm)', { client: 'getManyTo', keys: thousand, dir: join(shm, 'lib') }),
+        command('rangepool get -r (a fresh process)', () => process.execPath, (_s, out) => [nodeCli, 'get', '-r', 's3://bench/thousand/', '-o', out, '-q'], { dir: true, under: shm }),
+        command('rclone copy --transfers 32', () => findProgram('rclone'), (_s, out) => ['copy', 'rp:bench/thousand', out, '--transfers', '32'], { dir: true, under: shm, env: (_t, s) => rcloneS3(s) }),
+      ],
+    },
   ];
 }
 
@@ -199,6 +243,7 @@ interface Row {
   seconds: number;
   mbps: number;
   cpuPerGiB: number;
+  rssMiB?: number | undefined;
   note?: string;
 }
 
@@ -216,25 +261,27 @@ async function load(s: Server): Promise<void> {
   await http('POST', `${s.url}/_control/replicate`, JSON.stringify({ bucket: 'bench', key: 'm', prefix: 'many/', count: 32 }));
   await http('PUT', `${s.url}/bench/s`, randomBytes(256 * 1024));
   await http('POST', `${s.url}/_control/replicate`, JSON.stringify({ bucket: 'bench', key: 's', prefix: 'small/', count: 200 }));
+  await http('POST', `${s.url}/_control/replicate`, JSON.stringify({ bucket: 'bench', key: 's', prefix: 'thousand/', count: 1000 }));
   // The server computes an object's checksums on the first HEAD that asks (the CLI's stat does): not in a measured run.
   for (const key of ['big', 'many/0', 'small/0']) await http('HEAD', `${s.url}/bench/${key}`, undefined, { 'x-amz-checksum-mode': 'ENABLED' });
 }
 
 /** How many runs a full --wan run makes (for the progress bar). */
-export function wanRuns(o: { quick: boolean; repeats: number }): number {
-  const groups = Object.keys(NETWORKS).length + 1;
-  return scenarios(o.quick).reduce((n, sc) => n + sc.clients.filter(Boolean).length * o.repeats * groups, 0) + 2;
+export function wanRuns(o: { quick: boolean; repeats: number; files?: boolean }): number {
+  const groups = o.files ? 1 : Object.keys(NETWORKS).length + 1;
+  return (o.files ? fileScenarios('', '') : scenarios(o.quick)).reduce((n, sc) => n + sc.clients.filter(Boolean).length * o.repeats * groups, 0) + (o.files ? 1 : 2);
 }
 
 export async function shapedNetwork(o: WanOptions): Promise<{ lines: string[]; json: unknown }> {
   if (!gnuTime()) throw new Error('GNU time is not installed (apt-get install time)');
   const tmp = mkdtempSync(join('/dev/shm', 'rangepool-wan-'));
+  const disk = mkdtempSync(join(tmpdir(), 'rangepool-wan-'));
   const s = await startServer();
   const lines: string[] = [];
   const json: Record<string, unknown> = {};
   try {
     await load(s);
-    const groups: Array<[string, ShapeOptions]> = [...Object.entries(NETWORKS).map(([n, net]): [string, ShapeOptions] => [n, { ...BASE, ...net }]), [`clean, ${Math.round(CAP / MB)} MB/s aggregate cap`, { ...BASE, totalRate: CAP }]];
+    const groups: Array<[string, ShapeOptions]> = o.files ? [['clean', BASE]] : [...Object.entries(NETWORKS).map(([n, net]): [string, ShapeOptions] => [n, { ...BASE, ...net }]), [`clean, ${Math.round(CAP / MB)} MB/s aggregate cap`, { ...BASE, totalRate: CAP }]];
     const ceilings: Record<string, number> = {};
     for (const [name, net] of groups.filter(([n]) => o.only === undefined || n.includes(o.only))) {
       const cap = net.totalRate !== undefined;
@@ -248,10 +295,10 @@ export async function shapedNetwork(o: WanOptions): Promise<{ lines: string[]; j
         lines.push(`Server ceiling ${cap ? `with the ${Math.round(CAP / MB)} MB/s cap` : 'without an aggregate cap'}: ${(ceilings[String(cap)]! / MB).toFixed(0)} MB/s (1 GiB in ${(r.wallMs / 1000).toFixed(2)} s; the shaped server used ${(((processCpu([s.pid]) - cpu0) * 1000) / 1000).toFixed(2)} CPU s)`);
       }
       const ceiling = ceilings[String(cap)]!;
-      for (const sc of scenarios(o.quick)) {
+      for (const sc of o.files ? fileScenarios(tmp, disk) : scenarios(o.quick)) {
         if (cap && !sc.name.startsWith('(a)') && !sc.name.startsWith('(b)')) continue;
         const clients = sc.clients.filter((c): c is Client => c !== undefined && (!c.cleanOnly || name === 'clean'));
-        const samples = clients.map(() => [] as Array<{ wallMs: number; cpuMs: number; note?: string }>);
+        const samples = clients.map(() => [] as Array<{ wallMs: number; cpuMs: number; note?: string; rssBytes?: number }>);
         // A client that fails a run (aria2c gives up on some 503s) is counted, not fatal.
         const failed = clients.map(() => [] as string[]);
         for (let r = 0; r < o.repeats; r++) {
@@ -273,11 +320,11 @@ export async function shapedNetwork(o: WanOptions): Promise<{ lines: string[]; j
           const wall = median(samples[i]!.map((x) => x.wallMs));
           const mid = samples[i]!.find((x) => x.wallMs === wall)!;
           const note = [mid.note, fails].filter(Boolean).join('; ') || undefined;
-          return { label: c.label, seconds: wall / 1000, mbps: sc.bytes / MB / (wall / 1000), cpuPerGiB: mid.cpuMs / 1000 / (sc.bytes / GiB), note };
+          return { label: c.label, seconds: wall / 1000, mbps: sc.bytes / MB / (wall / 1000), cpuPerGiB: mid.cpuMs / 1000 / (sc.bytes / GiB), rssMiB: mid.rssBytes && mid.rssBytes / MiB, note };
         });
         json[`${sc.name} | ${name}`] = rows;
-        lines.push('', `**${sc.name}, ${name}** (${o.repeats > 1 ? `medians of ${o.repeats}` : 'one sample'}; ceiling ${(ceiling / MB).toFixed(0)} MB/s)`, '', '| client | s | MB/s | of ceiling | CPU s/GiB | rangepool found |', '| --- | ---: | ---: | ---: | ---: | --- |');
-        for (const r of rows) lines.push(`| ${r.label} | ${r.seconds.toFixed(2)} | ${r.mbps.toFixed(0)} | ${sc.bytes >= 64 * MiB && r.mbps > 0 ? `${Math.round((r.mbps * MB * 100) / ceiling)} %` : '–'} | ${r.cpuPerGiB.toFixed(2)} | ${r.note ?? ''} |`);
+        lines.push('', `**${sc.name}, ${name}** (${o.repeats > 1 ? `medians of ${o.repeats}` : 'one sample'}; ceiling ${(ceiling / MB).toFixed(0)} MB/s)`, '', '| client | s | MB/s | of ceiling | CPU s/GiB | peak RSS MiB | rangepool found |', '| --- | ---: | ---: | ---: | ---: | ---: | --- |');
+        for (const r of rows) lines.push(`| ${r.label} | ${r.seconds.toFixed(2)} | ${r.mbps.toFixed(0)} | ${sc.bytes >= 64 * MiB && r.mbps > 0 ? `${Math.round((r.mbps * MB * 100) / ceiling)} %` : '–'} | ${r.cpuPerGiB.toFixed(2)} | ${r.rssMiB?.toFixed(0) ?? '–'} | ${r.note ?? ''} |`);
         // Each table as it is done: a long run that fails later keeps what it measured.
         process.stderr.write(`${lines.slice(lines.length - rows.length - 4).join('\n')}\n`);
       }
@@ -285,6 +332,7 @@ export async function shapedNetwork(o: WanOptions): Promise<{ lines: string[]; j
   } finally {
     s.stop();
     rmSync(tmp, { recursive: true, force: true });
+    rmSync(disk, { recursive: true, force: true });
   }
   return { lines, json };
 }

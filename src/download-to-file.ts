@@ -1,6 +1,7 @@
 // download(): an object of any size to a file. A regular file is written through its temporary
-// (files/part-file.ts) by position, each byte as it lands, while it is still in the CPU's cache: ranges
-// never wait for the ones before them, and memory is the requests in flight. No request is made before
+// (files/part-file.ts) by position, in blocks as they fill, the writes on libuv's pool: ranges never wait
+// for the ones before them, socket reads never wait for the disk, and memory is a small landing ring per
+// request in flight (engine/ring.ts; a block of the request's size where rings do not apply). No request is made before
 // the first range: its response says what the object is (as get() does). A FIFO, device or socket is
 // written in order instead, chunk by chunk. The file appears under its name only once complete.
 import { fstatSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { defaultEngine, metaCache, resolve } from './api.js';
 import { READ_AHEAD_PARTS, chunksInOrder, emptyStats } from './engine/chunks.js';
 import { checksumFor } from './engine/checksum.js';
 import { canPinRanges } from './engine/pin.js';
+import { landsInRings } from './engine/download.js';
 import type { DownloadStats } from './engine/types.js';
 import { RangepoolError, invalidArgument, isRangepoolError, printable } from './errors.js';
 import { Digester, fileDigest, sameDigest, type Digest } from './files/digest.js';
@@ -52,7 +54,8 @@ const worthKeeping = (e: unknown) => isRangepoolError(e) && (e.code === 'Aborted
 
 /**
  * The object (or `offset`/`length` of it) to the file at `path`, which appears only once complete. Memory
- * is the blocks of the requests in flight, at most `readAhead` (128 MiB by default: 32 requests of 4 MiB).
+ * is what the requests in flight land in, at most `readAhead` (128 MiB by default: 128 rings of 1 MiB,
+ * or 32 blocks of 4 MiB with range threads or an SDK transport).
  * With `resume`, an interrupted download of the same object continues where it stopped. Rejects with a
  * RangepoolError (`LocalIO` for faults of the local file system) and leaves nothing behind (with
  * `resume`, what a later run can continue).
@@ -73,11 +76,12 @@ export async function download(uri: string, path: string, opts: DownloadFileOpti
 
   async function byPosition(file: string, mode: number): Promise<Omit<DownloadFileResult, 'path'>> {
     const offset = opts.offset ?? 0;
-    // Parts of 4 MiB unless a part size was asked for: a block is only where a request's bytes land on their
-    // way to the file, and a fresh process pays for every page of it. Memory: the blocks of the requests in
-    // flight, at most the read-ahead window (8 default parts, 128 MiB, as before): up to 32 requests of
-    // 4 MiB where the network rewards them (as many as the host's adaptive limit allows).
-    const partSize = opts.partSize ?? (engine.partSizeAsked ? engine.options.partSize : Math.min(FILE_PART_SIZE, engine.options.partSize));
+    // Where requests land in rings (engine/ring.ts), a request's memory is its ring whatever its size: ranges
+    // as get() cuts them, and up to 128 requests in the read-ahead window (8 default parts, 128 MiB) where
+    // the host's adaptive limit allows. Elsewhere (range threads, the SDKs, files) a request lands in a block
+    // of its size: parts of 4 MiB unless a size was asked for, up to 32 requests in the window.
+    const rings = landsInRings(engine, store, pool);
+    const partSize = opts.partSize ?? (rings || engine.partSizeAsked ? undefined : Math.min(FILE_PART_SIZE, engine.options.partSize));
     const window = opts.readAhead ?? (opts.concurrency ?? engine.options.concurrency ?? READ_AHEAD_PARTS) * (opts.partSize ?? engine.options.partSize);
     const identity = objectIdentity(loc.uri, offset, opts.length);
     // A leftover continued against a version that has changed since is dropped, and the object read afresh.

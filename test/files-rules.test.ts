@@ -199,7 +199,7 @@ describe('5: a live run is never taken for dead', () => {
     a.start({ size: 4096, etag: '"e"' }, 4096);
     const mine = Buffer.alloc(4096, 1);
     for (let i = 0; i < 2000; i++) {
-      a.write(0, mine);
+      await a.write(0, mine);
       if (i % 100 === 0) await new Promise((r) => setTimeout(r, 1));
       const b = PartFile.open(out, 'a', partOpts);
       expect(b.path).not.toBe(a.path);
@@ -262,7 +262,7 @@ describe('without flock (Windows, no addon, a file system without it): the pid r
     expect(b.path).not.toBe(a.path); // the same process: `held`, not the pid, tells them apart
     await b.discard(false);
     a.start({ size: 10, etag: '"e"' }, 10);
-    a.write(0, Buffer.alloc(5, 1));
+    await a.write(0, Buffer.alloc(5, 1));
     expect(await a.discard(true)).toBe(true);
     const again = PartFile.open(out, 'x', partOpts);
     expect(again.path).toBe(a.path);

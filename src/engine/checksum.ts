@@ -28,6 +28,11 @@ export class PartCrc {
 
   constructor(readonly kind: Checksum | false) {}
 
+  /** The CRC so far, apart (to go back to if the bytes after it are taken back). */
+  copy(): PartCrc {
+    return Object.assign(new PartCrc(this.kind), { c32: this.c32, c64: this.c64 });
+  }
+
   update(bytes: Uint8Array): void {
     if (this.kind === 'crc32c') this.c32 = crc32c(bytes, this.c32);
     else if (this.kind === 'crc64nvme') this.c64 = crc64nvme(bytes, this.c64);

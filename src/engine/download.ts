@@ -12,7 +12,19 @@ import { canPinRanges } from './pin.js';
 import { planParts } from './plan.js';
 import { backoffMs, isRetryable, logRetry, sleep, untilAborted } from './retry.js';
 import { Attempt, StragglerError, isThrottle, median, type Governor } from './governor.js';
+import type { Landing } from '../http/connection.js';
 import type { RangeThreads } from '../threads/range-threads.js';
+import { Ring, ringShape } from './ring.js';
+
+/** Range threads read a direct store's ranges into views of a native pool's blocks; other reads run on this thread. */
+export function threadsFor(engine: EngineContext, store: Store, pool: Pool, into?: Buffer): RangeThreads | undefined {
+  return store.transport === 'direct' && pool.native && !into ? engine.threads : undefined;
+}
+
+/** Whether a sink's requests land in rings of small blocks (the store reads on this thread's own reader) or in a block of their size. */
+export function landsInRings(engine: EngineContext, store: Store, pool: Pool): boolean {
+  return store.readRangeLanding !== undefined && !threadsFor(engine, store, pool);
+}
 
 /** One range of the download: bytes [start, end] of the object, written into `target`. */
 interface PartState {
@@ -27,9 +39,9 @@ interface PartState {
 const NO_TARGET = Buffer.alloc(0);
 
 /**
- * Sink mode: bytes of a part handed over at once, at least (fewer at its end). Large enough that a write
- * costs little per byte, small enough that its bytes are still in the CPU's cache when they are copied
- * out; RANGEPOOL_SINK_BATCH overrides it for measurements.
+ * Sink mode without rings: bytes of a part handed over at once, at least (fewer at its end). Large enough
+ * that a write costs little per byte, small enough that its bytes are still in the CPU's cache when they
+ * are copied out; RANGEPOOL_SINK_BATCH overrides it for measurements.
  */
 const SINK_BATCH = Number(process.env.RANGEPOOL_SINK_BATCH) || 1024 * 1024;
 
@@ -76,6 +88,8 @@ export class Download {
   private length = 0;
   private readonly offset: number;
   private readonly threads: RangeThreads | undefined;
+  /** Sink mode: each request lands in a ring of small blocks of this shape (see ring.ts), not in a block of its range's size. */
+  private readonly rings: { block: number; bytes: number } | undefined;
 
   constructor(
     private readonly engine: EngineContext,
@@ -88,8 +102,8 @@ export class Download {
     this.meta = meta;
     this.offset = opts.offset ?? 0;
     setMaxListeners(0, this.stop.signal); // one listener per range in flight or waiting: many, by design
-    // Range threads read into views of a native pool's blocks; other memory is read on this thread.
-    this.threads = store.transport === 'direct' && pool.native && !opts.into ? engine.threads : undefined;
+    this.threads = threadsFor(engine, store, pool, opts.into);
+    this.rings = opts.sink !== undefined && landsInRings(engine, store, pool) ? ringShape() : undefined;
     this.host = opts.concurrency === undefined ? engine.governor(store, loc) : undefined;
     this.stats = {
       bytes: 0,
@@ -288,11 +302,12 @@ export class Download {
           await new Promise<void>((resolve) => (this.wake = resolve));
           continue;
         }
-        // Sink mode: room for one more block of at most partSize, before a slot is taken (time waiting here is not the host's).
+        // Sink mode: room for one more ring (or block of at most partSize), before a slot is taken (time waiting here is not the host's).
         // Under a bandwidth cap, no more requests than the cap gives each a useful share of (more would only wait).
         const window = this.opts.sink?.window;
         const capped = this.engine.rate && this.running >= requestsUnder(this.engine.rate.bytesPerSecond);
-        if (this.running > 0 && (capped || (window !== undefined && this.running >= Math.floor(window / this.partSize())))) {
+        const perRequest = this.rings?.bytes ?? this.partSize();
+        if (this.running > 0 && (capped || (window !== undefined && this.running >= Math.floor(window / perRequest)))) {
           await new Promise<void>((resolve) => (this.wake = resolve));
           continue;
         }
@@ -383,9 +398,22 @@ export class Download {
     if (onProgress) this.callerSays(() => onProgress({ bytes: this.received, total: this.length }));
   }
 
-  /** Sink mode: bytes of a part to the sink, at their place in the object. */
-  private deliver(at: number, bytes: Buffer): void {
-    this.callerSays(() => this.opts.sink!.write(at, bytes));
+  /**
+   * Sink mode: bytes of a part to the sink, at their place in the object; resolves once written. What the
+   * sink fails with stops the download and reaches the caller as it is (never retried).
+   */
+  private deliver(at: number, bytes: Buffer): Promise<void> {
+    if (this.userError) return Promise.resolve(); // the sink failed: it hears no more
+    let written: Promise<void>;
+    try {
+      written = this.opts.sink!.write(at, bytes);
+    } catch (e) {
+      written = Promise.reject(e);
+    }
+    return written.catch((e) => {
+      this.userError ??= { error: e };
+      this.fail(e);
+    });
   }
 
   /** Runs the caller's callback; what it throws stops the download and reaches the caller as it is. */
@@ -414,15 +442,34 @@ export class Download {
     let straggled = 0;
     let throttledNow = false;
     let requeueAfter = false;
-    /** Sink mode: the part's own block, back to the pool when the part ends (its store read has ended). */
+    /**
+     * Sink mode: the part's own memory (a ring, or a block of its size), back to the pool when the part
+     * ends: its store read has ended and every write from it too.
+     */
     let block: Buffer | undefined;
-    /** Sink mode: bytes of the part handed to the sink so far (in batches of SINK_BATCH, and the rest at its end). */
+    let ring: Ring | undefined;
+    /** Sink mode without a ring: bytes of the part handed to the sink so far (in batches of SINK_BATCH, and the rest at its end), and those writes in flight. */
     let sunk = 0;
+    const writes = new Set<Promise<void>>();
     const sink = () => {
       // After an abort too (what landed is still this version's bytes, and a resume keeps it), not after the sink's own failure.
-      if (!this.opts.sink || written === sunk || this.userError) return;
-      this.deliver(part!.start + sunk, part!.target.subarray(sunk, written));
+      if (!this.opts.sink || ring || written === sunk || this.userError) return;
+      const w = this.deliver(part!.start + sunk, part!.target.subarray(sunk, written)).then(() => void writes.delete(w));
+      writes.add(w);
       sunk = written;
+    };
+    /** Every byte landed so far handed to the sink, and every write of the part ended. */
+    const settled = async () => {
+      sink();
+      ring?.flush();
+      await (ring ? ring.drain() : Promise.all(writes));
+    };
+    /** Sink mode: the part's memory, and where its response lands. */
+    const memoryFor = async (p: PartState): Promise<Buffer | Landing> => {
+      if (!this.rings) return (p.target = block = await this.block(p.length));
+      block = await this.block(Math.min(this.rings.bytes, p.length));
+      ring = new Ring(block, this.rings.block, p.start + written, (at, bytes) => this.deliver(at, bytes));
+      return ring.landing(p.length - written);
     };
     try {
       for (let attempt = tries; ; attempt++) {
@@ -471,10 +518,11 @@ export class Download {
             attemptAbort.abort(new RangepoolError('Timeout', `${rate} bytes/s over ${Math.round(span)} ms on ${what()}, below the floor of ${minBytesPerSecond} (minBytesPerSecond)`, { uri }));
           }
         }, every);
-        /** Where this attempt's bytes begin (they are dropped if its response turns out to be bad). */
+        /** Where this attempt's bytes begin, and the CRC up to there (they are dropped if its response turns out to be bad). */
         const fromByte = written;
+        const crcAtStart = part?.crc.copy();
         const onData = (n: number) => {
-          part!.crc.update(part!.target.subarray(written, written + n));
+          part!.crc.update(ring ? ring.landed(n) : part!.target.subarray(written, written + n));
           written += n;
           if (current.firstByteAt === undefined) this.firstBytes.push(performance.now() - current.startedAt);
           current.data(n);
@@ -495,13 +543,14 @@ export class Download {
               ifMatch: this.opts.ifMatch,
               target: async (meta, span) => {
                 part = await this.begin(meta, span);
-                if (this.opts.sink) part!.target = block = await this.block(part!.length);
-                return part!.target;
+                return this.opts.sink ? memoryFor(part!) : part!.target;
               },
             });
           } else if (written < part.length) {
-            if (this.opts.sink && !block) part.target = block = await this.block(part.length);
-            await this.store.readRange(this.loc, part.start + written, part.target.subarray(written), { version: this.meta!, signal: attemptAbort.signal, onData, pool: this.pool, threads: this.threads, limit: this.engine.rate });
+            const read = { version: this.meta!, signal: attemptAbort.signal, onData, pool: this.pool, threads: this.threads, limit: this.engine.rate };
+            if (this.opts.sink && !block) await memoryFor(part);
+            if (ring) await this.store.readRangeLanding!(this.loc, part.start + written, ring.landing(part.length - written), read);
+            else await this.store.readRange(this.loc, part.start + written, part.target.subarray(written), read);
           }
           return;
         } catch (e) {
@@ -518,11 +567,14 @@ export class Download {
           // its bytes, even when all those asked for came before the fault: they are asked for again.
           if (part && isRangepoolError(err, 'IntegrityError') && written > fromByte) {
             this.received -= written - fromByte;
-            if (sunk > fromByte) this.callerSays(() => this.opts.sink!.forget(part!.start + fromByte, sunk - fromByte));
+            // What reached the sink is taken back once its writes have ended (a write after would name it again).
+            const handed = ring ? written : sunk;
+            if (this.opts.sink) await settled();
+            if (handed > fromByte) this.callerSays(() => this.opts.sink!.forget(part!.start + fromByte, handed - fromByte));
             written = fromByte;
             sunk = Math.min(sunk, fromByte);
-            part.crc = new PartCrc(this.crcKind);
-            part.crc.update(part.target.subarray(0, written));
+            ring?.rewind(part.start + fromByte);
+            part.crc = crcAtStart ?? new PartCrc(this.crcKind);
           }
           if (err instanceof StragglerError) {
             if (part && written === part.length) return;
@@ -557,6 +609,7 @@ export class Download {
           delay = throttled && this.host ? Math.max(backoffMs(attempt, retry), this.host.throttleDelayMs(retry.baseDelayMs, retry.maxDelayMs)) : backoffMs(attempt, retry);
           logRetry(attempt, part ? `bytes ${part.start + written}-${part.end}` : 'the first request', uri, delay, err);
         } finally {
+          ring?.flush(); // what the attempt landed goes to the sink; the next attempt fills blocks afresh
           clearInterval(stall);
           signal.removeEventListener('abort', onStop);
           current.end(throttledNow);
@@ -569,12 +622,8 @@ export class Download {
         if (requeueAfter) return this.requeue(part!, written, attempt + 1, false);
       }
     } finally {
-      // What landed goes to the sink before the block goes back (it is still valid data on any failure).
-      try {
-        sink();
-      } catch (e) {
-        this.fail(e);
-      }
+      // What landed goes to the sink (it is still valid data on any failure), and the memory back once written.
+      await settled();
       if (block) this.pool.release(block);
     }
   }

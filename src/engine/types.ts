@@ -105,7 +105,8 @@ export interface DownloadOptions {
    */
   sink?: {
     start(meta: ObjectMeta, offset: number, length: number): void;
-    write(at: number, bytes: Buffer): void;
+    /** Resolves once written (off this thread): until then `bytes` stay as they are. */
+    write(at: number, bytes: Buffer): Promise<void>;
     /** Bytes written earlier that are not to be trusted after all (their response broke its framing); they come again. */
     forget(at: number, length: number): void;
     /** Bytes of blocks held at once, at most (a request waits for room before it takes a slot). Default: no bound but the pool's cap. */

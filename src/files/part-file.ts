@@ -19,7 +19,7 @@
 // - Commit: the state goes first, then the file takes the final name while still locked.
 // Every file is opened with O_NOFOLLOW and created with O_EXCL: nothing is written through a planted link.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, fdatasync, fdatasyncSync, fstatSync, fsync, ftruncateSync, lstatSync, openSync, readSync, readdirSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, fdatasync, write, fdatasyncSync, fstatSync, fsync, ftruncateSync, lstatSync, openSync, readSync, readdirSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { RangepoolError, invalidArgument, printable } from '../errors.js';
@@ -329,11 +329,22 @@ export class PartFile {
     if (this.pinnable(meta)) this.meta = meta;
   }
 
-  /** Bytes at their place in the file, written now (into the page cache while they are still in the CPU's). */
-  write(at: number, bytes: Buffer): void {
-    for (let off = 0; off < bytes.length; ) off += writeSync(this.fd, bytes, off, bytes.length - off, at + off);
-    this.done.add(at, bytes.length);
-    this.dirty = true;
+  /**
+   * Bytes at their place in the file, written on libuv's pool (off the thread that reads the sockets);
+   * named as written once the write has ended. `bytes` must stay as they are until it resolves.
+   */
+  write(at: number, bytes: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const from = (off: number) =>
+        write(this.fd, bytes, off, bytes.length - off, at + off, (e, n) => {
+          if (e) return reject(e);
+          if (off + n < bytes.length) return from(off + n);
+          this.done.add(at, bytes.length);
+          this.dirty = true;
+          resolve();
+        });
+      from(0);
+    });
   }
 
   /** Bytes written earlier that are not to be trusted after all (a response that ran past its length). */

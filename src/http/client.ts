@@ -1,6 +1,6 @@
 // GET requests over the connection pool. A request on a kept-alive connection that the server closed
 // just as it was written goes again on a fresh one, without counting as a failure (as browsers do).
-import { ConnectionError, type Origin } from './connection.js';
+import { ConnectionError, type Landing, type Origin } from './connection.js';
 import { requestHead, type ResponseHead } from './head.js';
 import { ConnectionPool } from './pool.js';
 import type { RateLimit } from '../engine/rate-limit.js';
@@ -11,8 +11,8 @@ export interface HttpRequest {
 }
 
 export interface HttpResponse extends ResponseHead {
-  /** Reads the whole body into dest (straight from the socket); resolves with its length. The connection then goes back. */
-  readBody(dest: Uint8Array, opts?: { signal?: AbortSignal; onData?: (n: number) => void; limit?: RateLimit | undefined }): Promise<number>;
+  /** Reads the whole body into dest (straight from the socket; a landing's blocks only on this thread); resolves with its length. The connection then goes back. */
+  readBody(dest: Uint8Array | Landing, opts?: { signal?: AbortSignal; onData?: (n: number) => void; limit?: RateLimit | undefined }): Promise<number>;
   /** At most `limit` bytes of the body as text (the rest is never read: the connection is dropped instead). */
   readText(limit: number, signal?: AbortSignal): Promise<string>;
   /** Closes the connection without reading the body (on a range thread: resolves once it has stopped). */

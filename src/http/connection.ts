@@ -61,6 +61,18 @@ export interface Origin {
   port: number;
 }
 
+/**
+ * A body's destination as a ring of small blocks instead of one buffer (download() to a file): the blocks
+ * are filled one after another, each asked for once the one before is full. Memory is the ring, whatever
+ * the body's length; while the ring has no free block, the socket is not read (TCP's own backpressure).
+ */
+export interface Landing {
+  /** The body's length in all (more is 'body-too-long', as for a buffer). */
+  readonly length: number;
+  /** The block the next bytes land in, or undefined while none is free: `ready` is then called once one may be. */
+  next(ready: () => void): Uint8Array | undefined;
+}
+
 /** Node's `onread` contract: buffer() says where the next read lands, callback() says it did (false pauses). */
 export interface OnRead {
   buffer: () => Uint8Array;
@@ -98,9 +110,15 @@ export class Connection {
   private framing: Framing = 'none';
   private keepAlive = false;
   private responseBytes = 0;
-  /** Body destination, bytes written into it, and bytes still due (of the body, or of the current chunk). */
+  /**
+   * Body destination (a buffer, or a landing's current block), bytes written into it, the body's bytes so
+   * far and the most it may have, and bytes still due (of the body, or of the current chunk).
+   */
   private dest: Uint8Array | undefined;
+  private landing: Landing | undefined;
   private at = 0;
+  private total = 0;
+  private capacity = 0;
   private due = 0;
   private truncate = false;
   private onData: ((n: number) => void) | undefined;
@@ -113,9 +131,9 @@ export class Connection {
   private waiter: Waiter | undefined;
   private connected: Promise<void>;
   /**
-   * The socket ended (error undefined: a clean end) or failed while a body waited for readBody(). Reading
-   * stopped, but what arrived before stays buffered: readBody() still delivers it (so a retry resumes
-   * after it), then ends the body (a close-delimited one) or fails with this.
+   * The socket ended (error undefined: a clean end) or failed while a body waited for readBody() or for
+   * its landing's next block. Reading stopped, but what arrived before stays buffered: it is still
+   * delivered (so a retry resumes after it), then the body ends (a close-delimited one) or fails with this.
    */
   private held: { error: unknown } | undefined;
 
@@ -131,7 +149,7 @@ export class Connection {
       this.socket.once('error', reject);
     });
     this.connected.catch(() => {});
-    this.socket.on('error', (e) => (this.phase === 'waiting' ? this.hold(this.brokenError(e)) : this.fail(this.brokenError(e))));
+    this.socket.on('error', (e) => (this.phase === 'waiting' || this.waitsForRoom || this.held ? this.hold(this.brokenError(e)) : this.fail(this.brokenError(e))));
     this.socket.on('end', () => this.onEnd());
     this.socket.on('close', () => this.onEnd());
   }
@@ -161,13 +179,17 @@ export class Connection {
   }
 
   /**
-   * Reads the whole body into dest. Resolves with the body's length. A body longer than dest fails
-   * ('body-too-long'), unless `truncate` is set: then what fits is kept and the connection is dropped.
+   * Reads the whole body into dest (a buffer, or a landing's blocks). Resolves with the body's length. A
+   * body longer than dest fails ('body-too-long'), unless `truncate` is set (a buffer): then what fits is
+   * kept and the connection is dropped.
    */
-  readBody(dest: Uint8Array, opts: { signal?: AbortSignal; onData?: (n: number) => void; truncate?: boolean; limit?: ByteBudget | undefined } = {}): Promise<number> {
+  readBody(dest: Uint8Array | Landing, opts: { signal?: AbortSignal; onData?: (n: number) => void; truncate?: boolean; limit?: ByteBudget | undefined } = {}): Promise<number> {
     if (this.phase !== 'waiting') return Promise.reject(new Error(`readBody in phase ${this.phase}`));
-    this.dest = dest;
-    this.at = 0;
+    this.landing = dest instanceof Uint8Array ? undefined : dest;
+    this.dest = dest instanceof Uint8Array ? dest : dest.next(this.roomAgain);
+    this.at = this.total = 0;
+    this.capacity = dest.length;
+    if (this.landing && !this.dest) this.socket.pause();
     this.onData = opts.onData;
     this.limit = opts.limit;
     this.truncate = opts.truncate ?? false;
@@ -181,13 +203,13 @@ export class Connection {
       });
     const held = this.held;
     const phase = this.phase as Phase; // process() may have finished or failed the body: TypeScript cannot see it
-    if (held && phase !== 'done' && phase !== 'dead') {
+    if (held && phase !== 'done' && phase !== 'dead' && !this.waitsForRoom) {
       if (held.error === undefined && this.framing === 'close') this.finish();
       else this.fail(held.error ?? this.brokenError());
     }
     // Reading may have stopped while the body waited; it resumes even when the whole body was already
-    // buffered, so an idle connection still notices the server closing it (not while a cap holds it).
-    if (this.alive && this.limitWait === undefined) this.socket.resume();
+    // buffered, so an idle connection still notices the server closing it (not while a cap or a full ring holds it).
+    this.resumeReading();
     return result;
   }
 
@@ -221,7 +243,7 @@ export class Connection {
   private fail(e: unknown): void {
     if (this.phase === 'dead') return;
     this.phase = 'dead';
-    this.dest = undefined;
+    this.dest = this.landing = undefined;
     clearTimeout(this.limitWait);
     this.socket.destroy();
     const w = this.waiter;
@@ -247,7 +269,7 @@ export class Connection {
 
   private progress(): string {
     if (this.phase === 'head' || this.phase === 'idle') return 'before the response head';
-    return this.dest ? `after ${this.at} body bytes` : 'mid-response';
+    return this.dest || this.landing ? `after ${this.total} body bytes` : 'mid-response';
   }
 
   /** The connection broke while a body waited for its destination: keep what arrived, read no more. */
@@ -257,9 +279,14 @@ export class Connection {
     this.socket.destroy();
   }
 
+  /** A body waits for its landing's next block: reading stopped, and what came waits in scratch. */
+  private get waitsForRoom(): boolean {
+    return this.landing !== undefined && this.dest === undefined;
+  }
+
   private onEnd(): void {
     if (this.phase === 'dead') return;
-    if (this.phase === 'waiting') return this.hold(undefined);
+    if (this.phase === 'waiting' || this.waitsForRoom || this.held) return this.hold(undefined);
     if (this.phase === 'body' && this.framing === 'close') {
       this.keepAlive = false;
       this.finish();
@@ -289,7 +316,7 @@ export class Connection {
 
   /** Moves spilled bytes back into scratch, in order, as fast as process() consumes them. */
   private drainSpill(): void {
-    while (this.spilled.length > 0 && this.phase !== 'waiting' && this.phase !== 'dead') {
+    while (this.spilled.length > 0 && this.phase !== 'waiting' && this.phase !== 'dead' && !this.waitsForRoom) {
       if (this.end === this.scratch.length) this.compact();
       const room = this.scratch.length - this.end;
       if (room === 0) throw new ConnectionError('protocol', 'the response does not fit the reader');
@@ -308,7 +335,7 @@ export class Connection {
   private room(): number {
     if (!this.dest) return 0;
     // Under a cap, reads of a fraction of a second's bytes: waits stay short and the rate even.
-    const free = Math.min(this.dest.length - this.at, this.limit?.maxRead ?? Infinity);
+    const free = Math.min(this.dest.length - this.at, this.capacity - this.total, this.limit?.maxRead ?? Infinity);
     if (this.phase === 'body') return this.framing === 'length' ? Math.min(this.due, free) : free;
     if (this.phase === 'chunk-data') return Math.min(this.due, free);
     return 0;
@@ -351,16 +378,54 @@ export class Connection {
     this.socket.pause();
     this.limitWait = setTimeout(() => {
       this.limitWait = undefined;
-      if (this.alive) this.socket.resume();
+      this.resumeReading();
     }, wait);
+  }
+
+  /** Reads the socket again, unless a cap's wait or a full ring holds it. */
+  private resumeReading(): void {
+    if (this.alive && this.limitWait === undefined && !(this.landing && !this.dest)) this.socket.resume();
+  }
+
+  /** The landing may have a free block again: the body goes on where it stopped. */
+  private readonly roomAgain = (): void => {
+    if (!this.landing || this.dest || this.phase === 'dead') return;
+    this.dest = this.landing.next(this.roomAgain);
+    if (!this.dest) return;
+    this.at = 0;
+    this.guard(() => {
+      this.process();
+      this.drainSpill();
+    });
+    // The socket ended while the ring was full: once what came is delivered (process() stopped with room
+    // left, so it needs bytes that will not come), the body ends as it would have.
+    const held = this.held;
+    const phase = this.phase as Phase; // process() may have finished or failed the body: TypeScript cannot see it
+    if (held && this.dest && phase !== 'done' && phase !== 'dead') {
+      if (held.error === undefined && this.framing === 'close') this.finish();
+      else this.fail(held.error ?? this.brokenError());
+    }
+    this.resumeReading();
+  };
+
+  /** n body bytes are in dest: counted, paid for, and a full block of a landing followed by its next. */
+  private delivered(n: number): void {
+    this.at += n;
+    this.total += n;
+    if (this.framing !== 'close') this.due -= n;
+    this.onData?.(n);
+    this.pay(n);
+    const more = this.total < this.capacity && !(this.framing === 'length' && this.due === 0);
+    if (this.landing && this.dest && this.at === this.dest.length && more) {
+      this.dest = this.landing.next(this.roomAgain);
+      this.at = 0;
+      if (!this.dest) this.socket.pause(); // until roomAgain
+    }
   }
 
   /** n body bytes landed straight in dest. */
   private landed(n: number): void {
-    this.at += n;
-    if (this.framing !== 'close') this.due -= n;
-    this.onData?.(n);
-    this.pay(n);
+    this.delivered(n);
     if (this.phase === 'body' && this.framing === 'length' && this.due === 0) this.finish();
     else if (this.phase === 'chunk-data' && this.due === 0) this.phase = 'chunk-end';
   }
@@ -446,27 +511,29 @@ export class Connection {
     }
   }
 
-  /** Moves `take` body bytes from scratch into dest (head bytes that came with the body: moved once). */
+  /**
+   * Moves `take` body bytes from scratch into dest (head bytes that came with the body: moved once); into a
+   * landing's blocks as far as it has room (the rest waits in scratch for roomAgain).
+   */
   private move(take: number): void {
-    const dest = this.dest!;
-    if (this.at + take > dest.length) {
-      if (!this.truncate) throw new ConnectionError('body-too-long', `the response body is longer than the ${dest.length} bytes expected`);
+    if (this.total + take > this.capacity) {
+      const dest = this.dest;
+      if (!this.truncate || !dest) throw new ConnectionError('body-too-long', `the response body is longer than the ${this.capacity} bytes expected`);
       take = dest.length - this.at;
       this.scratch.copy(dest, this.at, this.start, this.start + take);
-      this.at += take;
+      this.at = this.total += take;
       this.onData?.(take);
       this.keepAlive = false;
       this.finish();
       this.fail(new ConnectionError('closed', 'dropped after a truncated body'));
       return;
     }
-    this.scratch.copy(dest, this.at, this.start, this.start + take);
-    this.start += take;
-    this.at += take;
-    if (this.framing !== 'close') this.due -= take;
-    if (take > 0) {
-      this.onData?.(take);
-      this.pay(take);
+    while (take > 0 && this.dest) {
+      const n = Math.min(take, this.dest.length - this.at);
+      this.scratch.copy(this.dest, this.at, this.start, this.start + n);
+      this.start += n;
+      take -= n;
+      this.delivered(n);
     }
   }
 
@@ -486,11 +553,13 @@ export class Connection {
   }
 
   private finish(): void {
+    const heldByRing = this.waitsForRoom; // (a chunked body's last lines can end it while the ring is full)
     this.phase = 'done';
-    this.dest = undefined;
+    this.dest = this.landing = undefined;
     this.onData = undefined;
     this.limit = undefined; // (a wait under way still ends in a resume: the next body starts from the cap's clock)
-    this.settle(this.at);
+    this.settle(this.total);
+    if (heldByRing) this.resumeReading();
   }
 
   private compact(): void {

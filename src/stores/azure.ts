@@ -6,6 +6,7 @@ import { checkContentRange, pipeInto } from './body.js';
 import { httpError, sizeOf } from './http-errors.js';
 import { loadSdk } from './load-sdk.js';
 import type { HttpRequest } from '../http/client.js';
+import type { Landing } from '../http/connection.js';
 import { DirectRanges } from './direct.js';
 import { chooseTransport, httpClientFor, type HttpStoreOptions } from './http-options.js';
 import { LIST_PAGE_KEYS, type FirstReadOptions, type ListPage, type ObjectMeta, type ReadOptions, type Store, type Transport } from './store.js';
@@ -37,6 +38,7 @@ const BEARER_VERSION = '2024-08-04';
 export class AzureStore implements Store {
   readonly transport: Transport;
   readonly readFirst?: (loc: Location, start: number, length: number, opts: FirstReadOptions) => Promise<ObjectMeta>;
+  readonly readRangeLanding?: (loc: Location, start: number, landing: Landing, opts: ReadOptions) => Promise<void>;
   private service?: Promise<BlobServiceClient>;
   private readonly ranges?: DirectRanges;
   private readonly sas = new Map<string, { url: string; until: number }>();
@@ -56,6 +58,7 @@ export class AzureStore implements Store {
       );
       this.ranges = ranges;
       this.readFirst = (loc, start, length, o) => ranges.readFirst(loc, start, length, o);
+      this.readRangeLanding = (loc, start, landing, o) => ranges.readRange(loc, start, landing, o);
     }
   }
 

@@ -1,7 +1,7 @@
 // The direct transport shared by the HTTP stores: a ranged GET on rangepool's own HTTP/1.1 reader, its
 // body read from the socket straight into the target. Each cloud supplies only how to sign a request
 // and how to read an object's identity from response headers; every check lives here, once.
-import { ConnectionError } from '../http/connection.js';
+import { ConnectionError, type Landing } from '../http/connection.js';
 import { HttpClient, type HttpRequest, type HttpResponse } from '../http/client.js';
 import { RangepoolError, printable } from '../errors.js';
 import { redactUri } from '../redact.js';
@@ -39,9 +39,9 @@ export class DirectRanges {
     readonly http: HttpClient,
   ) {}
 
-  async readRange(loc: Location, start: number, target: Buffer, opts: ReadOptions): Promise<void> {
+  async readRange(loc: Location, start: number, target: Buffer | Landing, opts: ReadOptions): Promise<void> {
     const end = start + target.length - 1;
-    const res = await this.send(loc, start, end, { version: opts.version }, opts.signal, false, opts.threads, target, opts.limit);
+    const res = await this.send(loc, start, end, { version: opts.version }, opts.signal, false, opts.threads, target instanceof Uint8Array ? target : undefined, opts.limit);
     try {
       if (res.status !== 206 && !(res.status === 200 && start === 0 && end === opts.version.size - 1)) {
         throw new RangepoolError('IntegrityError', `asked for bytes ${start}-${end}, got HTTP ${res.status} without a range`, { uri: loc.uri, retryable: true });
@@ -66,7 +66,7 @@ export class DirectRanges {
       return meta;
     }
     let described: { meta: ObjectMeta; span: { start: number; length: number } };
-    let target: Buffer;
+    let target: Buffer | Landing;
     try {
       described = this.describeFirst(res, loc, start, length);
       target = await opts.target(described.meta, described.span);
@@ -160,7 +160,7 @@ export class DirectRanges {
     throw statusError(res, body, loc.uri);
   }
 
-  private async body(res: HttpResponse, target: Buffer, opts: { signal: AbortSignal; onData: (n: number) => void; limit?: RateLimit | undefined }, uri: string): Promise<void> {
+  private async body(res: HttpResponse, target: Buffer | Landing, opts: { signal: AbortSignal; onData: (n: number) => void; limit?: RateLimit | undefined }, uri: string): Promise<void> {
     let n: number;
     try {
       n = await res.readBody(target, { signal: opts.signal, onData: opts.onData, limit: opts.limit });

@@ -10,6 +10,7 @@ import { loadSdk } from './load-sdk.js';
 import { chooseTransport, httpClientFor, type HttpStoreOptions } from './http-options.js';
 import { DirectRanges } from './direct.js';
 import type { HttpRequest } from '../http/client.js';
+import type { Landing } from '../http/connection.js';
 import { LIST_PAGE_KEYS, type FirstReadOptions, type ListPage, type ObjectMeta, type ReadOptions, type Store, type Transport } from './store.js';
 
 /** A Storage from @google-cloud/storage, stated without the SDK's types (a program's type check never needs them). */
@@ -47,6 +48,7 @@ export class GcsStore implements Store {
   readonly endpoint: string | undefined;
   readonly transport: Transport;
   readonly readFirst?: (loc: Location, start: number, length: number, opts: FirstReadOptions) => Promise<ObjectMeta>;
+  readonly readRangeLanding?: (loc: Location, start: number, landing: Landing, opts: ReadOptions) => Promise<void>;
   private storage?: Promise<Storage>;
   private readonly ranges?: DirectRanges;
 
@@ -58,6 +60,7 @@ export class GcsStore implements Store {
       const ranges = new DirectRanges({ request: (loc, start, end, pin) => this.mediaGet(loc, start, end, pin.version?.generation), describe, stat: (loc) => this.stat(loc) }, httpClientFor(opts));
       this.ranges = ranges;
       this.readFirst = (loc, start, length, o) => ranges.readFirst(loc, start, length, o);
+      this.readRangeLanding = (loc, start, landing, o) => ranges.readRange(loc, start, landing, o);
     }
   }
 

@@ -9,6 +9,7 @@ import { invalidArgument } from '../errors.js';
 import type { Location } from '../uri.js';
 import { checkContentRange, pipeInto } from './body.js';
 import type { HttpRequest } from '../http/client.js';
+import type { Landing } from '../http/connection.js';
 import { DirectRanges } from './direct.js';
 import { awsCredentialsError, httpError, sizeOf } from './http-errors.js';
 import { DEFAULT_MAX_SOCKETS, chooseTransport, httpClientFor, type HttpStoreOptions } from './http-options.js';
@@ -109,6 +110,7 @@ export class S3Store implements Store {
   readonly maxSockets: number;
   readonly transport: Transport;
   readonly readFirst?: (loc: Location, start: number, length: number, opts: FirstReadOptions) => Promise<ObjectMeta>;
+  readonly readRangeLanding?: (loc: Location, start: number, landing: Landing, opts: ReadOptions) => Promise<void>;
   private client?: Promise<{ sdk: Sdk; client: S3Client }>;
   private ranges?: DirectRanges;
   private readonly presigned = new Map<string, { url: string; until: number }>();
@@ -130,6 +132,7 @@ export class S3Store implements Store {
         httpClientFor(opts),
       );
       this.readFirst = (loc, start, length, o) => this.ranges!.readFirst(loc, start, length, o);
+      this.readRangeLanding = (loc, start, landing, o) => this.ranges!.readRange(loc, start, landing, o);
     }
   }
 

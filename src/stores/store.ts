@@ -1,3 +1,4 @@
+import type { Landing } from '../http/connection.js';
 import type { Pool } from '../pool/types.js';
 import type { RangeThreads } from '../threads/range-threads.js';
 import type { RateLimit } from '../engine/rate-limit.js';
@@ -34,9 +35,10 @@ export interface FirstReadOptions extends Omit<ReadOptions, 'version'> {
   /**
    * Called once, when the response head says what the object is and which bytes the response carries
    * (fewer than asked at the end of the object; from 0 to the end when the server ignores ranges).
-   * Returns where those `span.length` bytes go.
+   * Returns where those `span.length` bytes go (a landing only where the store has readRangeLanding and
+   * no range threads read).
    */
-  target: (meta: ObjectMeta, span: { start: number; length: number }) => Promise<Buffer>;
+  target: (meta: ObjectMeta, span: { start: number; length: number }) => Promise<Buffer | Landing>;
 }
 
 export interface ListEntry {
@@ -78,6 +80,11 @@ export interface Store {
    * no stat in front of it (an object that fits in one part costs one request).
    */
   readFirst?(loc: Location, start: number, length: number, opts: FirstReadOptions): Promise<ObjectMeta>;
+  /**
+   * Optional (the direct transport): readRange into a landing's ring of small blocks instead of one buffer
+   * of the range's size (download() to a file). Not with range threads (`opts.threads`).
+   */
+  readRangeLanding?(loc: Location, start: number, landing: Landing, opts: ReadOptions): Promise<void>;
   /** The block alignment readRange needs for offset, length and memory (O_DIRECT), if any. */
   readonly alignment?: number | undefined;
   /** For HTTP stores, which transport reads ranges. */

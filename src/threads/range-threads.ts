@@ -292,6 +292,7 @@ export class RangeThreads {
       headers: new Map(h.headers),
       readBody: async (dest, opts) => {
         try {
+          if (!(dest instanceof Uint8Array)) throw new Error('a range thread reads into a buffer, not a landing');
           if (reading) {
             if (dest !== into) {
               await stop();

@@ -4,7 +4,7 @@
 // real ones. Read N lands in the buffer buffer() returned after read N-1, as in Node's onStreamRead.
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { Connection, ConnectionError, type ByteBudget, type OnRead } from '../../src/http/connection.js';
+import { Connection, ConnectionError, type ByteBudget, type Landing, type OnRead } from '../../src/http/connection.js';
 
 /** How many bytes the next read carries, given the bytes still to come (at least 1). */
 export type Splitter = (rest: Buffer) => number;
@@ -104,6 +104,61 @@ class ScriptedSocket extends EventEmitter {
   }
 }
 
+/**
+ * A landing ring as download() uses one (engine/ring.ts), with random block sizes (1-64 bytes), one to three
+ * blocks, and each block's "write" ending after a random number of turns: bodies cross block boundaries
+ * anywhere, and reading stops and starts again wherever the ring runs full.
+ */
+class RandomRing implements Landing {
+  private readonly out: Buffer[] = [];
+  private current: Buffer | undefined;
+  private filled = 0;
+  private writing = 0;
+  private ready: (() => void) | undefined;
+  private readonly blocks: number;
+  constructor(
+    readonly length: number,
+    private readonly random: () => number,
+  ) {
+    this.blocks = 1 + Math.floor(random() * 3);
+  }
+  next(ready: () => void): Uint8Array | undefined {
+    if (this.current && this.filled < this.current.length) throw new Error('next() before the block was full');
+    this.flush();
+    if (this.writing >= this.blocks) {
+      this.ready = ready;
+      return undefined;
+    }
+    this.current = Buffer.alloc(1 + Math.floor(this.random() * 64));
+    return this.current;
+  }
+  landed(n: number): void {
+    this.filled += n;
+    if (!this.current || this.filled > this.current.length) throw new Error('bytes reported past the block handed out');
+    if (this.filled === this.current.length) this.flush();
+  }
+  body(): Buffer {
+    this.flush();
+    return Buffer.concat(this.out);
+  }
+  private flush(): void {
+    if (!this.current) return;
+    this.out.push(Buffer.from(this.current.subarray(0, this.filled)));
+    this.current = undefined;
+    this.filled = 0;
+    this.writing++;
+    const turns = Math.floor(this.random() * 4);
+    const done = (left: number): void => {
+      if (left > 0) return void setImmediate(() => done(left - 1));
+      this.writing--;
+      const ready = this.ready;
+      this.ready = undefined;
+      ready?.();
+    };
+    done(turns);
+  }
+}
+
 export interface Exchange {
   status: number;
   headers: Map<string, string>;
@@ -126,7 +181,7 @@ export interface ScriptResult {
  * only once the script has played everything (and, with `endAfter`, closed): every byte of it waits in
  * the reader's own buffers first, as when a range thread's head goes to the main thread and back.
  */
-export async function readScripted(responses: Buffer[], split: Splitter, opts: { room?: number; endAfter?: boolean; late?: boolean; eager?: boolean; limit?: ByteBudget } = {}): Promise<ScriptResult> {
+export async function readScripted(responses: Buffer[], split: Splitter, opts: { room?: number; endAfter?: boolean; late?: boolean; eager?: boolean; limit?: ByteBudget; ring?: () => number } = {}): Promise<ScriptResult> {
   let socket: ScriptedSocket | undefined;
   let played: Promise<void> | undefined;
   const c = new Connection({ protocol: 'http:', hostname: 'scripted', port: 80 }, {}, (_o, _t, onread) => {
@@ -141,10 +196,17 @@ export async function readScripted(responses: Buffer[], split: Splitter, opts: {
     for (let i = 0; i < responses.length; i++) {
       const head = await c.send('GET / HTTP/1.1\r\nhost: scripted\r\n\r\n');
       if (opts.late && i === responses.length - 1) await played;
-      const dest = Buffer.alloc(opts.room ?? 1 << 20);
+      const ring = opts.ring && new RandomRing(opts.room ?? 1 << 20, opts.ring);
+      const dest = ring ? undefined : Buffer.alloc(opts.room ?? 1 << 20);
       delivered = 0;
-      const n = await c.readBody(dest, { onData: (k) => (delivered += k), limit: opts.limit });
-      exchanges.push({ status: head.status, headers: head.headers, body: dest.subarray(0, n) });
+      const onData = (k: number) => {
+        delivered += k;
+        ring?.landed(k);
+      };
+      const n = await c.readBody(ring || dest!, { onData, limit: opts.limit });
+      const body = ring ? ring.body() : dest!.subarray(0, n);
+      if (body.length !== n) throw new Error(`readBody said ${n} bytes, ${body.length} landed`);
+      exchanges.push({ status: head.status, headers: head.headers, body });
       if (i + 1 < responses.length && !c.reusable) throw new ConnectionError('closed', 'the connection cannot take the next request');
     }
   } catch (e) {
