@@ -55,7 +55,7 @@ async function round(engine: RangeEngine): Promise<{ bytes: number; connections:
       release(r.buffer!);
     }
   } else if (o.client === 'download') {
-    for (const [i, k] of o.keys.entries()) bytes += (await download(k, join(o.dir!, String(i)), { engine, storeOptions, cache: false })).stats.bytes;
+    for (const [i, k] of o.keys.entries()) bytes += (await download(k, join(o.dir!, String(i)), { engine, storeOptions })).stats.bytes;
   } else if (o.client === 'getManyTo') {
     for await (const r of getMany(o.keys, { engine, storeOptions, cache: false, to: o.dir })) {
       if (r.error) throw r.error;
@@ -97,6 +97,7 @@ async function round(engine: RangeEngine): Promise<{ bytes: number; connections:
   return { bytes, connections };
 }
 
+if (o.dir) mkdirSync(o.dir, { recursive: true });
 const newEngine = () => (o.client === 'ceiling' ? new RangeEngine({ concurrency: 128, maxInFlight: 128, partSize: 8 << 20 }) : new RangeEngine());
 if (!o.cold) await round(newEngine());
 const engine = newEngine();

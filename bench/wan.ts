@@ -13,6 +13,7 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { printable } from '../src/errors.js';
@@ -147,7 +148,8 @@ function underPrefix(prefix: string): Array<Client | undefined> {
 }
 
 /** rclone's S3 backend on the server, configured from the environment as remote `rp:`. */
-const rcloneS3 = (s: Server) => ({ RCLONE_CONFIG: '/dev/null', RCLONE_CONFIG_RP_TYPE: 's3', RCLONE_CONFIG_RP_PROVIDER: 'Other', RCLONE_CONFIG_RP_ENDPOINT: s.url, RCLONE_CONFIG_RP_ACCESS_KEY_ID: 'bench', RCLONE_CONFIG_RP_SECRET_ACCESS_KEY: 'bench', RCLONE_CONFIG_RP_FORCE_PATH_STYLE: 'true' });
+// (ListObjectsV2, which the server speaks; no CA bundle: the SDK inside rclone refuses one on its transport)
+const rcloneS3 = (s: Server) => ({ RCLONE_CONFIG: '/dev/null', RCLONE_CONFIG_RP_TYPE: 's3', RCLONE_CONFIG_RP_PROVIDER: 'Other', RCLONE_CONFIG_RP_LIST_VERSION: '2', AWS_CA_BUNDLE: '', RCLONE_CONFIG_RP_ENDPOINT: s.url, RCLONE_CONFIG_RP_ACCESS_KEY_ID: 'bench', RCLONE_CONFIG_RP_SECRET_ACCESS_KEY: 'bench', RCLONE_CONFIG_RP_FORCE_PATH_STYLE: 'true' });
 
 /** --files: whole files, where most users want them; tmpfs (`shm`) and the disk (`disk`, a folder on it) apart. */
 function fileScenarios(shm: string, disk: string): Scenario[] {

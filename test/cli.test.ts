@@ -221,6 +221,19 @@ describe('errors and exit codes', () => {
     expect(r.stdout.toString().trim()).toBe(own);
   });
 
+  it('the installed command (the package\'s bin) runs the CLI and, from Node 22.8, keeps its compiled code between runs', async () => {
+    const bin = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).bin.rangepool as string;
+    const tmp = mkdtempSync(join(tmpdir(), 'rangepool-compile-cache-'));
+    const env = { ...process.env, TMPDIR: tmp, NODE_COMPILE_CACHE: undefined };
+    const out = execFileSync(process.execPath, [new URL(`../${bin}`, import.meta.url).pathname, 'ls', '--help'], { env, encoding: 'utf8' });
+    expect(out).toMatch(/^Usage: rangepool ls/);
+    const cached = readdirSync(tmp, { recursive: true }).filter((f) => String(f).startsWith('node-compile-cache/')).length;
+    const hasCache = typeof (await import('node:module')).default.enableCompileCache === 'function';
+    if (hasCache) expect(cached).toBeGreaterThan(1);
+    else expect(cached).toBe(0);
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
   it.each(['stat', 'ls'])('%s --help lists only the switches it takes, none of the download ones', async (cmd) => {
     const r = await run([cmd, '--help']);
     expect(r.code).toBe(0);

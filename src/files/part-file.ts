@@ -89,9 +89,10 @@ export function objectIdentity(uri: string, offset: number, length: number | und
 }
 
 const ours = (st: Stats | undefined): boolean => st !== undefined && st.isFile() && (process.getuid === undefined || st.uid === process.getuid());
+// (No exception for a name that is not there: most are not, and an Error's stack costs more than the call.)
 const lstatOrNot = (path: string) => {
   try {
-    return lstatSync(path);
+    return lstatSync(path, { throwIfNoEntry: false });
   } catch {
     return undefined;
   }
@@ -433,10 +434,9 @@ export class PartFile {
   }
 }
 
-/** Removes a state and what a crashed save of it left. */
+/** Removes a state and what a crashed save of it left (most often neither is there). */
 function removeState(statePath: string): void {
-  unlinkQuietly(statePath);
-  unlinkQuietly(`${statePath}.tmp`);
+  for (const path of [statePath, `${statePath}.tmp`]) if (lstatOrNot(path)) unlinkQuietly(path);
 }
 
 /** Directories this process has swept once already (a directory of many downloads is read once). */
