@@ -14,6 +14,7 @@ import { DirectRanges } from './direct.js';
 import { awsCredentialsError, httpError, sizeOf } from './http-errors.js';
 import { DEFAULT_MAX_SOCKETS, chooseTransport, httpClientFor, type HttpStoreOptions } from './http-options.js';
 import { loadSdk } from './load-sdk.js';
+import { keySigner, type KeySigner } from './s3-key-signer.js';
 import { boundedBodies } from './sdk-bodies.js';
 import { LIST_PAGE_KEYS, type FirstReadOptions, type ListPage, type ObjectMeta, type ReadOptions, type Store, type Transport } from './store.js';
 import { ifMatchFor } from '../engine/pin.js';
@@ -114,6 +115,8 @@ export class S3Store implements Store {
   private client?: Promise<{ sdk: Sdk; client: S3Client }>;
   private ranges?: DirectRanges;
   private readonly presigned = new Map<string, { url: string; until: number }>();
+  /** Per bucket: how its keys are signed without getSignedUrl's middleware (s3-key-signer.ts), or undefined where they cannot be. */
+  private readonly keySigners = new Map<string, Promise<KeySigner | undefined>>();
 
   constructor(readonly opts: S3StoreOptions = {}) {
     this.endpoint = opts.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
@@ -144,11 +147,10 @@ export class S3Store implements Store {
     const key = `${loc.bucket}/${loc.key}`;
     let hit = this.presigned.get(key);
     if (!hit || hit.until < Date.now()) {
-      const { sdk, client } = await this.sdk();
-      const { getSignedUrl } = await loadSdk<typeof import('@aws-sdk/s3-request-presigner')>('@aws-sdk/s3-request-presigner');
+      const { client } = await this.sdk();
       // The credentials the presigner will use (the client's provider is memoized, so this is the same call).
       const expiration = (await client.config.credentials().catch((e: unknown) => this.fail(loc, e))).expiration?.getTime() ?? Infinity;
-      const signed = await getSignedUrl(client, new sdk.GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { expiresIn: PRESIGN_SECONDS }).catch((e) => this.fail(loc, e));
+      const signed = await this.presign(loc).catch((e) => this.fail(loc, e));
       // Anonymous: the SDK's URL for the object (endpoint rules, region, path style), with no signature.
       const url = this.opts.anonymous ? unsigned(signed) : signed;
       if (this.presigned.size >= 1024) this.presigned.delete(this.presigned.keys().next().value!);
@@ -157,6 +159,31 @@ export class S3Store implements Store {
     const headers: Record<string, string> = { range: `bytes=${start}-${end}` };
     if (etag !== undefined) headers['if-match'] = etag;
     return { url: new URL(hit.url), headers };
+  }
+
+  /** The SDK's presigned GET of loc; after a first key of its bucket checked out, its presigner's alone (s3-key-signer.ts). */
+  private async presign(loc: Location): Promise<string> {
+    const { sdk, client } = await this.sdk();
+    const p = await loadSdk<typeof import('@aws-sdk/s3-request-presigner')>('@aws-sdk/s3-request-presigner');
+    const viaSdk = () => p.getSignedUrl(client, new sdk.GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { expiresIn: PRESIGN_SECONDS });
+    // A caller's own client (its middleware may change requests) and anonymous URLs keep the SDK's way.
+    if (this.opts.client !== undefined || this.opts.anonymous) return viaSdk();
+    const signer = this.keySigners.get(loc.bucket);
+    if (signer) {
+      const s = await signer;
+      return s ? s.sign(loc.key, PRESIGN_SECONDS) : viaSdk();
+    }
+    const first = viaSdk();
+    if (this.keySigners.size >= 64) this.keySigners.delete(this.keySigners.keys().next().value!);
+    // (A first signing that fails is tried again with the next key; one that cannot be re-created is final.)
+    this.keySigners.set(
+      loc.bucket,
+      first.then(
+        (url) => keySigner(p.S3RequestPresigner, client, url, loc.key).catch(() => undefined),
+        () => void this.keySigners.delete(loc.bucket),
+      ),
+    );
+    return first;
   }
 
   /** One client (and one keep-alive agent) per store; the registry keeps one store per configuration. */
