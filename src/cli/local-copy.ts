@@ -1,7 +1,8 @@
 // What is already on disk where an object would go: --no-clobber keeps any file there, --skip-unchanged
 // one of the object's size whose modification time is the object's (as rclone copy and aws s3 sync compare;
 // every file rangepool writes gets the object's Last-Modified as its own).
-import { stat, utimes } from 'node:fs/promises';
+import { utimesSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 
 export interface Remote {
   size: number;
@@ -18,7 +19,14 @@ export async function keepReason(path: string, remote: Remote, o: { clobber?: bo
   return local.isFile() && local.size === remote.size && sameTime ? 'unchanged (same size and time)' : undefined;
 }
 
-/** Gives a written file the object's Last-Modified (what --skip-unchanged compares next time). */
-export async function stampTime(path: string, lastModified: Date | undefined): Promise<void> {
-  if (lastModified) await utimes(path, new Date(), lastModified).catch(() => {}); // a FIFO or device: nothing to stamp
+/**
+ * Gives a written file the object's Last-Modified (what --skip-unchanged compares next time). At once: a
+ * metadata call that a trip through libuv's pool would cost more than it takes, once per object.
+ */
+export function stampTime(path: string, lastModified: Date | undefined): void {
+  try {
+    if (lastModified) utimesSync(path, new Date(), lastModified);
+  } catch {
+    // a FIFO or device: nothing to stamp
+  }
 }

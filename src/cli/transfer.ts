@@ -161,7 +161,7 @@ async function getOne(uri: string, o: GetSwitches, signal: AbortSignal): Promise
     if (note && !o.quiet) process.stderr.write(`${note}\n`);
     throw e;
   }
-  if (!span.offset && !span.length) await stampTime(output, r.meta.lastModified);
+  if (!span.offset && !span.length) stampTime(output, r.meta.lastModified);
   await new Promise((resolve) => setImmediate(resolve)); // the last block is back in the pool at the next turn: report that
   if (o.json) process.stdout.write(toJson({ uri: redactUri(uri), output, meta: r.meta, stats: r.stats, resumedBytes: r.resumedBytes, ...digestField(r.digest, o), pool: { native: pool.native, ...pool.stats() } }) + '\n');
   else if (!o.quiet) process.stderr.write(summary(`${printable(redactUri(uri))} → ${printable(output)}`, r.stats, r.resumedBytes, r.meta) + '\n');
@@ -217,7 +217,7 @@ async function manyToDirectory(from: string | string[], o: GetSwitches, signal: 
         // With -q too: an object not written is always named.
         bar.say(o.json ? JSON.stringify({ error: { uri: redactUri(r.uri), code: r.error.code, message: printable(r.error.message) } }) : `rangepool: ${describe(r.error)}`);
       } else {
-        if (r.path !== undefined) await stampTime(r.path, r.meta.lastModified);
+        if (r.path !== undefined) stampTime(r.path, r.meta.lastModified);
         const digest = digestField(r.digest, o);
         if (o.json) results.push({ uri: redactUri(r.uri), path: r.path, size: r.meta.size, ...digest, stats: r.stats });
         if (!o.quiet) bar.say(o.json ? JSON.stringify({ done: { uri: redactUri(r.uri), path: r.path, size: r.meta.size, ...digest } }) : `got ${printable(redactUri(r.uri))} → ${printable(r.path ?? '')} (${formatSize(r.meta.size)})${r.digest ? ` ${o.checksum!.algorithm} ${r.digest}` : ''}`);
