@@ -228,7 +228,7 @@ describe('errors and exit codes', () => {
     const out = execFileSync(process.execPath, [new URL(`../${bin}`, import.meta.url).pathname, 'ls', '--help'], { env, encoding: 'utf8' });
     expect(out).toMatch(/^Usage: rangepool ls/);
     const cached = readdirSync(tmp, { recursive: true }).filter((f) => String(f).startsWith('node-compile-cache/')).length;
-    const hasCache = typeof (await import('node:module')).default.enableCompileCache === 'function';
+    const hasCache = typeof ((await import('node:module')).default as { enableCompileCache?: unknown }).enableCompileCache === 'function';
     if (hasCache) expect(cached).toBeGreaterThan(1);
     else expect(cached).toBe(0);
     rmSync(tmp, { recursive: true, force: true });

@@ -567,10 +567,11 @@ export class Download {
           // its bytes, even when all those asked for came before the fault: they are asked for again.
           if (part && isRangepoolError(err, 'IntegrityError') && written > fromByte) {
             this.received -= written - fromByte;
-            // What reached the sink is taken back once its writes have ended (a write after would name it again).
-            const handed = ring ? written : sunk;
-            if (this.opts.sink) await settled();
-            if (handed > fromByte) this.callerSays(() => this.opts.sink!.forget(part!.start + fromByte, handed - fromByte));
+            // What reached the sink is taken back once every write of it has ended (a write after would name it again).
+            if (this.opts.sink) {
+              await settled();
+              this.callerSays(() => this.opts.sink!.forget(part!.start + fromByte, written - fromByte));
+            }
             written = fromByte;
             sunk = Math.min(sunk, fromByte);
             ring?.rewind(part.start + fromByte);

@@ -19,7 +19,7 @@
 // - Commit: the state goes first, then the file takes the final name while still locked.
 // Every file is opened with O_NOFOLLOW and created with O_EXCL: nothing is written through a planted link.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, fdatasync, write, fdatasyncSync, fstatSync, fsync, ftruncateSync, lstatSync, openSync, readSync, readdirSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, fdatasync, fdatasyncSync, fstatSync, fsync, ftruncateSync, lstatSync, openSync, readSync, readdirSync, renameSync, unlinkSync, write, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { RangepoolError, invalidArgument, printable } from '../errors.js';

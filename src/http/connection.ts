@@ -384,7 +384,7 @@ export class Connection {
 
   /** Reads the socket again, unless a cap's wait or a full ring holds it. */
   private resumeReading(): void {
-    if (this.alive && this.limitWait === undefined && !(this.landing && !this.dest)) this.socket.resume();
+    if (this.alive && this.limitWait === undefined && !this.waitsForRoom) this.socket.resume();
   }
 
   /** The landing may have a free block again: the body goes on where it stopped. */

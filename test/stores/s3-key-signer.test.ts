@@ -78,8 +78,8 @@ describe('s3rver, which checks every signature, serves odd keys signed this way'
     const got = new Map<string, string>();
     for await (const r of getMany(keys.map((k) => `s3://signed/${k}`), { storeOptions: { endpoint: server.endpoint, credentials: server.credentials, transport: 'direct' }, cache: false, objects: 1 })) {
       if (r.error) throw r.error;
-      got.set(r.uri, r.buffer.toString());
-      release(r.buffer);
+      got.set(r.uri, r.buffer!.toString());
+      release(r.buffer!);
     }
     expect([...got.values()].sort()).toEqual(keys.map((k) => `bytes of ${k}`).sort());
   });
