@@ -89,6 +89,26 @@ describe('landing rings', () => {
     await until(() => pool.stats().inUseBytes === 0, 'the pool back');
   });
 
+  it('time a ring waits for the disk is not the server\'s silence: writes slower than the stall timeout and the rate floor cost no retry', async () => {
+    // 100 ms of silence is a stall here, and every write takes 250 ms: the ring (4 blocks) is full most of the time.
+    const engine = new RangeEngine({ threads: 0, partSize: 2 * MiB, concurrency: 1, stallTimeoutMs: 100, minBytesPerSecond: 64 * MiB, retry: { retries: 0 } });
+    const file = Buffer.alloc(2 * MiB);
+    const r = await engine.download(store(), parseUri('s3://b/obj'), undefined, {
+      length: 2 * MiB,
+      pool: new BufferPool({ trimAfterMs: 0 }),
+      sink: {
+        start: () => {},
+        write: async (at, bytes) => {
+          await new Promise((resolve) => setTimeout(resolve, 250));
+          bytes.copy(file, at);
+        },
+        forget: () => {},
+      },
+    });
+    expect(file.equals(data.subarray(0, 2 * MiB))).toBe(true);
+    expect(r.stats).toMatchObject({ retries: 0, requests: 1 });
+  });
+
   it('a write that fails stops the download with its error; nothing is written after it, and the pool is back', async () => {
     const engine = new RangeEngine({ threads: 0, partSize: 4 * MiB, concurrency: 4 });
     const pool = new BufferPool({ trimAfterMs: 0 });

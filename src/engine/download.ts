@@ -500,6 +500,11 @@ export class Download {
         const samples: Array<[number, number]> = [[0, written]];
         const stall = setInterval(() => {
           const now = performance.now();
+          // Nor is time spent waiting for the disk (a ring with no block free): the clocks start again after it.
+          if (ring?.waiting) {
+            lastData = lastTick = now;
+            return;
+          }
           const late = Math.max(0, now - lastTick - every);
           lastData = Math.min(now, lastData + late);
           responsive += now - lastTick - late;

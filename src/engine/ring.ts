@@ -31,6 +31,11 @@ export class Ring {
     for (let off = 0; off < memory.length; off += block) this.free.push(memory.subarray(off, off + block));
   }
 
+  /** Whether its connection waits for a block to be written: a pause that is the disk's, not the server's. */
+  get waiting(): boolean {
+    return this.ready !== undefined;
+  }
+
   /** Where a response of `length` bytes lands, from the ring's position on. */
   landing(length: number): Landing {
     return { length, next: (ready) => this.next(ready) };
