@@ -8,6 +8,7 @@ import { RangepoolError } from '../errors.js';
 import type { HttpRequest } from '../http/client.js';
 import type { Location } from '../uri.js';
 import { DirectRanges } from './direct.js';
+import type { Landing } from '../http/connection.js';
 import { httpClientFor, type HttpStoreOptions } from './http-options.js';
 import type { FirstReadOptions, ListPage, ObjectMeta, ReadOptions, Store } from './store.js';
 import { ifMatchFor } from '../engine/pin.js';
@@ -62,6 +63,10 @@ export class UrlStore implements Store {
 
   readRange(loc: Location, start: number, target: Buffer, opts: ReadOptions): Promise<void> {
     return this.ranges.readRange(loc, start, target, opts);
+  }
+
+  readRangeLanding(loc: Location, start: number, landing: Landing, opts: ReadOptions): Promise<void> {
+    return this.ranges.readRange(loc, start, landing, opts);
   }
 
   async listPage(prefix: Location): Promise<ListPage> {
