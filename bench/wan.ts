@@ -147,6 +147,10 @@ function underPrefix(prefix: string): Array<Client | undefined> {
   ];
 }
 
+/** rclone fetching the 1 GiB object over HTTP in 16 streams (into `under`, else the run's tmpfs folder). */
+const rcloneStreams = (label: string, under?: string) =>
+  command(label, () => findProgram('rclone'), (s, out) => ['copyto', ':http:/bench/big', out, '--http-url', s.url, '--multi-thread-streams', '16', '--multi-thread-cutoff', '64M'], { env: () => ({ RCLONE_CONFIG: '/dev/null' }), ...(under ? { under } : {}) });
+
 /** rclone's S3 backend on the server, configured from the environment as remote `rp:`. */
 // (ListObjectsV2, which the server speaks; no CA bundle: the SDK inside rclone refuses one on its transport)
 const rcloneS3 = (s: Server) => ({ RCLONE_CONFIG: '/dev/null', RCLONE_CONFIG_RP_TYPE: 's3', RCLONE_CONFIG_RP_PROVIDER: 'Other', RCLONE_CONFIG_RP_LIST_VERSION: '2', AWS_CA_BUNDLE: '', RCLONE_CONFIG_RP_ENDPOINT: s.url, RCLONE_CONFIG_RP_ACCESS_KEY_ID: 'bench', RCLONE_CONFIG_RP_SECRET_ACCESS_KEY: 'bench', RCLONE_CONFIG_RP_FORCE_PATH_STYLE: 'true' });
@@ -166,7 +170,7 @@ function fileScenarios(shm: string, disk: string): Scenario[] {
         library('download() (warm)', { client: 'download', keys: [one], dir: join(shm, 'lib') }),
         cli('tmpfs', shm),
         aria('tmpfs', shm),
-        command('rclone copyto, 16 streams', () => findProgram('rclone'), (s, out) => ['copyto', ':http:/bench/big', out, '--http-url', s.url, '--multi-thread-streams', '16', '--multi-thread-cutoff', '64M'], { env: () => ({ RCLONE_CONFIG: '/dev/null' }), under: shm }),
+        rcloneStreams('rclone copyto, 16 streams', shm),
       ],
     },
     {
@@ -210,7 +214,7 @@ function scenarios(quick: boolean): Scenario[] {
         command('aws s3 cp, 32 requests', aws, (s, out) => ['s3', 'cp', one, out, '--endpoint-url', s.url, '--no-progress', '--only-show-errors'], { env: awsConfig(32) }),
         command('aria2c -x16 -s16 -k8M', () => findProgram('aria2c'), (s, out) => ['-x16', '-s16', '-k8M', '-q', `--dir=${join(out, '..')}`, '--out=out', url(s, 'big')]),
         command('rclone (default 4 streams)', () => findProgram('rclone'), (s, out) => ['copyto', ':http:/bench/big', out, '--http-url', s.url], { env: () => ({ RCLONE_CONFIG: '/dev/null' }) }),
-        command('rclone, 16 streams', () => findProgram('rclone'), (s, out) => ['copyto', ':http:/bench/big', out, '--http-url', s.url, '--multi-thread-streams', '16', '--multi-thread-cutoff', '64M'], { env: () => ({ RCLONE_CONFIG: '/dev/null' }) }),
+        rcloneStreams('rclone, 16 streams'),
         ...(quick ? [] : [library('SDK GetObject (one stream)', { client: 'sdk', keys: [one], cold: true }), command('curl (one stream)', () => findProgram('curl'), (s, out) => ['-sS', '--fail', '-o', out, url(s, 'big')], { cleanOnly: true })]),
       ],
     },

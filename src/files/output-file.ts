@@ -60,7 +60,7 @@ async function followLinks(path: string): Promise<string> {
  * without an exception for a missing name: a folder of many objects asks this of every one, and most
  * names are new (an Error's stack costs more than the call).
  */
-function orNot(how: typeof statSync, path: string) {
+export function orNot(how: typeof statSync, path: string) {
   try {
     return how(path, { throwIfNoEntry: false });
   } catch {

@@ -26,6 +26,7 @@ import { RangepoolError, invalidArgument, printable } from '../errors.js';
 import type { ObjectMeta } from '../stores/store.js';
 import { Extents } from './extents.js';
 import { tryLock } from './file-lock.js';
+import { orNot } from './output-file.js';
 
 const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 const NONBLOCK = constants.O_NONBLOCK ?? 0;
@@ -89,14 +90,7 @@ export function objectIdentity(uri: string, offset: number, length: number | und
 }
 
 const ours = (st: Stats | undefined): boolean => st !== undefined && st.isFile() && (process.getuid === undefined || st.uid === process.getuid());
-// (No exception for a name that is not there: most are not, and an Error's stack costs more than the call.)
-const lstatOrNot = (path: string) => {
-  try {
-    return lstatSync(path, { throwIfNoEntry: false });
-  } catch {
-    return undefined;
-  }
-};
+const lstatOrNot = (path: string) => orNot(lstatSync, path);
 const unlinkQuietly = (path: string) => {
   try {
     unlinkSync(path);

@@ -415,8 +415,8 @@ export class Connection {
     if (this.framing !== 'close') this.due -= n;
     this.onData?.(n);
     this.pay(n);
-    const more = this.total < this.capacity && !(this.framing === 'length' && this.due === 0);
-    if (this.landing && this.dest && this.at === this.dest.length && more) {
+    // A landing's full block is followed by its next, unless the body is complete.
+    if (this.landing && this.dest && this.at === this.dest.length && this.total < this.capacity && !(this.framing === 'length' && this.due === 0)) {
       this.dest = this.landing.next(this.roomAgain);
       this.at = 0;
       if (!this.dest) this.socket.pause(); // until roomAgain
