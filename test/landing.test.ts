@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BufferPool, RangeEngine, download } from '../src/index.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { BufferPool, RangeEngine, download, getObject, release } from '../src/index.js';
 import { S3Store } from '../src/stores/s3.js';
 import { parseUri } from '../src/uri.js';
 import { startObjectServer, type ObjectServer } from '../testing/object-server/index.js';
@@ -144,5 +144,25 @@ describe('landing rings', () => {
     expect(readFileSync(out).equals(data)).toBe(true);
     expect(pool.stats().peakInUseBytes).toBeGreaterThanOrEqual(8 * MiB); // a block of a part: no ring there
     await until(() => pool.stats().inUseBytes === 0, 'the pool back');
+  });
+});
+
+describe('the first response is a range like any other', () => {
+  it.each([
+    ['into memory', false],
+    ['to a file (a ring)', true],
+  ])('%s: when it stalls while its peers run, it is stopped as a straggler and its rest asked for elsewhere (no stall timeout, no retry)', async (_what, toFile) => {
+    // Only the first request stalls, after 256 KiB, until the client gives up; the stall timeout is 3 s.
+    // Each connection carries 8 MB/s, so the other ranges run long enough to be its peers.
+    server.setFaults([{ kind: 'stall', afterBytes: 256 * KiB, probability: 1, count: 1, match: { key: 'obj' } }]);
+    server.setShape({ connectionRate: 8_000_000 });
+    onTestFinished(() => server.setShape({}));
+    const engine = new RangeEngine({ threads: 0, stallTimeoutMs: 3000 });
+    const opts = { store: store(), engine, pool: new BufferPool({ trimAfterMs: 0 }), cache: false } as const;
+    const out = join(dir, 'first.bin');
+    const { stats } = toFile ? await download('s3://b/obj', out, opts) : await getObject('s3://b/obj', opts).then((r) => (release(r.buffer), r));
+    if (toFile) expect(readFileSync(out).equals(data)).toBe(true);
+    expect(stats.stragglers).toBeGreaterThanOrEqual(1);
+    expect(stats.retries).toBe(0);
   });
 });

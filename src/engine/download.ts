@@ -476,8 +476,9 @@ export class Download {
         const attemptAbort = new AbortController();
         // A straggler is stopped (once the range may be asked for again) and asked for at once elsewhere.
         // At most 2 + one per 8 parts' worth of the span is asked for again: a bound when everything is slow.
-        const mayStop = this.host && this.splittable && straggled < STRAGGLER_TRIES && this.stats.stragglers < 2 + this.length / this.opts.partSize / 8;
-        const stopper = mayStop ? (e: StragglerError) => attemptAbort.abort(e) : undefined;
+        const mayStop = () => this.host !== undefined && this.splittable && straggled < STRAGGLER_TRIES && this.stats.stragglers < 2 + this.length / this.opts.partSize / 8;
+        const stop = (e: StragglerError) => attemptAbort.abort(e);
+        const stopper = mayStop() ? stop : undefined;
         const want = () => (part ? part.length - written : Math.min(this.opts.partSize, this.opts.length ?? this.opts.partSize));
         let current: Attempt;
         if (slot) {
@@ -548,6 +549,9 @@ export class Download {
               ifMatch: this.opts.ifMatch,
               target: async (meta, span) => {
                 part = await this.begin(meta, span);
+                // Its ranges are pinned now: the first response may be stopped as a straggler like any other
+                // (what it lacks is then asked for elsewhere), not only waited out.
+                if (!current.stop && mayStop()) current.stop = stop;
                 return this.opts.sink ? memoryFor(part!) : part!.target;
               },
             });
