@@ -5,6 +5,7 @@
 #include <atomic>
 #include <map>
 
+#include "addon_tls.h"
 #include "crc32c.h"
 #include "crc64nvme.h"
 #include "file_lock.h"
@@ -503,6 +504,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("crc64nvmeCombine", Napi::Function::New(env, Crc64NvmeCombineJs));
   exports.Set("tryLockFile", Napi::Function::New(env, TryLockFileJs));
   exports.Set("externalBuffersAllowed", Napi::Function::New(env, ExternalBuffersAllowedJs));
+  InitTls(env, exports);
   return exports;
 }
 

@@ -58,6 +58,22 @@ export interface NativeBinding {
   crc64nvmeCombine(crcA: bigint, crcB: bigint, lenB: number): bigint;
   /** The exclusive flock on `fd`, without waiting: 1 taken, 0 held by another open file, -errno (-ENOSYS: none here). */
   tryLockFile(fd: number): number;
+  /** Whether TLS records can be read and decrypted in native code here (src/http/native-tls.ts). */
+  readonly tlsAvailable?: boolean;
+  /**
+   * A native reader of a TLS 1.3 connection's records from `fd` (duplicated), under the server's key, IV and next
+   * record number, starting with the `early` ciphertext read before; onEvent(bytes, end, error) once per destination
+   * (end: 0 none, 1 close_notify, 2 end of stream, 3 failed). Throws when it refuses.
+   */
+  tlsOpen(fd: number, suite: number, key: Uint8Array, iv: Uint8Array, seq: number, early: Uint8Array, onEvent: (bytes: number, end: number, error: string | undefined) => void): object;
+  /** The next destination; `fill`: report when full or a piece is in (a body), else at the first bytes. */
+  tlsTarget(handle: object, view: Uint8Array, fill: boolean): void;
+  tlsPause(handle: object, on: boolean): void;
+  tlsRef(handle: object, on: boolean): void;
+  /** After it returns, no destination is written and no event comes. */
+  tlsClose(handle: object): void;
+  /** Records decrypted so far, counting from the handshake's first under the application key. */
+  tlsRecords(handle: object): number;
 }
 
 /** The package root: dist/ and src/ both sit one level below it. */

@@ -10,6 +10,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { debuglog } from 'node:util';
 import { findHeadEnd, HeadSyntaxError, parseHead, type ResponseHead } from './head.js';
+import { connectNativeTls, nativeTlsFor } from './native-tls.js';
 
 /** A bandwidth cap as the reader sees it (engine/rate-limit.ts): pay for bytes read, learn how long to wait. */
 export interface ByteBudget {
@@ -77,12 +78,15 @@ export interface Landing {
 export interface OnRead {
   buffer: () => Uint8Array;
   callback: (n: number, buf: Uint8Array) => boolean;
+  /** Whether `buf` (from buffer()) is a body's destination, which a reader may fill before calling back. */
+  fills?: (buf: Uint8Array) => boolean;
 }
 
 /** Opens the socket a Connection reads from (a test may hand it a scripted one). */
 export type Connect = (origin: Origin, tlsOptions: tls.ConnectionOptions, onread: OnRead) => net.Socket;
 
 function connectSocket(origin: Origin, tlsOptions: tls.ConnectionOptions, onread: OnRead): net.Socket {
+  if (origin.protocol === 'https:' && nativeTlsFor(origin)) return connectNativeTls(origin, tlsOptions, onread);
   return origin.protocol === 'https:'
     ? tls.connect({ ...tlsOptions, host: origin.hostname, port: origin.port, servername: net.isIP(origin.hostname) ? undefined : origin.hostname, onread } as tls.ConnectionOptions)
     : net.connect({ host: origin.hostname, port: origin.port, onread });
@@ -142,7 +146,11 @@ export class Connection {
     tlsOptions: tls.ConnectionOptions = {},
     connect: Connect = connectSocket,
   ) {
-    this.socket = connect(origin, tlsOptions, { buffer: () => this.nextBuffer(), callback: (n, buf) => this.onRead(n, buf) });
+    this.socket = connect(origin, tlsOptions, {
+      buffer: () => this.nextBuffer(),
+      callback: (n, buf) => this.onRead(n, buf),
+      fills: (buf) => this.dest !== undefined && buf.buffer === this.dest.buffer,
+    });
     this.socket.setNoDelay(true);
     this.connected = new Promise<void>((resolve, reject) => {
       this.socket.once(origin.protocol === 'https:' ? 'secureConnect' : 'connect', resolve);
