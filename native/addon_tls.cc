@@ -65,26 +65,30 @@ Napi::Uint8Array BytesArg(const Napi::Value& v, const char* what) {
   return v.As<Napi::Uint8Array>();
 }
 
-// tlsOpen(fd, suite, key, iv, seq, early, onEvent): a handle, or throws with why the reader refused.
+// tlsOpen(fd, suite, key, iv, seq, early, handshake, onEvent): a handle, or throws with why the reader refused.
 Napi::Value TlsOpenJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int fd = info[0].As<Napi::Number>().Int32Value();
   const int suite = info[1].As<Napi::Number>().Int32Value();
   auto key = BytesArg(info[2], "key"), iv = BytesArg(info[3], "iv"), early = BytesArg(info[5], "early");
+  auto handshake = BytesArg(info[6], "handshake");
   const double seq = info[4].As<Napi::Number>().DoubleValue();
-  if (suite < 1 || suite > 3 || iv.ByteLength() != tls::kNonceBytes || seq < 0 || !info[6].IsFunction())
+  if (suite < 1 || suite > 3 || iv.ByteLength() != tls::kNonceBytes || seq < 0 || !info[7].IsFunction())
     throw Napi::TypeError::New(env, "bad TLS channel arguments");
   auto* h = new TlsHandle();
   h->env = env;
   napi_value name = Napi::String::New(env, "rangepool:tls");
-  if (napi_create_threadsafe_function(env, info[6], nullptr, name, 0, 1, nullptr, nullptr, nullptr, CallEvent, &h->events) != napi_ok) {
+  if (napi_create_threadsafe_function(env, info[7], nullptr, name, 0, 1, nullptr, nullptr, nullptr, CallEvent, &h->events) != napi_ok) {
     delete h;
     throw Napi::Error::New(env, "could not make the TLS channel's event function");
   }
   napi_threadsafe_function events = h->events;
   std::string error;
   h->channel = tls::Channel::Open(
-      fd, {static_cast<tls::Suite>(suite), key.Data(), key.ByteLength(), iv.Data(), static_cast<uint64_t>(seq)}, early.Data(),
+      fd,
+      {static_cast<tls::Suite>(suite), key.Data(), key.ByteLength(), iv.Data(), static_cast<uint64_t>(seq), handshake.Data(),
+       handshake.ByteLength()},
+      early.Data(),
       early.ByteLength(), [events](tls::Event* e) {
         if (napi_call_threadsafe_function(events, e, napi_tsfn_nonblocking) != napi_ok) delete e;
       },

@@ -217,7 +217,7 @@ bool ReaderAvailable() { return CryptoAvailable(); }
 std::shared_ptr<Channel> Channel::Open(int fd, const Keys& keys, const uint8_t* early, size_t early_len, Notify notify,
                                        std::string* error) {
   auto impl = std::make_unique<Impl>();
-  if (!impl->rec.Init(keys.suite, keys.key, keys.key_len, keys.iv, keys.seq)) {
+  if (!impl->rec.Init(keys.suite, keys.key, keys.key_len, keys.iv, keys.seq, keys.handshake, keys.handshake_len)) {
     *error = "TLS: this cipher suite or key is not available to native code";
     return nullptr;
   }

@@ -39,6 +39,8 @@ class Channel {
     size_t key_len;
     const uint8_t* iv;
     uint64_t seq;
+    const uint8_t* handshake;  // see RecordReader::Init
+    size_t handshake_len;
   };
   // `fd` is duplicated (the caller keeps its own); `early`: ciphertext read before the hand-over (a partial
   // record). Null with *error set when refused.

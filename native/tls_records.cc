@@ -15,10 +15,11 @@ RecordReader::RecordReader(size_t input_capacity)
       in_cap_(input_capacity < kRecordHeader + kMaxRecordBody ? kRecordHeader + kMaxRecordBody : input_capacity),
       plain_(new uint8_t[kMaxRecordBody]) {}
 
-bool RecordReader::Init(Suite suite, const uint8_t* key, size_t key_len, const uint8_t* iv, uint64_t seq) {
+bool RecordReader::Init(Suite suite, const uint8_t* key, size_t key_len, const uint8_t* iv, uint64_t seq, const uint8_t* handshake,
+                        size_t handshake_len) {
   std::memcpy(iv_, iv, kNonceBytes);
   seq_ = seq;
-  return aead_.Init(suite, key, key_len);
+  return aead_.Init(suite, key, key_len) && Handshake(handshake, handshake_len);
 }
 
 uint8_t* RecordReader::Space(size_t* room) {

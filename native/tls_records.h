@@ -26,8 +26,10 @@ class RecordReader {
   // `input_capacity`: the most ciphertext held at once (at least one whole record).
   explicit RecordReader(size_t input_capacity);
 
-  // Keys for the server's application traffic; `seq`: the next record's number. False: refused.
-  bool Init(Suite suite, const uint8_t* key, size_t key_len, const uint8_t* iv, uint64_t seq);
+  // Keys for the server's application traffic; `seq`: the next record's number; `handshake`: the start of
+  // a NewSessionTicket that goes on in the next record (from records read before). False: refused.
+  bool Init(Suite suite, const uint8_t* key, size_t key_len, const uint8_t* iv, uint64_t seq, const uint8_t* handshake,
+            size_t handshake_len);
 
   // Where ciphertext read from the socket goes, and how much fits (0: drain first).
   uint8_t* Space(size_t* room);

@@ -62,10 +62,11 @@ export interface NativeBinding {
   readonly tlsAvailable?: boolean;
   /**
    * A native reader of a TLS 1.3 connection's records from `fd` (duplicated), under the server's key, IV and next
-   * record number, starting with the `early` ciphertext read before; onEvent(bytes, end, error) once per destination
+   * record number, starting with the `early` ciphertext read before (and `handshake`, the start of a ticket
+   * that goes on in a later record); onEvent(bytes, end, error) once per destination
    * (end: 0 none, 1 close_notify, 2 end of stream, 3 failed). Throws when it refuses.
    */
-  tlsOpen(fd: number, suite: number, key: Uint8Array, iv: Uint8Array, seq: number, early: Uint8Array, onEvent: (bytes: number, end: number, error: string | undefined) => void): object;
+  tlsOpen(fd: number, suite: number, key: Uint8Array, iv: Uint8Array, seq: number, early: Uint8Array, handshake: Uint8Array, onEvent: (bytes: number, end: number, error: string | undefined) => void): object;
   /** The next destination; `fill`: report when full or a piece is in (a body), else at the first bytes. */
   tlsTarget(handle: object, view: Uint8Array, fill: boolean): void;
   tlsPause(handle: object, on: boolean): void;

@@ -122,14 +122,15 @@ export class NativeTlsSocket extends EventEmitter {
     if (why === undefined) {
       try {
         const keys = trafficKeys(SUITES[this.tls.getCipher().standardName]!, this.secret!);
-        const { seq, rest } = replay(keys, Buffer.concat(this.received!));
-        this.handle = binding!.tlsOpen(fd(this.raw)!, keys.suite.id, keys.key, keys.iv, seq, rest, (b, e, m) => this.onEvent(b, e, m));
+        const { seq, rest, handshake } = replay(keys, Buffer.concat(this.received!));
+        this.handle = binding!.tlsOpen(fd(this.raw)!, keys.suite.id, keys.key, keys.iv, seq, rest, handshake, (b, e, m) => this.onEvent(b, e, m));
         binding!.tlsRef(this.handle, this.refed);
         this.path = 'native';
       } catch (e) {
-        return this.refuse(e instanceof HandoverError ? e.message : `the addon refused it (${(e as Error).message})`);
+        // This connection's records (or the addon) stand in the way, not the origin's TLS: the next one tries again.
+        return this.refuse(e instanceof HandoverError ? e.message : `the addon refused it (${(e as Error).message})`, false);
       }
-    } else return this.refuse(why);
+    } else return this.refuse(why, true);
     tlsCounters.native++;
     this.received = undefined;
     this.emit('secureConnect');
@@ -146,10 +147,10 @@ export class NativeTlsSocket extends EventEmitter {
     return undefined;
   }
 
-  /** Node's path for this connection (and for its origin from now on): decrypted bytes copied where onread says. */
-  private refuse(why: string): void {
+  /** Node's path for this connection (and, `always`, for its origin from now on): decrypted bytes copied where onread says. */
+  private refuse(why: string, always: boolean): void {
     debug('TLS to %s:%d stays on Node\'s path: %s', this.origin.hostname, this.origin.port, why);
-    refusedOrigins.add(originKey(this.origin));
+    if (always) refusedOrigins.add(originKey(this.origin));
     tlsCounters.refused++;
     tlsCounters.node++;
     this.path = 'node';

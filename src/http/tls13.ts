@@ -73,10 +73,12 @@ export function openRecord(keys: TrafficKeys, seq: number, record: Buffer): { ty
  * Replays what the server sent before the hand-over: the next record's sequence number under `keys`, and
  * the bytes of a record not yet whole. Throws HandoverError where the native reader could not go on from here.
  */
-export function replay(keys: TrafficKeys, received: Buffer): { seq: number; rest: Buffer } {
+export function replay(keys: TrafficKeys, received: Buffer): { seq: number; rest: Buffer; handshake: Buffer } {
   let at = 0;
   let seq = 0;
   let opened = false;
+  // The start of a handshake message that goes on in a later record (a ticket cut across records).
+  let handshake = Buffer.alloc(0);
   while (received.length - at >= 5) {
     const len = received.readUInt16BE(at + 3);
     if (received.length - at < 5 + len) break;
@@ -96,17 +98,21 @@ export function replay(keys: TrafficKeys, received: Buffer): { seq: number; rest
     }
     opened = true;
     seq++;
-    if (inner.type !== 22 || !wholeTickets(inner.content)) throw new HandoverError(`the server sent a record of type ${inner.type} before any request`);
+    if (inner.type !== 22) throw new HandoverError(`the server sent a record of type ${inner.type} before any request`);
+    handshake = tickets(Buffer.concat([handshake, inner.content]));
   }
-  return { seq, rest: received.subarray(at) };
+  return { seq, rest: received.subarray(at), handshake };
 }
 
-/** The record holds whole NewSessionTicket messages and nothing else (a ticket cut across records: Node's path). */
-function wholeTickets(p: Buffer): boolean {
+/** Passes over whole NewSessionTicket messages; returns the start of one not yet whole (the native reader goes on with it). */
+function tickets(p: Buffer): Buffer {
   let at = 0;
-  while (at < p.length) {
-    if (p.length - at < 4 || p[at] !== 4) return false;
-    at += 4 + p.readUIntBE(at + 1, 3);
+  while (p.length - at >= 4) {
+    if (p[at] !== 4) throw new HandoverError(`handshake message ${p[at]} after the handshake`);
+    const end = at + 4 + p.readUIntBE(at + 1, 3);
+    if (end > p.length) break;
+    at = end;
   }
-  return at === p.length;
+  if (at < p.length && p[at] !== 4) throw new HandoverError(`handshake message ${p[at]} after the handshake`);
+  return p.subarray(at);
 }
