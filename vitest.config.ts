@@ -14,11 +14,15 @@ const OVER_HTTP = [
   'test/http/range-reader.test.ts',
   'test/http/segmentation.test.ts',
   'test/http/tls.test.ts',
+  'test/http/native-tls.test.ts',
   'test/stores/azure.test.ts',
   'test/stores/gcs.test.ts',
   'test/stores/s3rver.test.ts',
   'test/stores/url.test.ts',
 ];
+
+/** The test files that read over HTTPS. */
+const OVER_TLS = ['test/http/tls.test.ts', 'test/http/native-tls.test.ts'];
 
 export default defineConfig({
   test: {
@@ -34,6 +38,8 @@ export default defineConfig({
       { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'] } },
       // Engines default to RANGEPOOL_THREADS: every range of these files is read on two range threads.
       { extends: true, test: { name: 'threads', include: OVER_HTTP, env: { RANGEPOOL_THREADS: '2' } } },
+      // HTTPS bodies are decrypted by the addon's TLS reader by default: these run again on Node's TLS.
+      { extends: true, test: { name: 'node-tls', include: OVER_TLS, env: { RANGEPOOL_NATIVE_TLS: '0' } } },
     ],
   },
 });

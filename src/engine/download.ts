@@ -15,6 +15,7 @@ import { Attempt, StragglerError, isThrottle, median, type Governor } from './go
 import type { Landing } from '../http/connection.js';
 import type { RangeThreads } from '../threads/range-threads.js';
 import { Ring, ringShape } from './ring.js';
+import type { TlsPath } from '../http/native-tls.js';
 
 /** Range threads read a direct store's ranges into views of a native pool's blocks; other reads run on this thread. */
 export function threadsFor(engine: EngineContext, store: Store, pool: Pool, into?: Buffer): RangeThreads | undefined {
@@ -78,6 +79,10 @@ export class Download {
   /** The host's shared limit (adaptive concurrency); undefined: a fixed `concurrency` per object. */
   private readonly host: Governor | undefined;
   private readonly firstBytes: number[] = [];
+  /** A response's TLS path: 'node' once any body took Node's. */
+  private readonly onTls = (path: TlsPath): void => {
+    if (this.stats.tls !== 'node') this.stats.tls = path;
+  };
   /** Aborted by the caller's signal or the first failure; every range, wait and sleep listens to it. */
   private readonly stop = new AbortController();
   private verify: Checksum | false = false;
@@ -546,6 +551,7 @@ export class Download {
               pool: this.pool,
               threads: this.threads,
               limit: this.engine.rate,
+              onTls: this.onTls,
               ifMatch: this.opts.ifMatch,
               target: async (meta, span) => {
                 part = await this.begin(meta, span);
@@ -556,7 +562,7 @@ export class Download {
               },
             });
           } else if (written < part.length) {
-            const read = { version: this.meta!, signal: attemptAbort.signal, onData, pool: this.pool, threads: this.threads, limit: this.engine.rate };
+            const read = { version: this.meta!, signal: attemptAbort.signal, onData, pool: this.pool, threads: this.threads, limit: this.engine.rate, onTls: this.onTls };
             if (this.opts.sink && !block) await memoryFor(part);
             if (ring) await this.store.readRangeLanding!(this.loc, part.start + written, ring.landing(part.length - written), read);
             else await this.store.readRange(this.loc, part.start + written, part.target.subarray(written), read);

@@ -1,5 +1,6 @@
 // The engine's option, result and context types, apart from the engine so a Download can use them
 // without importing the engine that makes it.
+import type { TlsPath } from '../http/native-tls.js';
 import type { Pool } from '../pool/types.js';
 import type { ObjectMeta, Store, Transport } from '../stores/store.js';
 import type { Location } from '../uri.js';
@@ -144,6 +145,11 @@ export interface DownloadStats {
   throttled: number;
   /** Median time from sending a request to its first body byte, in ms. */
   firstByteMs: number;
+  /**
+   * Over https: on the direct transport: 'native' when every body was decrypted by the addon's TLS reader,
+   * 'node' when any was read through Node's TLS (see RANGEPOOL_NATIVE_TLS); undefined otherwise.
+   */
+  tls?: TlsPath | undefined;
 }
 
 export interface DownloadResult {

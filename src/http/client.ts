@@ -1,6 +1,7 @@
 // GET requests over the connection pool. A request on a kept-alive connection that the server closed
 // just as it was written goes again on a fresh one, without counting as a failure (as browsers do).
 import { ConnectionError, type Landing, type Origin } from './connection.js';
+import type { TlsPath } from './native-tls.js';
 import { requestHead, type ResponseHead } from './head.js';
 import { ConnectionPool } from './pool.js';
 import type { RateLimit } from '../engine/rate-limit.js';
@@ -11,6 +12,8 @@ export interface HttpRequest {
 }
 
 export interface HttpResponse extends ResponseHead {
+  /** Over https:, how the body is decrypted: in the addon ('native') or by Node's TLS ('node'). */
+  tls?: TlsPath | undefined;
   /** Reads the whole body into dest (straight from the socket; a landing's blocks only on this thread); resolves with its length. The connection then goes back. */
   readBody(dest: Uint8Array | Landing, opts?: { signal?: AbortSignal; onData?: (n: number) => void; limit?: RateLimit | undefined }): Promise<number>;
   /** At most `limit` bytes of the body as text (the rest is never read: the connection is dropped instead). */
@@ -54,6 +57,7 @@ export class HttpClient {
       };
       return {
         ...res,
+        tls: c.tlsPath,
         readBody: (dest, opts) => c.readBody(dest, opts).finally(giveBack),
         readText: async (limit, sig) => {
           const buf = Buffer.allocUnsafe(limit);

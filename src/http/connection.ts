@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { debuglog } from 'node:util';
 import { findHeadEnd, HeadSyntaxError, parseHead, type ResponseHead } from './head.js';
-import { connectNativeTls, nativeTlsFor } from './native-tls.js';
+import { connectNativeTls, nativeTlsFor, type TlsPath } from './native-tls.js';
 
 /** A bandwidth cap as the reader sees it (engine/rate-limit.ts): pay for bytes read, learn how long to wait. */
 export interface ByteBudget {
@@ -160,6 +160,12 @@ export class Connection {
     this.socket.on('error', (e) => (this.phase === 'waiting' || this.waitsForRoom || this.held ? this.hold(this.brokenError(e)) : this.fail(this.brokenError(e))));
     this.socket.on('end', () => this.onEnd());
     this.socket.on('close', () => this.onEnd());
+  }
+
+  /** Over https:, how bodies are decrypted (see native-tls.ts). */
+  get tlsPath(): TlsPath | undefined {
+    if (this.origin.protocol !== 'https:') return undefined;
+    return (this.socket as unknown as { path?: TlsPath }).path ?? 'node';
   }
 
   /** Idle and able to take another request. */

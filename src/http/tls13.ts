@@ -78,7 +78,7 @@ export function replay(keys: TrafficKeys, received: Buffer): { seq: number; rest
   let seq = 0;
   let opened = false;
   // The start of a handshake message that goes on in a later record (a ticket cut across records).
-  let handshake = Buffer.alloc(0);
+  let handshake: Buffer = Buffer.alloc(0);
   while (received.length - at >= 5) {
     const len = received.readUInt16BE(at + 3);
     if (received.length - at < 5 + len) break;

@@ -42,6 +42,7 @@ export class DirectRanges {
   async readRange(loc: Location, start: number, target: Buffer | Landing, opts: ReadOptions): Promise<void> {
     const end = start + target.length - 1;
     const res = await this.send(loc, start, end, { version: opts.version }, opts.signal, false, opts.threads, target instanceof Uint8Array ? target : undefined, opts.limit);
+    if (res.tls) opts.onTls?.(res.tls);
     try {
       if (res.status !== 206 && !(res.status === 200 && start === 0 && end === opts.version.size - 1)) {
         throw new RangepoolError('IntegrityError', `asked for bytes ${start}-${end}, got HTTP ${res.status} without a range`, { uri: loc.uri, retryable: true });
@@ -58,6 +59,7 @@ export class DirectRanges {
 
   async readFirst(loc: Location, start: number, length: number, opts: FirstReadOptions): Promise<ObjectMeta> {
     const res = await this.send(loc, start, start + length - 1, { ifMatch: opts.ifMatch }, opts.signal, true, opts.threads);
+    if (res.tls) opts.onTls?.(res.tls);
     if (res.status === 416) {
       // Past the end, or an empty object (S3 and GCS refuse any range of 0 bytes): ask what it is.
       res.drop();

@@ -26,6 +26,11 @@ export function httpError(uri: string, cause: unknown, status: number | undefine
   }
   // Node's HTTP parser refused the response (a head past its limit, a malformed Content-Length, ...).
   if (status === undefined && errno?.startsWith('HPE_')) return say('IntegrityError', `the response is not valid HTTP (${errno})`, true);
+  // A TLS record that fails its check, an alert, a cut record (Node's ERR_SSL_*, the native reader's
+  // ERR_RANGEPOOL_TLS): this connection's stream is broken, another may well not be.
+  if (status === undefined && (errno === 'ERR_RANGEPOOL_TLS' || errno?.startsWith('ERR_SSL_'))) {
+    return say('IntegrityError', `the TLS stream failed: ${(cause as Error)?.message ?? cause}`, true);
+  }
   if (status === 404) return say('NotFound', 'no such object, bucket or container');
   if (status === 401 || status === 403) return say('AccessDenied', 'access denied: check the credentials and permissions');
   if (status === 412 || status === 409) return say('PreconditionFailed', 'the object changed since it was first read');

@@ -1,4 +1,5 @@
 import type { Landing } from '../http/connection.js';
+import type { TlsPath } from '../http/native-tls.js';
 import type { Pool } from '../pool/types.js';
 import type { RangeThreads } from '../threads/range-threads.js';
 import type { RateLimit } from '../engine/rate-limit.js';
@@ -27,6 +28,8 @@ export interface ReadOptions {
   threads?: RangeThreads | undefined;
   /** The engine's bandwidth cap (maxBytesPerSecond): a body is read no faster than it allows. */
   limit?: RateLimit | undefined;
+  /** Told, for each response over https: on the direct transport, how its body is decrypted. */
+  onTls?: ((path: TlsPath) => void) | undefined;
 }
 
 export interface FirstReadOptions extends Omit<ReadOptions, 'version'> {

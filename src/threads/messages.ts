@@ -3,6 +3,7 @@
 // connections, hands back the response head, and reads the body straight into a view of the pooled
 // block it was lent. Errors cross as plain data and are rebuilt on the main thread.
 import type { ConnectionOptions } from 'node:tls';
+import type { TlsPath } from '../http/native-tls.js';
 import { ConnectionError, type ConnectionErrorKind } from '../http/connection.js';
 import type { Lent } from '../native.js';
 
@@ -38,7 +39,7 @@ export type FromThread =
    * The response head. A response that is not 2xx comes with its body as text (at most ERROR_BODY_LIMIT
    * bytes, read at once rather than after a round trip to the main thread) and its connection is done.
    */
-  | { t: 'head'; id: number; status: number; version: string; headers: Array<[string, string]>; text?: string }
+  | { t: 'head'; id: number; status: number; version: string; headers: Array<[string, string]>; tls?: TlsPath | undefined; text?: string }
   /** Body bytes that landed since the last 'data' (sent at most once per turn of the thread's loop). */
   | { t: 'data'; id: number; n: number }
   /** The body is complete (its connection back in the thread's pool, or closed); `bytes` for an unlent destination, `text` for 'text'. */

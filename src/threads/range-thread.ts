@@ -37,7 +37,7 @@ async function get(m: Extract<ToThread, { t: 'get' }>): Promise<void> {
     const res = await clients.get(m.client)!.get({ url: new URL(m.url), headers: m.headers }, abort.signal);
     const r = requests.get(m.id);
     if (!r) return res.drop(); // aborted as the head arrived
-    const head: FromThread = { t: 'head', id: m.id, status: res.status, version: res.version, headers: [...res.headers] };
+    const head: FromThread = { t: 'head', id: m.id, status: res.status, version: res.version, headers: [...res.headers], tls: res.tls };
     if (res.status >= 200 && res.status < 300) {
       r.res = res;
       send(head);

@@ -290,6 +290,7 @@ export class RangeThreads {
       status: h.status,
       version: h.version,
       headers: new Map(h.headers),
+      tls: h.tls,
       readBody: async (dest, opts) => {
         try {
           if (!(dest instanceof Uint8Array)) throw new Error('a range thread reads into a buffer, not a landing');

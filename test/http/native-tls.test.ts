@@ -8,6 +8,10 @@ import { createServer, type TLSSocket } from 'node:tls';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Connection, ConnectionError } from '../../src/http/connection.js';
+import { RangeEngine, defaultPool, getObject, release } from '../../src/index.js';
+import { S3Store } from '../../src/stores/s3.js';
+import { partial } from '../support/raw-http-server.js';
+import { until } from '../support/wait.js';
 import { NativeTlsSocket, tlsCounters } from '../../src/http/native-tls.js';
 import { binding } from '../../src/native.js';
 import { prng } from '../../testing/prng.js';
@@ -21,7 +25,7 @@ const native = process.env.RANGEPOOL_NATIVE_TLS !== '0';
 let cert: string;
 let key: string;
 /** What the server answers on each request, in order, per connection: the bytes, and whether to close after. */
-let script: (connection: number, request: number) => { bytes: Buffer; end?: boolean } = () => ({ bytes: Buffer.from('HTTP/1.1 500 x\r\ncontent-length: 0\r\n\r\n') });
+let script: (connection: number, request: number, head: string) => { bytes: Buffer; end?: boolean } = () => ({ bytes: Buffer.from('HTTP/1.1 500 x\r\ncontent-length: 0\r\n\r\n') });
 let connections = 0;
 let server: ReturnType<typeof createServer>;
 let proxy: Awaited<ReturnType<typeof startRecordProxy>>;
@@ -35,8 +39,9 @@ function startServer(options: object = {}) {
     socket.on('data', (d) => {
       pending += d.toString('latin1');
       for (let end = pending.indexOf('\r\n\r\n'); end >= 0; end = pending.indexOf('\r\n\r\n')) {
+        const head = pending.slice(0, end);
         pending = pending.slice(end + 4);
-        const r = script(connection, request++);
+        const r = script(connection, request++, head);
         if (r.end) socket.end(r.bytes);
         else socket.write(r.bytes);
       }
@@ -155,4 +160,145 @@ it(`${CASES} random exchanges over random records and TCP pieces give exact bodi
     if (native) expect((c.socket as unknown as NativeTlsSocket).path, replay).toBe('native');
     c.destroy();
   }
+});
+
+describe('a record stream that is wrong fails the connection with a typed error, and no byte of the bad record is handed on', () => {
+  const body = randomBytes(1 << 20);
+  const head = ok(body).length - body.length;
+
+  /** Reads one response whose 12th application record the editor replaces with `bad`; what was delivered and how it ended. */
+  async function readWith(bad: (record: { type: number; content: Buffer }) => OutRecord[]) {
+    let before = -1; // application bytes sealed before the bad record
+    let sent = 0;
+    let n = 0;
+    proxy.set({
+      editor: (r) => {
+        if (r.type !== 23) return [r];
+        if (n++ === 12) {
+          before = sent;
+          return bad(r);
+        }
+        sent += r.content.length;
+        return [r];
+      },
+    });
+    script = () => ({ bytes: ok(body) });
+    const c = open();
+    await c.send('GET / HTTP/1.1\r\nhost: x\r\n\r\n');
+    const dest = Buffer.alloc(body.length);
+    let delivered = 0;
+    const error = await c.readBody(dest, { onData: (k) => (delivered += k) }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    return { error, delivered, expected: before - head, exact: dest.subarray(0, delivered).equals(body.subarray(0, delivered)) };
+  }
+
+  it.each([
+    ['a flipped ciphertext bit', (r: { content: Buffer }) => [{ type: 23, content: r.content, flip: 100 }], /record \d+ failed its integrity check/],
+    ['a flipped tag bit', (r: { content: Buffer }) => [{ type: 23, content: r.content, flip: r.content.length + 1 + 3 }], /failed its integrity check/],
+    ['a KeyUpdate', () => [{ type: 22, content: Buffer.from([24, 0, 0, 1, 0]) }], /KeyUpdate/],
+    ['a handshake message other than a ticket', () => [{ type: 22, content: Buffer.from([8, 0, 0, 2, 0, 0]) }], /handshake message 8/],
+    ['a fatal alert', () => [{ type: 21, content: Buffer.from([2, 40]) }], /alert 40/],
+    ['an unknown content type', (r: { content: Buffer }) => [{ type: 99, content: r.content }], /content type 99/],
+    ['a record over 2^14 + 256 bytes', () => [{ raw: Buffer.concat([Buffer.from([23, 3, 3, 0x41, 0x01]), randomBytes(0x4101)]) }], /more than 2\^14 \+ 256/],
+    ['a record of another outer type', () => [{ raw: Buffer.from([21, 3, 3, 0, 2, 2, 40]) }], /outer type 21/],
+    ['a record too short for its tag', () => [{ raw: Buffer.concat([Buffer.from([23, 3, 3, 0, 10]), randomBytes(10)]) }], /too short/],
+  ] as const)('%s', async (_name, bad, message) => {
+    const { error, delivered, expected, exact } = await readWith(bad as never);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as ConnectionError).kind).toBe('closed');
+    if (native) expect(String((error as ConnectionError).cause)).toMatch(message); // (Node's TLS words it its own way)
+    expect(delivered).toBe(expected); // every byte before the bad record, none of it or after it
+    expect(exact).toBe(true);
+  });
+
+  it('a stream cut inside a record', async () => {
+    proxy.set({ cutAfter: 200_000 });
+    script = () => ({ bytes: ok(body) });
+    const c = open();
+    await c.send('GET / HTTP/1.1\r\nhost: x\r\n\r\n');
+    const dest = Buffer.alloc(body.length);
+    let delivered = 0;
+    const error = await c.readBody(dest, { onData: (k) => (delivered += k) }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    if (native) expect(String((error as ConnectionError).cause)).toMatch(/ended inside a record/);
+    expect(delivered).toBeGreaterThan(100_000);
+    expect(delivered).toBeLessThan(200_000);
+    expect(dest.subarray(0, delivered).equals(body.subarray(0, delivered))).toBe(true);
+  });
+});
+
+it("close_notify mid-body: every byte before it is delivered, then the body fails as cut short", async () => {
+  proxy.set({});
+  const body = randomBytes(600_000);
+  const half = 250_001;
+  script = () => ({ bytes: Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n`), body.subarray(0, half)]), end: true });
+  const c = open();
+  await c.send('GET / HTTP/1.1\r\nhost: x\r\n\r\n');
+  const dest = Buffer.alloc(body.length);
+  let delivered = 0;
+  const error = await c.readBody(dest, { onData: (k) => (delivered += k) }).catch((e: Error) => e);
+  expect(error).toMatchObject({ kind: 'closed', message: expect.stringContaining(`after ${half} body bytes`) });
+  expect(delivered).toBe(half);
+  expect(dest.subarray(0, half).equals(body.subarray(0, half))).toBe(true);
+});
+
+it('a connection destroyed mid-body never writes its destination again', async () => {
+  proxy.set({ segmenter: () => 2000 }); // a slow trickle: the body is still coming when it is destroyed
+  const body = randomBytes(4 << 20);
+  script = () => ({ bytes: ok(body) });
+  for (let round = 0; round < 5; round++) {
+    const c = open();
+    await c.send('GET / HTTP/1.1\r\nhost: x\r\n\r\n');
+    const dest = Buffer.alloc(body.length);
+    let delivered = 0;
+    const reading = c.readBody(dest, { onData: (k) => (delivered += k) }).catch((e: Error) => e);
+    while (delivered < 20_000 * (round + 1)) await new Promise((r) => setTimeout(r, 1));
+    c.destroy();
+    expect(await reading).toBeInstanceOf(Error);
+    dest.fill(0xee);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(dest.every((b) => b === 0xee)).toBe(true);
+  }
+});
+
+it("a TLS 1.2 server is read on Node's path, byte-exact, and its origin's next connections open as Node's TLS sockets", async () => {
+  const old = await startServer({ maxVersion: 'TLSv1.2' });
+  const port = (old.address() as { port: number }).port;
+  const body = randomBytes(700_000);
+  script = () => ({ bytes: ok(body) });
+  for (let i = 0; i < 2; i++) {
+    const c = open(port);
+    for (let j = 0; j < 2; j++) {
+      await c.send('GET / HTTP/1.1\r\nhost: x\r\n\r\n');
+      const dest = Buffer.alloc(body.length);
+      expect(await c.readBody(dest)).toBe(body.length);
+      expect(dest.equals(body)).toBe(true);
+    }
+    if (native && i === 0) expect((c.socket as unknown as NativeTlsSocket).path).toBe('node');
+    else expect(c.socket).not.toBeInstanceOf(NativeTlsSocket);
+    c.destroy();
+  }
+  old.close();
+});
+
+it('through the engine: a connection whose record fails its check is dropped, its range asked for again, the object exact, the pool back', async () => {
+  const data = randomBytes((6 << 20) + 7);
+  let tampered = 0;
+  proxy.set({
+    // One record of the whole download is corrupted (the first connection's 40th).
+    editor: (r) => (r.type === 23 && tampered++ === 40 ? [{ type: 23, content: r.content, flip: 7 }] : [r]),
+  });
+  script = (_c, _r, head) => ({ bytes: partial(data, /range: *(\S+)/i.exec(head)?.[1]) });
+  const before = defaultPool().stats().inUseBytes;
+  const engine = new RangeEngine({ partSize: 1 << 20, retry: { retries: 2, baseDelayMs: 1, maxDelayMs: 2 } });
+  const store = new S3Store({ endpoint: `https://127.0.0.1:${proxy.port}`, credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, tls: { ca: cert } });
+  const obj = await getObject('s3://b/k', { store, engine, cache: false });
+  expect(obj.buffer.equals(data)).toBe(true);
+  expect(tampered).toBeGreaterThan(40);
+  expect(obj.stats.retries).toBeGreaterThanOrEqual(1);
+  expect(obj.stats.tls).toBe(native ? 'native' : 'node');
+  release(obj.buffer);
+  await until(() => defaultPool().stats().inUseBytes === before, 'the pool back');
 });

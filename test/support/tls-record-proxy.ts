@@ -10,8 +10,11 @@ import { createServer, connect, type AddressInfo, type Server, type Socket } fro
 import type { TLSSocket } from 'node:tls';
 import { openRecord, serverSecret, SUITES, trafficKeys, type TrafficKeys } from '../../src/http/tls13.js';
 
-/** A record to send: sealed from content and type (with `pad` zero bytes), or `raw` bytes as they are. */
-export type OutRecord = { type: number; content: Buffer; pad?: number } | { raw: Buffer };
+/**
+ * A record to send: sealed from content and type (with `pad` zero bytes; `flip`: then one bit of its
+ * ciphertext or tag at that index after the header is flipped), or `raw` bytes as they are.
+ */
+export type OutRecord = { type: number; content: Buffer; pad?: number; flip?: number } | { raw: Buffer };
 
 /** Decides what goes out for one opened record (`seq`: its number from the server, from 0). */
 export type Editor = (record: { seq: number; type: number; content: Buffer }) => OutRecord[];
@@ -104,9 +107,17 @@ export async function startRecordProxy(target: { port: number }) {
           continue;
         }
         opened = true;
-        const edited = my.editor ? my.editor({ seq: seqIn, type: inner.type, content: inner.content }) : [inner];
+        const edited: OutRecord[] = my.editor ? my.editor({ seq: seqIn, type: inner.type, content: inner.content }) : [inner];
         seqIn++;
-        for (const r of edited) out.push('raw' in r ? r.raw : seal(keys!, seqOut++, r.type, r.content, r.pad ?? 0));
+        for (const r of edited) {
+          if ('raw' in r) {
+            out.push(r.raw);
+            continue;
+          }
+          const sealed = seal(keys!, seqOut++, r.type, r.content, r.pad ?? 0);
+          if (r.flip !== undefined) sealed[5 + (r.flip % (sealed.length - 5))]! ^= 0x10;
+          out.push(sealed);
+        }
       }
       flush();
     });
