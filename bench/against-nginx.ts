@@ -21,8 +21,10 @@ import { VARIANTS } from './variants.js';
 const MiB = 1 << 20;
 const GiB = 1 << 30;
 
-/** Library variants against nginx, rangepool's first (bench/variants.ts). */
-export const NGINX_LIBRARY = ['g', 'c', 'e', 'h', 'i', 'a'];
+/** Library variants against nginx, rangepool's first (bench/variants.ts); j runs over https only. */
+export const NGINX_LIBRARY = ['g', 'j', 'c', 'e', 'h', 'i', 'a'];
+/** Variants and peers that are only run over https (over HTTP they would repeat another row). */
+const TLS_ONLY = new Set(['j', 'rangepool-node-tls']);
 
 export interface NginxBenchOptions {
   quick: boolean;
@@ -39,6 +41,8 @@ export interface NginxBenchOptions {
 /** What each row shows: medians over the repeats. */
 export interface Row {
   label: string;
+  /** Calls into JavaScript per GiB that delivered TLS bytes (rangepool's library rows over https). */
+  callsPerGiB?: number | undefined;
   throughput: number;
   cpuPerGiB: number;
   serverCpuPerGiB: number;
@@ -46,13 +50,15 @@ export interface Row {
   busy?: number;
 }
 
-type Sample = Pick<CommandRun, 'bytes' | 'wallMs' | 'cpuMs' | 'serverCpuMs' | 'peakRss' | 'busy'>;
+type Sample = Pick<CommandRun, 'bytes' | 'wallMs' | 'cpuMs' | 'serverCpuMs' | 'peakRss' | 'busy'> & { tlsReadCalls?: number | undefined };
 
 export function row(label: string, runs: Sample[]): Row {
   const pick = (f: (r: Sample) => number) => median(runs.map(f));
   const busy = runs.every((r) => r.busy !== undefined) ? pick((r) => r.busy!) : undefined;
+  const calls = runs.every((r) => r.tlsReadCalls) ? pick((r) => r.tlsReadCalls! / (r.bytes / GiB)) : undefined;
   return {
     label,
+    callsPerGiB: calls,
     throughput: pick((r) => r.bytes / GiB / (r.wallMs / 1000)),
     cpuPerGiB: pick((r) => r.cpuMs / 1000 / (r.bytes / GiB)),
     serverCpuPerGiB: pick((r) => r.serverCpuMs / 1000 / (r.bytes / GiB)),
@@ -64,10 +70,11 @@ export function row(label: string, runs: Sample[]): Row {
 const fmt = (n: number | undefined, d = 2) => (n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(d));
 
 export function rowsTable(rows: Row[]): string[] {
+  const calls = rows.some((r) => r.callsPerGiB !== undefined);
   return [
-    '| client | GiB/s | client CPU s/GiB | server CPU s/GiB | client peak RSS MiB | machine busy |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
-    ...rows.map((r) => `| ${r.label} | ${fmt(r.throughput)} | ${fmt(r.cpuPerGiB)} | ${fmt(r.serverCpuPerGiB)} | ${fmt(r.peakRssMiB, 0)} | ${r.busy === undefined ? '–' : `${Math.round(r.busy * 100)} %`} |`),
+    `| client | GiB/s | client CPU s/GiB | server CPU s/GiB | client peak RSS MiB | machine busy |${calls ? ' JS calls per GiB of TLS bytes |' : ''}`,
+    `| --- | ---: | ---: | ---: | ---: | ---: |${calls ? ' ---: |' : ''}`,
+    ...rows.map((r) => `| ${r.label} | ${fmt(r.throughput)} | ${fmt(r.cpuPerGiB)} | ${fmt(r.serverCpuPerGiB)} | ${fmt(r.peakRssMiB, 0)} | ${r.busy === undefined ? '–' : `${Math.round(r.busy * 100)} %`} |${calls ? ` ${fmt(r.callsPerGiB, 0)} |` : ''}`),
   ];
 }
 
@@ -80,10 +87,16 @@ function target(what: string, value: number, goal: number, atLeast = true): stri
 /** The issue's targets, for whichever rows ran. Keys: variant letters and CLI peer names. */
 export function targets(tls: boolean, lib: Record<string, Row>, cli: Record<string, Row>): string[] {
   const lines: string[] = [];
-  const { g, c, e, a } = lib;
+  const { g, c, e, a, j } = lib;
   const proto = tls ? 'HTTPS' : 'HTTP';
+  // The native TLS reader against the path it replaces (j: the same client on Node's TLS).
+  if (tls && g && j) {
+    lines.push(target('HTTPS: native TLS / Node\'s TLS (g / j) CPU per GiB', g.cpuPerGiB / j.cpuPerGiB, 0.7, false));
+    lines.push(target('HTTPS: native TLS / Node\'s TLS (g / j) throughput', g.throughput / j.throughput, 1.25));
+  }
+  if (tls && g?.callsPerGiB !== undefined) lines.push(`HTTPS: JavaScript calls per GiB of TLS bytes ${fmt(g.callsPerGiB, 0)} (target ≤ 1,000) ${g.callsPerGiB <= 1000 ? 'met' : '**missed**'}${j?.callsPerGiB ? `; on Node's TLS ${fmt(j.callsPerGiB, 0)}` : ''}`);
   if (g && e) {
-    lines.push(target(`${proto}: rangepool (URL) / raw node:${tls ? 'https' : 'http'} throughput`, g.throughput / e.throughput, tls ? 1.3 : 3));
+    lines.push(target(`${proto}: rangepool (URL) / raw node:${tls ? 'https' : 'http'} throughput`, g.throughput / e.throughput, tls ? 2.5 : 3));
     if (tls) lines.push(target('HTTPS: rangepool (URL) / raw node:https CPU per GiB', g.cpuPerGiB / e.cpuPerGiB, 0.7, false));
   }
   if (tls && g && a) lines.push(target('HTTPS: rangepool (URL) / the SDK throughput', g.throughput / a.throughput, 4));
@@ -91,7 +104,7 @@ export function targets(tls: boolean, lib: Record<string, Row>, cli: Record<stri
   const r = cli.rangepool;
   if (r && cli.curl && tls) {
     lines.push(target('HTTPS, one object: rangepool get / curl throughput', r.throughput / cli.curl.throughput, 1));
-    lines.push(target('HTTPS, one object: rangepool get / curl CPU per GiB', r.cpuPerGiB / cli.curl.cpuPerGiB, 1, false));
+    lines.push(target('HTTPS, one object: rangepool get / curl CPU per GiB', r.cpuPerGiB / cli.curl.cpuPerGiB, 0.8, false));
   }
   if (r && tls) for (const peer of ['aria2c', 'rclone', 'aws']) if (cli[peer]) lines.push(target(`HTTPS, one object: rangepool get / ${peer} throughput`, r.throughput / cli[peer].throughput, 1));
   return lines;
@@ -144,7 +157,8 @@ export function availablePeers(names = Object.keys(CLI_PEERS)): { run: string[];
 /** How many measured runs againstNginx makes (for a progress bar); 0 when nginx cannot run. */
 export function nginxRuns(o: Pick<NginxBenchOptions, 'repeats' | 'variants' | 'clis'>): number {
   if (nginxMissing()) return 0;
-  return 2 * o.repeats * ((o.variants ?? NGINX_LIBRARY).length + availablePeers(o.clis).run.length);
+  const items = [...(o.variants ?? NGINX_LIBRARY), ...availablePeers(o.clis).run];
+  return o.repeats * (2 * items.length - items.filter((i) => TLS_ONLY.has(i)).length);
 }
 
 interface Served {
@@ -182,13 +196,14 @@ export async function againstNginx(o: NginxBenchOptions): Promise<{ lines: strin
   const missing = nginxMissing();
   if (missing) return { lines: [`nginx scenarios skipped: ${missing}.`], json: { skipped: missing } };
   return withNginx(o, async ({ nginx, out, seed, bigSize }) => {
-    const variants = o.variants ?? NGINX_LIBRARY;
-    const { run: clis, skipped } = availablePeers(o.clis);
-    const programs = new Map(clis.map((n) => [n, CLI_PEERS[n]!.program()!])); // found once: aws answers --version slowly
+    const { run: allClis, skipped } = availablePeers(o.clis);
+    const programs = new Map(allClis.map((n) => [n, CLI_PEERS[n]!.program()!])); // found once: aws answers --version slowly
     const sections: string[] = [];
     const json: Record<string, unknown> = { nginx: nginx.version };
     const serverPerGiB: Record<string, number[]> = { tls: [], plain: [] };
     for (const tls of [true, false]) {
+      const variants = (o.variants ?? NGINX_LIBRARY).filter((v) => tls || !TLS_ONLY.has(v));
+      const clis = allClis.filter((n) => tls || !TLS_ONLY.has(n));
       const origin = tls ? nginx.https : nginx.http;
       const caEnv: Record<string, string> = tls ? { NODE_EXTRA_CA_CERTS: nginx.caFile } : {};
       // Library variants and command-line peers, one alternating order over both.

@@ -17,6 +17,8 @@ export interface Run {
   peakRss: number;
   minorFaults: number;
   freshLarge: number;
+  /** Calls into JavaScript that delivered bytes of https: responses (rangepool's reader only). */
+  tlsReadCalls?: number;
   p50: number;
   p99: number;
   rss: [number, number][];

@@ -43,6 +43,8 @@ export interface Peer {
   install: string;
   /** argv after the program, and extra environment. */
   command: (f: Fetch) => { args: string[]; env?: Record<string, string> };
+  /** Only over https (over plain HTTP it is another peer's twin). */
+  tlsOnly?: boolean;
 }
 
 const awsV2 = (file: string) => {
@@ -61,6 +63,13 @@ export const CLI_PEERS: Record<string, Peer> = {
     program: () => process.execPath,
     install: 'npm run build',
     command: (f) => ({ args: [nodeCli, 'get', f.url, '-o', f.output, '-q'], env: f.caFile ? { NODE_EXTRA_CA_CERTS: f.caFile } : undefined }),
+  },
+  'rangepool-node-tls': {
+    label: "rangepool get on Node's TLS (RANGEPOOL_NATIVE_TLS=0)",
+    program: () => process.execPath,
+    install: 'npm run build',
+    tlsOnly: true,
+    command: (f) => ({ args: [nodeCli, 'get', f.url, '-o', f.output, '-q'], env: { RANGEPOOL_NATIVE_TLS: '0', ...(f.caFile ? { NODE_EXTRA_CA_CERTS: f.caFile } : {}) } }),
   },
   curl: {
     label: 'curl (one stream)',

@@ -1,6 +1,7 @@
 // One variant in its own process, so its CPU time, RSS and page faults are its own. Prints one JSON line.
 // Usage: node --expose-gc --import tsx bench/run-variant.ts '{"variant":"c","url":...,"key":...,"size":...,"parallel":32,"downloads":64,"partSize":...,"concurrency":8}'
 import { machineBusy, machineSample, processCpu } from './proc.js';
+import { tlsReadCalls } from '../src/http/connection.js';
 import { VARIANTS, type VariantOptions } from './variants.js';
 
 const o = JSON.parse(process.argv[2] ?? '{}') as VariantOptions;
@@ -33,6 +34,7 @@ const sampleRss = () => {
 };
 sampleRss();
 const sampler = setInterval(sampleRss, 25);
+const calls0 = tlsReadCalls.count;
 const cpu0 = process.cpuUsage();
 const ru0 = process.resourceUsage();
 const server0 = processCpu(o.serverPids ?? []);
@@ -58,6 +60,7 @@ console.log(
     peakRss,
     minorFaults: ru.minorPageFault - ru0.minorPageFault,
     freshLarge: client.freshLarge() - freshBefore,
+    tlsReadCalls: tlsReadCalls.count - calls0,
     p50: pct(50),
     p99: pct(99),
     rss,

@@ -166,5 +166,13 @@ export const VARIANTS: Record<string, { label: string; make: (url: string, o: Va
   f: { label: 'f. rangepool get(), native pool, SDK transport', make: (url, o) => rangepool(url, new BufferPool({ maxBytes: 64 * 1024 * MiB, idlePerClass: o.parallel }), o, 'sdk') },
   g: { label: 'g. rangepool get() of an http(s):// URL', make: (url, o) => rangepool(url, new BufferPool({ maxBytes: 64 * 1024 * MiB, idlePerClass: o.parallel }), o, undefined, true) },
   h: { label: 'h. undici request() ranges into reused buffers', make: (url, o) => undici(url, o) },
+  // g with TLS records decrypted by Node, one JavaScript call per record (the path before the native reader).
+  j: {
+    label: "j. rangepool get() of an https:// URL on Node's TLS (RANGEPOOL_NATIVE_TLS=0)",
+    make: (url, o) => {
+      process.env.RANGEPOOL_NATIVE_TLS = '0';
+      return rangepool(url, new BufferPool({ maxBytes: 64 * 1024 * MiB, idlePerClass: o.parallel }), o, undefined, true);
+    },
+  },
   i: { label: 'i. global fetch() ranges into reused buffers', make: (url, o) => globalFetch(url, o) },
 };

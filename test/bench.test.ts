@@ -108,12 +108,26 @@ describe('bench/against-nginx.ts: tables, targets and the ceiling', () => {
     const e = row('e', [sample(1, 2)]);
     const a = row('a', [sample(1, 5)]);
     const lines = targets(true, { g, e, a }, { rangepool: row('r', [sample(1, 1)]), curl: row('curl', [sample(2, 0.5)]) });
-    expect(lines).toContain('HTTPS: rangepool (URL) / raw node:https throughput: 2.00× (target ≥ 1.3×) met');
+    expect(lines).toContain('HTTPS: rangepool (URL) / raw node:https throughput: 2.00× (target ≥ 2.5×) **missed**');
     expect(lines).toContain('HTTPS: rangepool (URL) / raw node:https CPU per GiB: 0.50× (target ≤ 0.7×) met');
     expect(lines).toContain('HTTPS: rangepool (URL) / the SDK throughput: 2.00× (target ≥ 4×) **missed**');
     expect(lines).toContain('HTTPS, one object: rangepool get / curl throughput: 0.50× (target ≥ 1×) **missed**');
     expect(targets(false, { g, e }, {})).toEqual(['HTTP: rangepool (URL) / raw node:http throughput: 2.00× (target ≥ 3×) **missed**']);
     expect(rowsTable([g])[2]).toBe('| g | 2.00 | 1.00 | 0.50 | 100 | 90 % |');
+  });
+
+  it("the native TLS rows: against the same client on Node's TLS, and JavaScript calls per GiB", () => {
+    const g = row('g', [{ ...sample(2, 0.6), tlsReadCalls: 600 }]);
+    const j = row('j', [{ ...sample(1, 1), tlsReadCalls: 65_600 }]);
+    const lines = targets(true, { g, j }, {});
+    expect(lines).toEqual([
+      "HTTPS: native TLS / Node's TLS (g / j) CPU per GiB: 0.60× (target ≤ 0.7×) met",
+      "HTTPS: native TLS / Node's TLS (g / j) throughput: 2.00× (target ≥ 1.25×) met",
+      "HTTPS: JavaScript calls per GiB of TLS bytes 600 (target ≤ 1,000) met; on Node's TLS 65600",
+    ]);
+    expect(rowsTable([g, j])[0]).toMatch(/JS calls per GiB of TLS bytes \|$/);
+    expect(rowsTable([g, j])[3]).toBe('| j | 1.00 | 1.00 | 0.50 | 100 | 90 % | 65600 |');
+    expect(rowsTable([row('e', [sample(1, 2)])])[0]).not.toMatch(/JS calls/); // a table without such rows has no such column
   });
 
   it('the ceiling: cores over what the server and decryption alone cost per GiB', () => {

@@ -15,7 +15,7 @@ import { Attempt, StragglerError, isThrottle, median, type Governor } from './go
 import type { Landing } from '../http/connection.js';
 import type { RangeThreads } from '../threads/range-threads.js';
 import { Ring, ringShape } from './ring.js';
-import type { TlsPath } from '../http/native-tls.js';
+import type { TlsPath } from '../http/socket-contract.js';
 
 /** Range threads read a direct store's ranges into views of a native pool's blocks; other reads run on this thread. */
 export function threadsFor(engine: EngineContext, store: Store, pool: Pool, into?: Buffer): RangeThreads | undefined {

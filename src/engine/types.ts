@@ -1,6 +1,6 @@
 // The engine's option, result and context types, apart from the engine so a Download can use them
 // without importing the engine that makes it.
-import type { TlsPath } from '../http/native-tls.js';
+import type { TlsPath } from '../http/socket-contract.js';
 import type { Pool } from '../pool/types.js';
 import type { ObjectMeta, Store, Transport } from '../stores/store.js';
 import type { Location } from '../uri.js';

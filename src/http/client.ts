@@ -1,7 +1,7 @@
 // GET requests over the connection pool. A request on a kept-alive connection that the server closed
 // just as it was written goes again on a fresh one, without counting as a failure (as browsers do).
 import { ConnectionError, type Landing, type Origin } from './connection.js';
-import type { TlsPath } from './native-tls.js';
+import type { TlsPath } from './socket-contract.js';
 import { requestHead, type ResponseHead } from './head.js';
 import { ConnectionPool } from './pool.js';
 import type { RateLimit } from '../engine/rate-limit.js';

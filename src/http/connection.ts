@@ -10,7 +10,10 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { debuglog } from 'node:util';
 import { findHeadEnd, HeadSyntaxError, parseHead, type ResponseHead } from './head.js';
-import { connectNativeTls, nativeTlsFor, type TlsPath } from './native-tls.js';
+import { connectNativeTls, nativeTlsFor } from './native-tls.js';
+import type { OnRead, Origin, TlsPath } from './socket-contract.js';
+
+export type { OnRead, Origin, TlsPath } from './socket-contract.js';
 
 /** A bandwidth cap as the reader sees it (engine/rate-limit.ts): pay for bytes read, learn how long to wait. */
 export interface ByteBudget {
@@ -45,6 +48,9 @@ export type ConnectionErrorKind =
   | 'head-too-large'
   | 'body-too-long'; // more body than the destination holds
 
+/** Calls into JavaScript that delivered bytes of an https: response (one per read or native piece), for the benchmark. */
+export const tlsReadCalls = { count: 0 };
+
 export class ConnectionError extends Error {
   override readonly name = 'ConnectionError';
   constructor(
@@ -56,11 +62,6 @@ export class ConnectionError extends Error {
   }
 }
 
-export interface Origin {
-  protocol: 'http:' | 'https:';
-  hostname: string;
-  port: number;
-}
 
 /**
  * A body's destination as a ring of small blocks instead of one buffer (download() to a file): the blocks
@@ -74,13 +75,6 @@ export interface Landing {
   next(ready: () => void): Uint8Array | undefined;
 }
 
-/** Node's `onread` contract: buffer() says where the next read lands, callback() says it did (false pauses). */
-export interface OnRead {
-  buffer: () => Uint8Array;
-  callback: (n: number, buf: Uint8Array) => boolean;
-  /** Whether `buf` (from buffer()) is a body's destination, which a reader may fill before calling back. */
-  fills?: (buf: Uint8Array) => boolean;
-}
 
 /** Opens the socket a Connection reads from (a test may hand it a scripted one). */
 export type Connect = (origin: Origin, tlsOptions: tls.ConnectionOptions, onread: OnRead) => net.Socket;
@@ -357,6 +351,7 @@ export class Connection {
 
   private onRead(n: number, buf: Uint8Array): boolean {
     this.responseBytes += n;
+    if (this.origin.protocol === 'https:') tlsReadCalls.count++;
     // Where the bytes landed is read from the buffer Node hands back, not assumed from our last answer.
     if (buf.buffer === this.scratch.buffer) {
       // Keep scratch's unconsumed bytes contiguous, wherever in it this read landed.

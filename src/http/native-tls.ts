@@ -14,13 +14,10 @@ import { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { debuglog } from 'node:util';
 import { binding } from '../native.js';
-import type { OnRead, Origin } from './connection.js';
+import type { OnRead, Origin, TlsPath } from './socket-contract.js';
 import { HandoverError, replay, serverSecret, SUITES, trafficKeys } from './tls13.js';
 
 const debug = debuglog('rangepool');
-
-/** How a TLS connection's bodies were read: decrypted by the addon, or by Node one record per call. */
-export type TlsPath = 'native' | 'node';
 
 /** What the TLS connections of this thread did, for stats and the benchmark. */
 export const tlsCounters = { native: 0, node: 0, refused: 0, events: 0 };

@@ -1,5 +1,5 @@
 import type { Landing } from '../http/connection.js';
-import type { TlsPath } from '../http/native-tls.js';
+import type { TlsPath } from '../http/socket-contract.js';
 import type { Pool } from '../pool/types.js';
 import type { RangeThreads } from '../threads/range-threads.js';
 import type { RateLimit } from '../engine/rate-limit.js';

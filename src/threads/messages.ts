@@ -3,7 +3,7 @@
 // connections, hands back the response head, and reads the body straight into a view of the pooled
 // block it was lent. Errors cross as plain data and are rebuilt on the main thread.
 import type { ConnectionOptions } from 'node:tls';
-import type { TlsPath } from '../http/native-tls.js';
+import type { TlsPath } from '../http/socket-contract.js';
 import { ConnectionError, type ConnectionErrorKind } from '../http/connection.js';
 import type { Lent } from '../native.js';
 
