@@ -15,6 +15,7 @@ const OVER_HTTP = [
   'test/http/segmentation.test.ts',
   'test/http/tls.test.ts',
   'test/http/native-tls.test.ts',
+  'test/http/nginx-tls.test.ts',
   'test/stores/azure.test.ts',
   'test/stores/gcs.test.ts',
   'test/stores/s3rver.test.ts',
@@ -22,7 +23,7 @@ const OVER_HTTP = [
 ];
 
 /** The test files that read over HTTPS. */
-const OVER_TLS = ['test/http/tls.test.ts', 'test/http/native-tls.test.ts'];
+const OVER_TLS = ['test/http/tls.test.ts', 'test/http/native-tls.test.ts', 'test/http/nginx-tls.test.ts'];
 
 export default defineConfig({
   test: {

@@ -14,7 +14,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { alternating, median, runVariant } from './measure.js';
-import { nginxMissing, startNginx, type Nginx } from './nginx.js';
+import { nginxMissing, startNginx, type Nginx } from '../testing/nginx.js';
 import { CLI_PEERS, findProgram, gnuTime, measureCommand, type CommandRun } from './peers.js';
 import { VARIANTS } from './variants.js';
 

@@ -3,26 +3,14 @@
 // CPU and peak RSS, /proc for the server's CPU and how busy the machine was over the same span. A peer
 // that is not installed is skipped with the line that says how to install it.
 import { execFile, execFileSync } from 'node:child_process';
-import { accessSync, constants, readFileSync, rmSync, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { printable } from '../src/errors.js';
+import { findProgram } from '../testing/programs.js';
 import { root } from '../testing/spawn.js';
+export { findProgram } from '../testing/programs.js';
 import { machineBusy, machineSample, parseGnuTime, processCpu, TIME_FORMAT } from './proc.js';
 
-/** The first executable `name` on PATH (then in `extraDirs`) that `accept` takes, or undefined. */
-export function findProgram(name: string, extraDirs: string[] = [], accept: (path: string) => boolean = () => true, path = process.env.PATH ?? ''): string | undefined {
-  for (const dir of [...path.split(delimiter), ...extraDirs]) {
-    if (!dir) continue;
-    const file = join(dir, name);
-    try {
-      accessSync(file, constants.X_OK);
-      if (statSync(file).isFile() && accept(file)) return file;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 /** What a command-line client needs to fetch one object into a file. */
 export interface Fetch {

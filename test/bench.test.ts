@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { availablePeers, ceiling, parseOpensslSpeed, row, rowsTable, targets } from '../bench/against-nginx.js';
-import { makeCertificate, nginxConfig, nginxMissing, startNginx } from '../bench/nginx.js';
+import { makeCertificate, nginxConfig, nginxMissing, startNginx } from '../testing/nginx.js';
 import { CLI_PEERS, findProgram, gnuTime, measureCommand } from '../bench/peers.js';
 import { machineBusy, machineSample, parseGnuTime, parseMachineStat, parseProcStat, processCpu } from '../bench/proc.js';
 import { getObject, RangeEngine } from '../src/index.js';

@@ -1,4 +1,4 @@
-// nginx from the system's package, as an independent server for the benchmark: its own prefix and config,
+// nginx from the system's package, as an independent server for the benchmark and the tests: its own prefix and config,
 // a fresh ECDSA P-256 certificate (TLS 1.3 only), the objects served from a directory the caller fills
 // (path-style /bucket/key, so s3:// presigned GETs and HEADs work: nginx ignores the query string), one
 // listener for HTTP and one for HTTPS on 127.0.0.1. Nothing here is nginx's default site or system config.
@@ -7,8 +7,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileS
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { printable } from '../src/errors.js';
-import { freePort, waitForPort } from '../testing/emulators/free-port.js';
-import { findProgram } from './peers.js';
+import { freePort, waitForPort } from './emulators/free-port.js';
+import { findProgram } from './programs.js';
 
 const run = promisify(execFile);
 
