@@ -19,8 +19,8 @@ import { HandoverError, replay, serverSecret, SUITES, trafficKeys } from './tls1
 
 const debug = debuglog('rangepool');
 
-/** What the TLS connections of this thread did, for stats and the benchmark. */
-export const tlsCounters = { native: 0, node: 0, refused: 0, events: 0 };
+/** Events the addon delivered on this thread (one per destination it filled or piece it reported). */
+export const tlsCounters = { events: 0 };
 
 /** Origins whose hand-over was refused once (TLS 1.2, another suite): they take Node's path from then on. */
 const refusedOrigins = new Set<string>();
@@ -49,6 +49,8 @@ export class NativeTlsSocket extends EventEmitter {
   /** Which path this connection's bodies take (set at 'secureConnect'). */
   path: TlsPath | undefined;
   private readonly raw: net.Socket;
+  /** The stream Node's TLS runs over: what the raw socket read goes in, what TLS writes goes out. */
+  private readonly wire: Duplex;
   private readonly tls: tls.TLSSocket;
   /** Ciphertext read before the hand-over (only the handshake's, and a partial record after it). */
   private received: Buffer[] | undefined = [];
@@ -74,7 +76,6 @@ export class NativeTlsSocket extends EventEmitter {
       onread: { buffer: rawBuf, callback: (n: number, buf: Uint8Array) => this.onRaw(n, buf) },
     });
     const raw = this.raw;
-    // The stream Node's TLS runs over: what the raw socket read goes in, what TLS writes goes out.
     const wire = new Duplex({
       read() {},
       write(chunk: Buffer, _enc, cb) {
@@ -103,8 +104,6 @@ export class NativeTlsSocket extends EventEmitter {
     this.raw.on('close', () => this.destroy());
   }
 
-  private readonly wire: Duplex;
-
   private onRaw(n: number, buf: Uint8Array): boolean {
     const copy = Buffer.from(buf.subarray(0, n));
     this.received?.push(copy);
@@ -128,7 +127,6 @@ export class NativeTlsSocket extends EventEmitter {
         return this.refuse(e instanceof HandoverError ? e.message : `the addon refused it (${(e as Error).message})`, false);
       }
     } else return this.refuse(why, true);
-    tlsCounters.native++;
     this.received = undefined;
     this.emit('secureConnect');
     if (!this.paused) this.next();
@@ -148,8 +146,6 @@ export class NativeTlsSocket extends EventEmitter {
   private refuse(why: string, always: boolean): void {
     debug('TLS to %s:%d stays on Node\'s path: %s', this.origin.hostname, this.origin.port, why);
     if (always) refusedOrigins.add(originKey(this.origin));
-    tlsCounters.refused++;
-    tlsCounters.node++;
     this.path = 'node';
     this.received = undefined;
     this.tls.on('data', (chunk: Buffer) => this.fromNode(chunk));
