@@ -70,7 +70,10 @@ export class NativeTlsSocket extends EventEmitter {
   ) {
     super();
     const rawBuf = Buffer.allocUnsafe(RAW_READ);
+    // The TCP options tls.connect would pass on (lookup, family, localAddress, ...) go to the raw socket.
+    const { socket: _socket, ...tcp } = tlsOptions;
     this.raw = net.connect({
+      ...(tcp as net.TcpNetConnectOpts),
       host: origin.hostname,
       port: origin.port,
       onread: { buffer: rawBuf, callback: (n: number, buf: Uint8Array) => this.onRaw(n, buf) },

@@ -302,3 +302,31 @@ it('through the engine: a connection whose record fails its check is dropped, it
   release(obj.buffer);
   await until(() => defaultPool().stats().inUseBytes === before, 'the pool back');
 });
+
+it("certificates, names, SNI and the connect options stay Node's: a name the certificate holds is read (SNI sent, resolved by the caller's lookup), another is refused", async () => {
+  const pems = await generate([{ name: 'commonName', value: 'objects.test' }], { keySize: 2048, extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'objects.test' }] }] });
+  let sni: string | false | undefined;
+  const named = createServer({ key: pems.private, cert: pems.cert }, (socket: TLSSocket) => {
+    sni = (socket as TLSSocket & { servername: string | false }).servername;
+    socket.on('error', () => {});
+    socket.once('data', () => socket.write(ok(Buffer.from('hello'))));
+  });
+  await new Promise<void>((r) => named.listen(0, '127.0.0.1', () => r()));
+  const port = (named.address() as { port: number }).port;
+  // objects.test resolves nowhere but through this lookup (a TLS option Node passes on to its TCP connect).
+  const lookup = (_h: string, o: { all?: boolean }, cb: (e: null, a: unknown, f?: number) => void) => (o.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4));
+  const good = new Connection({ protocol: 'https:', hostname: 'objects.test', port }, { ca: pems.cert, lookup } as never);
+  await good.send('GET / HTTP/1.1\r\nhost: objects.test\r\n\r\n');
+  const dest = Buffer.alloc(5);
+  expect(await good.readBody(dest)).toBe(5);
+  expect(dest.toString()).toBe('hello');
+  expect(sni).toBe('objects.test');
+  if (native) expect((good.socket as unknown as NativeTlsSocket).path).toBe('native');
+  good.destroy();
+  // The same certificate reached by IP: the name check fails before any byte of a response.
+  const wrong = new Connection({ protocol: 'https:', hostname: '127.0.0.1', port }, { ca: pems.cert });
+  const err = await wrong.send('GET / HTTP/1.1\r\nhost: x\r\n\r\n').catch((e: Error) => e);
+  expect(err).toBeInstanceOf(ConnectionError);
+  expect(((err as ConnectionError).cause as NodeJS.ErrnoException).code).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
+  named.close();
+});
