@@ -123,6 +123,7 @@ export class NativeTlsSocket extends EventEmitter {
         const keys = trafficKeys(SUITES[this.tls.getCipher().standardName]!, this.secret!);
         const { seq, rest, handshake } = replay(keys, Buffer.concat(this.received!));
         this.handle = binding!.tlsOpen(fd(this.raw)!, keys.suite.id, keys.key, keys.iv, seq, rest, handshake, (b, e, m) => this.onEvent(b, e, m));
+        keys.key.fill(0);
         binding!.tlsRef(this.handle, this.refed);
         this.path = 'native';
       } catch (e) {
@@ -131,6 +132,7 @@ export class NativeTlsSocket extends EventEmitter {
       }
     } else return this.refuse(why, true);
     this.received = undefined;
+    this.secret = undefined; // (the addon keeps only the expanded key, in its cipher context)
     this.emit('secureConnect');
     if (!this.paused) this.next();
   }
@@ -150,7 +152,7 @@ export class NativeTlsSocket extends EventEmitter {
     debug('TLS to %s:%d stays on Node\'s path: %s', this.origin.hostname, this.origin.port, why);
     if (always) refusedOrigins.add(originKey(this.origin));
     this.path = 'node';
-    this.received = undefined;
+    this.received = this.secret = undefined;
     this.tls.on('data', (chunk: Buffer) => this.fromNode(chunk));
     this.tls.on('end', () => this.emit('end'));
     this.emit('secureConnect');
