@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "rangepool",
-      "sources": ["native/pool.cc", "native/registry.cc", "native/crc32c.cc", "native/crc64nvme.cc", "native/file_lock.cc", "native/tls_aead.cc", "native/tls_records.cc", "native/tls_reader.cc", "native/addon_tls.cc", "native/addon.cc"],
+      "sources": ["native/pool.cc", "native/registry.cc", "native/crc32c.cc", "native/crc64nvme.cc", "native/file_lock.cc", "native/file_space.cc", "native/tls_aead.cc", "native/tls_records.cc", "native/tls_reader.cc", "native/addon_tls.cc", "native/addon.cc"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": [
         "NAPI_VERSION=8",

@@ -9,6 +9,7 @@
 #include "crc32c.h"
 #include "crc64nvme.h"
 #include "file_lock.h"
+#include "file_space.h"
 #include "registry.h"
 
 #ifndef RANGEPOOL_SOURCE_HASH
@@ -477,6 +478,12 @@ Napi::Value TryLockFileJs(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), TryLockFile(info[0].As<Napi::Number>().Int32Value()));
 }
 
+// preallocate(fd, length): 0 done, or -errno (see file_space.h).
+Napi::Value PreallocateJs(const Napi::CallbackInfo& info) {
+  if (!info[0].IsNumber() || !info[1].IsNumber()) throw Napi::TypeError::New(info.Env(), "expected a file descriptor and a length");
+  return Napi::Number::New(info.Env(), Preallocate(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int64Value()));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sourceHash", RANGEPOOL_SOURCE_HASH);
   exports.Set("poisonByte", static_cast<double>(kPoisonByte));
@@ -503,6 +510,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("crc64nvme", Napi::Function::New(env, Crc64NvmeJs));
   exports.Set("crc64nvmeCombine", Napi::Function::New(env, Crc64NvmeCombineJs));
   exports.Set("tryLockFile", Napi::Function::New(env, TryLockFileJs));
+  exports.Set("preallocate", Napi::Function::New(env, PreallocateJs));
   exports.Set("externalBuffersAllowed", Napi::Function::New(env, ExternalBuffersAllowedJs));
   InitTls(env, exports);
   return exports;

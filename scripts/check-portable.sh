@@ -20,7 +20,7 @@ trap 'rm -rf "$out"' EXIT
 check() {
   local name="$1"
   shift
-  for f in pool registry crc32c crc64nvme file_lock tls_aead tls_records tls_reader addon_tls addon; do "$@" "${flags[@]}" -c "native/$f.cc" -o "$out/$f.o"; done
+  for f in pool registry crc32c crc64nvme file_lock file_space tls_aead tls_records tls_reader addon_tls addon; do "$@" "${flags[@]}" -c "native/$f.cc" -o "$out/$f.o"; done
   echo "ok: $name"
 }
 

@@ -58,6 +58,8 @@ export interface NativeBinding {
   crc64nvmeCombine(crcA: bigint, crcB: bigint, lenB: number): bigint;
   /** The exclusive flock on `fd`, without waiting: 1 taken, 0 held by another open file, -errno (-ENOSYS: none here). */
   tryLockFile(fd: number): number;
+  /** Allocates the blocks of the file's first `length` bytes: 0, or -errno (-ENOSPC: it cannot fit; -EOPNOTSUPP/-ENOSYS: no such call here). */
+  preallocate?(fd: number, length: number): number;
   /** Whether TLS records can be read and decrypted in native code here (src/http/native-tls.ts). */
   readonly tlsAvailable?: boolean;
   /**

@@ -25,6 +25,7 @@ import { promisify } from 'node:util';
 import { RangepoolError, invalidArgument, printable } from '../errors.js';
 import type { ObjectMeta } from '../stores/store.js';
 import { Extents } from './extents.js';
+import { preallocate } from './file-space.js';
 import { tryLock } from './file-lock.js';
 import { orNot } from './output-file.js';
 
@@ -320,6 +321,7 @@ export class PartFile {
   start(meta: ObjectMeta, length: number): void {
     if (this.resumed) return; // continued: its meta and length are the state's
     ftruncateSync(this.fd, length); // its final size at once: no growth on every write
+    preallocate(this.fd, length); // and its blocks: one that cannot fit fails here, not gigabytes later
     this.length = length;
     if (this.pinnable(meta)) this.meta = meta;
   }
