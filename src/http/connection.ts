@@ -62,7 +62,6 @@ export class ConnectionError extends Error {
   }
 }
 
-
 /**
  * A body's destination as a ring of small blocks instead of one buffer (download() to a file): the blocks
  * are filled one after another, each asked for once the one before is full. Memory is the ring, whatever
@@ -74,7 +73,6 @@ export interface Landing {
   /** The block the next bytes land in, or undefined while none is free: `ready` is then called once one may be. */
   next(ready: () => void): Uint8Array | undefined;
 }
-
 
 /** Opens the socket a Connection reads from (a test may hand it a scripted one). */
 export type Connect = (origin: Origin, tlsOptions: tls.ConnectionOptions, onread: OnRead) => net.Socket;
