@@ -27,12 +27,15 @@ let key: string;
 /** What the server answers on each request, in order, per connection: the bytes, and whether to close after. */
 let script: (connection: number, request: number, head: string) => { bytes: Buffer; end?: boolean } = () => ({ bytes: Buffer.from('HTTP/1.1 500 x\r\ncontent-length: 0\r\n\r\n') });
 let connections = 0;
+/** The server's side of each connection it accepted, in order. */
+const serverSockets: TLSSocket[] = [];
 let server: ReturnType<typeof createServer>;
 let proxy: Awaited<ReturnType<typeof startRecordProxy>>;
 
 function startServer(options: object = {}) {
   const s = createServer({ key, cert, ...options }, (socket: TLSSocket) => {
     const connection = connections++;
+    serverSockets.push(socket);
     let request = 0;
     let pending = '';
     socket.on('error', () => {});
@@ -329,4 +332,17 @@ it("certificates, names, SNI and the connect options stay Node's: a name the cer
   expect(err).toBeInstanceOf(ConnectionError);
   expect(((err as ConnectionError).cause as NodeJS.ErrnoException).code).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
   named.close();
+});
+
+it('a kept-alive connection the server closes while idle (close_notify, then FIN) is noticed: no longer reusable', async () => {
+  proxy.set({});
+  const body = randomBytes(1000);
+  script = () => ({ bytes: ok(body) });
+  const c = open();
+  await c.send('GET / HTTP/1.1\r\nhost: x\r\n\r\n');
+  const dest = Buffer.alloc(body.length);
+  expect(await c.readBody(dest)).toBe(body.length);
+  expect(c.reusable).toBe(true);
+  serverSockets.at(-1)!.end(); // Node's TLS sends close_notify, then the FIN
+  await until(() => !c.reusable && !c.alive, 'the connection seen closed');
 });
