@@ -73,11 +73,11 @@ export async function startRecordProxy(target: { port: number }) {
       if (flushing) return;
       flushing = true;
       const step = () => {
-        let waiting = out.reduce((n, b) => n + b.length, 0);
+        const waiting = out.reduce((n, b) => n + b.length, 0);
         if (waiting === 0 || client.destroyed) return void (flushing = false);
         const all = Buffer.concat(out.splice(0));
         const n = Math.max(1, Math.min(all.length, my.segmenter ? my.segmenter(waiting) : all.length));
-        let piece = all.subarray(0, n);
+        const piece = all.subarray(0, n);
         if (n < all.length) out.push(all.subarray(n));
         if (my.cutAfter !== undefined && opened) {
           const left = my.cutAfter - afterHandshake;
@@ -89,7 +89,6 @@ export async function startRecordProxy(target: { port: number }) {
         }
         if (opened) afterHandshake += piece.length;
         client.write(piece);
-        waiting -= n;
         setImmediate(step);
       };
       step();
