@@ -47,11 +47,16 @@ export class HandoverError extends Error {
   override readonly name = 'HandoverError';
 }
 
+/** A record's nonce (RFC 8446 §5.3): the IV with the 64-bit sequence number XORed into its last 8 bytes. */
+export function nonceFor(keys: TrafficKeys, seq: number): Buffer {
+  const nonce = Buffer.from(keys.iv);
+  nonce.writeBigUInt64BE(nonce.readBigUInt64BE(4) ^ BigInt(seq), 4);
+  return nonce;
+}
+
 /** Opens one record under the keys at `seq`: its inner plaintext (content type last), or undefined when the tag fails. */
 export function openRecord(keys: TrafficKeys, seq: number, record: Buffer): { type: number; content: Buffer } | undefined {
-  const nonce = Buffer.from(keys.iv);
-  const s = BigInt(seq);
-  for (let i = 0; i < 8; i++) nonce[11 - i]! ^= Number((s >> BigInt(8 * i)) & 0xffn);
+  const nonce = nonceFor(keys, seq);
   const sealed = record.subarray(5, record.length - 16);
   // (chacha20-poly1305 has the same calls as GCM)
   const decipher = createDecipheriv(keys.suite.cipher as 'aes-128-gcm', keys.key, nonce, { authTagLength: 16 }) as DecipherGCM;

@@ -8,7 +8,7 @@
 import { createCipheriv, type CipherGCM } from 'node:crypto';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { openRecord, serverSecret, SUITES, trafficKeys, type TrafficKeys } from '../../src/http/tls13.js';
+import { nonceFor, openRecord, serverSecret, SUITES, trafficKeys, type TrafficKeys } from '../../src/http/tls13.js';
 
 /**
  * A record to send: sealed from content and type (with `pad` zero bytes; `flip`: then one bit of its
@@ -32,8 +32,7 @@ export interface ProxyOptions {
 export function seal(keys: TrafficKeys, seq: number, type: number, content: Buffer, pad = 0): Buffer {
   const inner = Buffer.concat([content, Buffer.from([type]), Buffer.alloc(pad)]);
   const header = Buffer.from([23, 3, 3, (inner.length + 16) >> 8, (inner.length + 16) & 0xff]);
-  const nonce = Buffer.from(keys.iv);
-  for (let i = 0; i < 8; i++) nonce[11 - i]! ^= Number((BigInt(seq) >> BigInt(8 * i)) & 0xffn);
+  const nonce = nonceFor(keys, seq);
   const cipher = createCipheriv(keys.suite.cipher as 'aes-128-gcm', keys.key, nonce, { authTagLength: 16 }) as CipherGCM;
   cipher.setAAD(header, { plaintextLength: inner.length });
   return Buffer.concat([header, cipher.update(inner), cipher.final(), cipher.getAuthTag()]);
