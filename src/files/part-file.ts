@@ -321,7 +321,7 @@ export class PartFile {
   start(meta: ObjectMeta, length: number): void {
     if (this.resumed) return; // continued: its meta and length are the state's
     ftruncateSync(this.fd, length); // its final size at once: no growth on every write
-    preallocate(this.fd, length); // and its blocks: one that cannot fit fails here, not gigabytes later
+    preallocate(this.fd, this.path, length); // and its blocks: one that cannot fit fails here, not gigabytes later
     this.length = length;
     if (this.pinnable(meta)) this.meta = meta;
   }
