@@ -13,6 +13,7 @@ import { landsInRings } from './engine/download.js';
 import type { DownloadStats } from './engine/types.js';
 import { RangepoolError, invalidArgument, isRangepoolError, printable } from './errors.js';
 import { Digester, fileDigest, sameDigest, type Digest } from './files/digest.js';
+import { DIRECT_UNIT } from './files/direct-io.js';
 import { fileMatches } from './files/file-checksum.js';
 import { localError, outputTarget, writeInPlace, type OutputFileOptions } from './files/output-file.js';
 import { PartFile, checkTargetName, objectIdentity } from './files/part-file.js';
@@ -35,6 +36,14 @@ export interface DownloadFileOptions extends StreamOptions, OutputFileOptions {
   digest?: Digest | undefined;
   /** With `digest`: the value it must have (hex, or base64); otherwise IntegrityError and no file. */
   expectDigest?: string | undefined;
+  /**
+   * Write with O_DIRECT (Linux): whole landing blocks go from pooled memory to the disk without a copy
+   * into the page cache (for files much larger than the cache, read once by another process). The bytes
+   * before a response's first 4 KiB boundary and after its last are written the ordinary way. A file
+   * system that refuses it (ramfs, tmpfs before Linux 6.6) is a LocalIO error before any request; a
+   * regular file only. Default false.
+   */
+  direct?: boolean | undefined;
 }
 
 export interface DownloadFileResult {
@@ -45,6 +54,8 @@ export interface DownloadFileResult {
   resumedBytes: number;
   /** With `digest`: the bytes' checksum, in hex. */
   digest?: string | undefined;
+  /** With `direct`: the bytes written through O_DIRECT (the rest went through the page cache). */
+  directBytes?: number | undefined;
 }
 
 const FILE_PART_SIZE = 4 * 1024 * 1024;
@@ -68,6 +79,7 @@ export async function download(uri: string, path: string, opts: DownloadFileOpti
   if (opts.expectDigest !== undefined && opts.digest === undefined) throw invalidArgument('expectDigest needs digest: which checksum it is', uri);
   const target = await outputTarget(path, opts);
   if (target.kind === 'file') checkTargetName(target.path);
+  else if (opts.direct) throw invalidArgument(`direct I/O writes regular files only, and ${printable(path)} is not one`);
   const result = target.kind === 'special' ? await inOrder(target.path, opts) : await byPosition(target.path, target.mode);
   metaCache.set(cacheKey, result.meta);
   result.stats.elapsedMs = performance.now() - started;
@@ -92,6 +104,14 @@ export async function download(uri: string, path: string, opts: DownloadFileOpti
       } catch (e) {
         throw localError(e, path);
       }
+      if (opts.direct) {
+        try {
+          part.direct();
+        } catch (e) {
+          await part.discard(!!opts.resume); // a leftover stays for a run without direct I/O
+          throw localError(e, path);
+        }
+      }
       const resumed = part.resumed;
       const resumedBytes = part.bytes;
       try {
@@ -113,6 +133,7 @@ export async function download(uri: string, path: string, opts: DownloadFileOpti
                   write: (at, bytes) => part.write(at - offset, bytes),
                   forget: (at, length) => part.forget(at - offset, length),
                   window,
+                  align: opts.direct ? { unit: DIRECT_UNIT, origin: offset } : undefined,
                 },
               });
         const { stats } = r;
@@ -129,7 +150,7 @@ export async function download(uri: string, path: string, opts: DownloadFileOpti
         const digest = opts.digest && fileDigest(part.fd, length, opts.digest);
         if (digest) checkDigest(digest);
         await part.commit(file, opts.fsync ?? false);
-        return { meta, stats, resumedBytes, ...(digest ? { digest } : {}) };
+        return { meta, stats, resumedBytes, ...(digest ? { digest } : {}), ...(opts.direct ? { directBytes: part.directBytes } : {}) };
       } catch (e) {
         await part.discard(!!opts.resume && worthKeeping(e));
         if (resumed && !fresh && isRangepoolError(e, 'PreconditionFailed')) continue;

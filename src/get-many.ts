@@ -31,6 +31,7 @@ export interface ManyOptions extends Omit<GetOptions, 'offset' | 'length' | 'ifM
   to?: string | undefined;
   /** With `to`: see download(). */
   fsync?: DownloadFileOptions['fsync'] | undefined;
+  direct?: DownloadFileOptions['direct'] | undefined;
   readAhead?: DownloadFileOptions['readAhead'] | undefined;
   resume?: DownloadFileOptions['resume'] | undefined;
   /** With `to`: each file's checksum as written (see download()), in its result as `digest`. */
@@ -165,12 +166,12 @@ export async function* getMany(from: string | Iterable<string> | AsyncIterable<s
   const onCallerAbort = () => stop.abort(abortedError(opts.signal!));
   if (opts.signal?.aborted) throw abortedError(opts.signal);
   opts.signal?.addEventListener('abort', onCallerAbort, { once: true });
-  const { to, fsync, readAhead, resume, digest, objects, ordered, failFast, onProgress, filter: _filter, ...getOpts } = opts;
+  const { to, fsync, direct, readAhead, resume, digest, objects, ordered, failFast, onProgress, filter: _filter, ...getOpts } = opts;
   const fetch = async (s: Source): Promise<ManyResult> => {
     const progress = onProgress && ((p: { bytes: number; total: number }) => onProgress({ uri: s.uri, ...p }));
     try {
       if (s.path !== undefined) {
-        const r = await download(s.uri, s.path, { ...getOpts, pool, fsync, readAhead, resume, digest, createDirs: true, signal: stop.signal, onProgress: progress });
+        const r = await download(s.uri, s.path, { ...getOpts, pool, fsync, direct, readAhead, resume, digest, createDirs: true, signal: stop.signal, onProgress: progress });
         return { uri: s.uri, path: r.path, meta: r.meta, stats: r.stats, ...(r.digest ? { digest: r.digest } : {}) };
       }
       // The listed size and ETag let the buffer be acquired before any response (not with verify: a listing has no checksums).

@@ -35,6 +35,8 @@ export interface Common {
   trustLastModified?: boolean;
   /** --checksum ALGO[=VALUE]. */
   checksum?: { algorithm: Digest; expected?: string };
+  /** --direct: files written with O_DIRECT. */
+  direct?: boolean;
 }
 
 /** --range: bytes START to END inclusive, START to the end, or the last N (as curl -r and HTTP Range). */
@@ -113,6 +115,7 @@ export function withStream(cmd: Command): Command {
 export function withDownload(cmd: Command): Command {
   return withRanges(withService(cmd))
     .option('--no-resume', 'start over instead of continuing what an interrupted run left, and keep nothing on failure')
+    .option('--direct', 'write files with O_DIRECT (Linux): no second copy into the page cache, for files larger than it; refused on ramfs and older tmpfs')
     .option('--trust-last-modified', "a URL whose server sends no ETag: read it in ranges, and continue an interrupted download, held to its Last-Modified date and size (as curl -C -). Exact only if the server changes the date whenever the bytes change, more than a second apart")
     .option('--progress', 'progress even with -q: the bar on a terminal, else a line every --stats')
     .option('--no-progress', 'no progress: neither the bar on a terminal nor the lines in a log')

@@ -36,7 +36,7 @@ export interface GetSwitches extends Common, ProgressSwitches {
   exclude?: Filter[];
 }
 
-function summary(what: string, stats: DownloadStats, resumedBytes = 0, meta?: ObjectMeta): string {
+function summary(what: string, stats: DownloadStats, resumedBytes = 0, meta?: ObjectMeta, directBytes?: number): string {
   const network = [
     `${stats.connections} at once`,
     stats.firstByteMs > 0 ? `first byte ${stats.firstByteMs} ms` : '',
@@ -46,7 +46,8 @@ function summary(what: string, stats: DownloadStats, resumedBytes = 0, meta?: Ob
   // Continued against a date (--trust-last-modified): said, with the date and size it was held to.
   const byDate = meta && !strongValidator(meta) && meta.lastModified ? ` (held to Last-Modified ${meta.lastModified.toUTCString()} and ${meta.size} bytes)` : '';
   const resumed = resumedBytes > 0 ? `, continued after ${formatSize(resumedBytes)} already there${byDate}` : '';
-  return `${what}: ${formatSize(stats.bytes)} in ${(stats.elapsedMs / 1000).toFixed(2)} s (${formatSize(stats.bytesPerSecond)}/s, ${stats.ranges} ranges, ${network.join(', ')}, ${stats.retries} retries${stats.verified ? `, ${stats.verified} verified` : ''}${resumed})`;
+  const direct = directBytes !== undefined ? `, ${formatSize(directBytes)} through O_DIRECT` : '';
+  return `${what}: ${formatSize(stats.bytes)} in ${(stats.elapsedMs / 1000).toFixed(2)} s (${formatSize(stats.bytesPerSecond)}/s, ${stats.ranges} ranges, ${network.join(', ')}, ${stats.retries} retries${stats.verified ? `, ${stats.verified} verified` : ''}${resumed}${direct})`;
 }
 
 /** --range as offset and length: START-END runs to the end at most (as curl -r); the last N bytes need the size (one stat). */
@@ -139,7 +140,10 @@ export async function getCommand(uris: string[], o: GetSwitches, signal: AbortSi
 
 async function getOne(uri: string, o: GetSwitches, signal: AbortSignal): Promise<void> {
   const { path: output, createDirs } = outputFor(keyPath(parseUri(uri)), o.output);
-  if (output === '-') return toStdout(uri, o, signal);
+  if (output === '-') {
+    if (o.direct) throw invalidArgument('--direct writes files: not with -o -');
+    return toStdout(uri, o, signal);
+  }
   if (o.clobber === false || o.skipUnchanged) {
     // Only these need to know the object before it is read: one stat.
     const meta = o.clobber === false && !o.dryRun ? { size: -1 } : await stat(uri, { storeOptions: storeOptions(o), signal });
@@ -155,7 +159,7 @@ async function getOne(uri: string, o: GetSwitches, signal: AbortSignal): Promise
   let r: DownloadFileResult;
   try {
     const digest = o.checksum ? { digest: o.checksum.algorithm, expectDigest: o.checksum.expected } : {};
-    r = await download(uri, output, { ...span, pool, engine: engineFor(o), storeOptions: storeOptions(o), verify: o.verify ? 'require' : false, resume: o.resume !== false, createDirs, signal, ...digest, onProgress: (p) => bar.update(p.bytes, p.total) }).finally(() => bar.stop());
+    r = await download(uri, output, { ...span, pool, engine: engineFor(o), storeOptions: storeOptions(o), verify: o.verify ? 'require' : false, resume: o.resume !== false, direct: o.direct, createDirs, signal, ...digest, onProgress: (p) => bar.update(p.bytes, p.total) }).finally(() => bar.stop());
   } catch (e) {
     const note = keptNote(output);
     if (note && !o.quiet) process.stderr.write(`${note}\n`);
@@ -163,8 +167,8 @@ async function getOne(uri: string, o: GetSwitches, signal: AbortSignal): Promise
   }
   if (!span.offset && !span.length) stampTime(output, r.meta.lastModified);
   await new Promise((resolve) => setImmediate(resolve)); // the last block is back in the pool at the next turn: report that
-  if (o.json) process.stdout.write(toJson({ uri: redactUri(uri), output, meta: r.meta, stats: r.stats, resumedBytes: r.resumedBytes, ...digestField(r.digest, o), pool: { native: pool.native, ...pool.stats() } }) + '\n');
-  else if (!o.quiet) process.stderr.write(summary(`${printable(redactUri(uri))} → ${printable(output)}`, r.stats, r.resumedBytes, r.meta) + '\n');
+  if (o.json) process.stdout.write(toJson({ uri: redactUri(uri), output, meta: r.meta, stats: r.stats, resumedBytes: r.resumedBytes, ...(r.directBytes !== undefined ? { directBytes: r.directBytes } : {}), ...digestField(r.digest, o), pool: { native: pool.native, ...pool.stats() } }) + '\n');
+  else if (!o.quiet) process.stderr.write(summary(`${printable(redactUri(uri))} → ${printable(output)}`, r.stats, r.resumedBytes, r.meta, r.directBytes) + '\n');
   if (r.digest) digestSaid(r.digest, o.checksum!, output, o);
 }
 
@@ -205,7 +209,7 @@ async function manyToDirectory(from: string | string[], o: GetSwitches, signal: 
     return !o.dryRun;
   };
   try {
-    const opts = { to: o.output!, objects: o.objects, pool, engine: engineFor(o), storeOptions: storeOptions(o), verify: o.verify ? ('require' as const) : false, resume: o.resume !== false, digest: o.checksum?.algorithm, signal, onProgress, filter };
+    const opts = { to: o.output!, objects: o.objects, pool, engine: engineFor(o), storeOptions: storeOptions(o), verify: o.verify ? ('require' as const) : false, resume: o.resume !== false, direct: o.direct, digest: o.checksum?.algorithm, signal, onProgress, filter };
     for await (const r of getMany(from, opts)) {
       finished++;
       if (!sizes.has(r.uri)) started++; // one that never reported progress (0 bytes, or refused before a request)

@@ -473,7 +473,7 @@ export class Download {
     const memoryFor = async (p: PartState): Promise<Buffer | Landing> => {
       if (!this.rings) return (p.target = block = await this.block(p.length));
       block = await this.block(Math.min(this.rings.bytes, p.length));
-      ring = new Ring(block, this.rings.block, p.start + written, (at, bytes) => this.deliver(at, bytes));
+      ring = new Ring(block, this.rings.block, p.start + written, (at, bytes) => this.deliver(at, bytes), this.opts.sink!.align);
       return ring.landing(p.length - written);
     };
     try {

@@ -14,6 +14,8 @@ export function ringShape(): { block: number; bytes: number } {
 export class Ring {
   private readonly free: Buffer[] = [];
   private current: Buffer | undefined;
+  /** Where the current block's bytes begin in it (see `align`), and how many have landed. */
+  private skew = 0;
   private filled = 0;
   private readonly writing = new Set<Promise<void>>();
   private ready: (() => void) | undefined;
@@ -21,12 +23,16 @@ export class Ring {
   /**
    * `memory` cut into blocks of `block` bytes; its bytes belong at `at` in the object onwards. `write` must
    * not reject (the caller handles its own failures); the ring waits for it before a block is used again.
+   * `align` (O_DIRECT): a block's first byte is placed `(at - origin) % unit` into it, so that a full block
+   * ends at a multiple of `unit` in the file and its bytes sit at the same offsets in memory (the pool's
+   * blocks are page aligned) as in the file.
    */
   constructor(
     memory: Buffer,
     block: number,
     private at: number,
     private readonly write: (at: number, bytes: Buffer) => Promise<void>,
+    private readonly align?: { unit: number; origin: number },
   ) {
     for (let off = 0; off < memory.length; off += block) this.free.push(memory.subarray(off, off + block));
   }
@@ -43,9 +49,10 @@ export class Ring {
 
   /** n more bytes landed in the block handed out last, in order: those bytes (for a running checksum). */
   landed(n: number): Buffer {
-    const bytes = this.current!.subarray(this.filled, this.filled + n);
+    const from = this.skew + this.filled;
+    const bytes = this.current!.subarray(from, from + n);
     this.filled += n;
-    if (this.filled === this.current!.length) this.flush();
+    if (from + n === this.current!.length) this.flush();
     return bytes;
   }
 
@@ -61,7 +68,7 @@ export class Ring {
       this.free.push(block);
       return;
     }
-    const written = this.write(this.at, block.subarray(0, n)).then(() => {
+    const written = this.write(this.at, block.subarray(this.skew, this.skew + n)).then(() => {
       this.writing.delete(written);
       this.free.push(block);
       const ready = this.ready;
@@ -85,8 +92,13 @@ export class Ring {
   private next(ready: () => void): Buffer | undefined {
     this.flush();
     const block = this.free.pop();
-    if (block) this.current = block;
-    else this.ready = ready;
-    return block;
+    if (!block) {
+      this.ready = ready;
+      return undefined;
+    }
+    this.current = block;
+    const skew = this.align ? (this.at - this.align.origin) % this.align.unit : 0;
+    this.skew = block.length - skew >= (this.align?.unit ?? 0) ? skew : 0; // a small last block is not worth skewing
+    return this.skew ? block.subarray(this.skew) : block;
   }
 }

@@ -112,6 +112,8 @@ export interface DownloadOptions {
     forget(at: number, length: number): void;
     /** Bytes of blocks held at once, at most (a request waits for room before it takes a slot). Default: no bound but the pool's cap. */
     window?: number | undefined;
+    /** Landing rings place their bytes so that full blocks end at multiples of `unit` past `origin` (see Ring: O_DIRECT). */
+    align?: { unit: number; origin: number } | undefined;
   };
   /** @internal Internal (the CLI's --range, as curl -r): a span running past the end of the object ends at its end. */
   clampToSize?: boolean | undefined;
