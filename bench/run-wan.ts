@@ -18,6 +18,8 @@ export interface WanClientOptions {
   cold?: boolean;
   /** download and getManyTo: the folder the files go to (emptied after each round). */
   dir?: string;
+  /** download: with O_DIRECT. */
+  direct?: boolean;
 }
 
 export interface WanRun {
@@ -55,7 +57,7 @@ async function round(engine: RangeEngine): Promise<{ bytes: number; connections:
       release(r.buffer!);
     }
   } else if (o.client === 'download') {
-    for (const [i, k] of o.keys.entries()) bytes += (await download(k, join(o.dir!, String(i)), { engine, storeOptions })).stats.bytes;
+    for (const [i, k] of o.keys.entries()) bytes += (await download(k, join(o.dir!, String(i)), { engine, storeOptions, direct: o.direct })).stats.bytes;
   } else if (o.client === 'getManyTo') {
     for await (const r of getMany(o.keys, { engine, storeOptions, cache: false, to: o.dir })) {
       if (r.error) throw r.error;

@@ -159,7 +159,7 @@ const rcloneS3 = (s: Server) => ({ RCLONE_CONFIG: '/dev/null', RCLONE_CONFIG_RP_
 function fileScenarios(shm: string, disk: string): Scenario[] {
   const one = 's3://bench/big';
   const thousand = Array.from({ length: 1000 }, (_, i) => `s3://bench/thousand/${i}`);
-  const cli = (to: string, under: string) => command(`rangepool get (a fresh process) to ${to}`, () => process.execPath, (_s, out) => [nodeCli, 'get', one, '-o', out, '-q'], { under });
+  const cli = (to: string, under: string, ...flags: string[]) => command(`rangepool get ${flags.join(' ')}${flags.length ? ' ' : ''}(a fresh process) to ${to}`, () => process.execPath, (_s, out) => [nodeCli, 'get', one, '-o', out, '-q', ...flags], { under });
   const aria = (to: string, under: string) => command(`aria2c -x16 -s16 -k8M to ${to}`, () => findProgram('aria2c'), (s, out) => ['-x16', '-s16', '-k8M', '-q', '--file-allocation=none', `--dir=${join(out, '..')}`, '--out=out', `${s.url}/bench/big`], { under });
   return [
     {
@@ -176,7 +176,13 @@ function fileScenarios(shm: string, disk: string): Scenario[] {
     {
       name: '(f2) one 1 GiB object to a file on disk',
       bytes: GiB,
-      clients: [library('download() (warm)', { client: 'download', keys: [one], dir: join(disk, 'lib') }), cli('disk', disk), aria('disk', disk)],
+      clients: [
+        library('download() (warm)', { client: 'download', keys: [one], dir: join(disk, 'lib') }),
+        library('download({ direct }) (warm)', { client: 'download', keys: [one], dir: join(disk, 'lib'), direct: true }),
+        cli('disk', disk),
+        cli('disk', disk, '--direct'),
+        aria('disk', disk),
+      ],
     },
     {
       name: '(f3) 1,000 objects of 256 KiB to tmpfs',
