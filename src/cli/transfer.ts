@@ -185,10 +185,15 @@ async function manyToDirectory(from: string | string[], o: GetSwitches, signal: 
   let worst: number = EXIT.ok;
   const t0 = performance.now();
   const pool = poolFor(o);
-  const redraw = () => bar.update(bytes, [...sizes.values()].reduce((a, b) => a + b, 0), [finished, Math.max(started, finished)]);
+  let sized = 0; // the sum of `sizes`, kept as they change (summed on every event it cost O(objects²))
+  const sizeOf = (uri: string, size: number) => {
+    sized += size - (sizes.get(uri) ?? 0);
+    sizes.set(uri, size);
+  };
+  const redraw = () => bar.update(bytes, sized, [finished, Math.max(started, finished)]);
   const onProgress = (p: { uri: string; bytes: number; total: number }) => {
     if (!sizes.has(p.uri)) started++;
-    sizes.set(p.uri, p.total);
+    sizeOf(p.uri, p.total);
     bytes += p.bytes - (received.get(p.uri) ?? 0);
     received.set(p.uri, p.bytes);
     redraw();
@@ -226,7 +231,7 @@ async function manyToDirectory(from: string | string[], o: GetSwitches, signal: 
         if (o.json) results.push({ uri: redactUri(r.uri), path: r.path, size: r.meta.size, ...digest, stats: r.stats });
         if (!o.quiet) bar.say(o.json ? JSON.stringify({ done: { uri: redactUri(r.uri), path: r.path, size: r.meta.size, ...digest } }) : `got ${printable(redactUri(r.uri))} → ${printable(r.path ?? '')} (${formatSize(r.meta.size)})${r.digest ? ` ${o.checksum!.algorithm} ${r.digest}` : ''}`);
       }
-      sizes.set(r.uri, r.error ? 0 : r.meta.size);
+      sizeOf(r.uri, r.error ? 0 : r.meta.size);
       redraw();
     }
   } catch (e) {
