@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BufferPool, RangeEngine, getMany, release, type ManyResult } from '../src/index.js';
+import { BufferPool, RangeEngine, getMany, listEach, release, type ManyResult } from '../src/index.js';
 import { startObjectServer } from '../testing/object-server/index.js';
 import { until } from './support/wait.js';
 
@@ -22,6 +22,7 @@ beforeAll(async () => {
   for (let i = 0; i < 200; i++) objects.set(`set/small-${String(i).padStart(3, '0')}`, randomBytes(1000 + i * 37));
   for (let i = 0; i < 20; i++) objects.set(`set/large-${String(i).padStart(2, '0')}`, randomBytes(3 * MiB + i));
   for (const [key, data] of objects) server.put('b', key, data);
+  for (let i = 0; i < 2500; i++) server.put('b', `pages/k-${String(i).padStart(4, '0')}`, Buffer.from([i & 255]));
   storeOptions = { endpoint: server.url, credentials };
 });
 afterAll(async () => {
@@ -122,5 +123,44 @@ describe('getMany()', () => {
     expect(byUri).toEqual({ 's3://h/p/ok/a': join(out, 'ok', 'a'), 's3://h/p/../escape': 'InvalidArgument', 's3://h/p//double': 'InvalidArgument' });
     expect(readFileSync(join(out, 'ok', 'a'), 'utf8')).toBe('a');
     expect(() => readFileSync(join(dir, 'escape'))).toThrow();
+  });
+});
+
+describe('listing a prefix of several pages (1,000 keys each)', () => {
+  const lists = () => server.stats.requests.LIST ?? 0;
+
+  it('the next page is asked for as soon as one is handed over, never more than one ahead; every key once, in order', async () => {
+    const before = lists();
+    const keys: string[] = [];
+    for await (const e of listEach('s3://b/pages/', { storeOptions, engine })) {
+      if (keys.length === 0) {
+        // The first page is in hand: its successor is on its way without another entry asked for.
+        await until(() => lists() - before === 2, 'the second page asked for while the first is worked through');
+        await new Promise((r) => setTimeout(r, 50));
+        expect(lists() - before).toBe(2);
+      }
+      keys.push(e.key);
+    }
+    expect(lists() - before).toBe(3);
+    expect(keys).toEqual(Array.from({ length: 2500 }, (_, i) => `pages/k-${String(i).padStart(4, '0')}`));
+  });
+
+  it('a loop stopped early aborts the page asked ahead (nothing left in flight, no unhandled rejection)', async () => {
+    for await (const e of listEach('s3://b/pages/', { storeOptions, engine })) {
+      expect(e.key).toBe('pages/k-0000');
+      break;
+    }
+    await until(() => server.stats.inFlight === 0, 'no request left in flight');
+  });
+
+  it('getMany over the pages: all 2,500 objects, exact', async () => {
+    let n = 0;
+    for await (const r of getMany('s3://b/pages/', { storeOptions, engine })) {
+      expect(r.error).toBeUndefined();
+      expect(r.buffer![0]).toBe(Number(r.uri.slice(-4)) & 255);
+      release(r.buffer!);
+      n++;
+    }
+    expect(n).toBe(2500);
   });
 });

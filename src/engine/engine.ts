@@ -117,16 +117,36 @@ export class RangeEngine implements EngineContext {
     return this.request('stat', loc, (s) => store.stat(loc, s), signal);
   }
 
-  /** The keys under `loc`, one page at a time, fetched as the caller asks for the next; with `delimiter`, folders first on each page. */
+  /**
+   * The keys under `loc`, one page at a time; with `delimiter`, folders first on each page. The next page is
+   * asked for as soon as one is handed over, so a caller working through a page (getMany's downloads) never
+   * waits a list request's round trip at the page's end; one stopped early aborts it.
+   */
   async *list(store: Store, loc: Location, signal?: AbortSignal, delimiter?: '/'): AsyncGenerator<ListEntry[], void, undefined> {
-    let cursor: string | undefined;
-    do {
-      const at: string | undefined = cursor;
-      const page = await this.request('a list request', loc, (s) => store.listPage(loc, at, s, delimiter), signal);
-      if (page.next !== undefined && page.next === at) throw new RangepoolError('IntegrityError', 'the service answered a list page with the same cursor it was given', { uri: loc.uri });
-      yield [...(page.folders ?? []).map((key): ListEntry => ({ key, size: 0, folder: true })), ...page.entries];
-      cursor = page.next;
-    } while (cursor !== undefined);
+    const stop = new AbortController();
+    const onAbort = () => stop.abort(signal!.reason);
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const fetch = (at: string | undefined) => {
+      const page = this.request('a list request', loc, (s) => store.listPage(loc, at, s, delimiter), stop.signal);
+      page.catch(() => {}); // awaited below: a page asked ahead whose loop has ended fails nowhere
+      return page;
+    };
+    try {
+      let cursor: string | undefined;
+      let next = fetch(undefined);
+      for (;;) {
+        const page = await next;
+        if (page.next !== undefined && page.next === cursor) throw new RangepoolError('IntegrityError', 'the service answered a list page with the same cursor it was given', { uri: loc.uri });
+        cursor = page.next;
+        if (cursor !== undefined) next = fetch(cursor);
+        yield [...(page.folders ?? []).map((key): ListEntry => ({ key, size: 0, folder: true })), ...page.entries];
+        if (cursor === undefined) return;
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      stop.abort(); // a page asked ahead that nobody will read
+    }
   }
 
   /**
