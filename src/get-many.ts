@@ -137,8 +137,6 @@ async function* sources(from: string | Iterable<string> | AsyncIterable<string>,
   }
 }
 
-/** The most objects in flight by default (their requests are what the host's limit then shares out). */
-const MAX_OBJECTS = 64;
 
 /**
  * Many objects: a list of URIs, or every object under a prefix URI (listed page by page as the loop asks).
@@ -161,7 +159,7 @@ export async function* getMany(from: string | Iterable<string> | AsyncIterable<s
     return size === undefined ? undefined : s.path !== undefined ? Math.min(size, window) : size;
   };
   const stop = new AbortController();
-  // Each object in flight (up to 64) listens to it until it ends: many, by design, not a leak.
+  // Each object in flight (up to 128) listens to it until it ends: many, by design, not a leak.
   setMaxListeners(0, stop.signal);
   const onCallerAbort = () => stop.abort(abortedError(opts.signal!));
   if (opts.signal?.aborted) throw abortedError(opts.signal);
@@ -194,8 +192,11 @@ export async function* getMany(from: string | Iterable<string> | AsyncIterable<s
   const input = sources(from, { ...opts, signal: stop.signal })[Symbol.asyncIterator]();
   let pending: Source | undefined;
   let exhausted = false;
+  // By default at most the engine's request ceiling (maxInFlight, 128) of objects: objects of one request
+  // each are then as many as the host's adaptive limit may allow, and it shares out their requests. (64 held
+  // 10,000 objects of 1 KiB on the shaped network to 6.45 s; 128 takes 4.27 s, 256 no less.)
   const room = (bytes: number | undefined) =>
-    running.length === 0 || (objects !== undefined ? running.length < objects : bytes !== undefined ? running.length < MAX_OBJECTS && inFlightBytes + bytes <= budget : running.length < 8);
+    running.length === 0 || (objects !== undefined ? running.length < objects : bytes !== undefined ? running.length < engine.options.maxInFlight && inFlightBytes + bytes <= budget : running.length < 8);
   const start = async () => {
     while (!exhausted) {
       if (!pending) {
