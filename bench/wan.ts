@@ -7,8 +7,9 @@
 // each against the peers users would pick. Library clients run in their own process after a warm-up
 // round (bench/run-wan.ts); command-line clients are measured under GNU time, writing to tmpfs.
 // With --files (alone: `npm run bench -- --files`), files instead, on the clean network: (f1) one 1 GiB object
-// to tmpfs, (f2) the same to disk, (f3) 1,000 objects of 256 KiB to tmpfs; each against get()/getMany() into
-// memory in the same run, the whole `rangepool get` process, aria2c and rclone; with each one's peak RSS.
+// to tmpfs, (f2) the same to disk (also with O_DIRECT), (f3) 1,000 objects of 256 KiB and (f4) 64 of 16 MiB to
+// tmpfs; each against get()/getMany() into memory in the same run, the whole `rangepool get` process, aria2c,
+// rclone and aws-cli; with each one's peak RSS.
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -47,7 +48,7 @@ export interface WanOptions {
   repeats: number;
   /** Only the groups whose name contains this (e.g. 'SlowDown'). */
   only?: string;
-  /** The files scenarios (f1-f3) instead of (a)-(d). */
+  /** The files scenarios (f1-f4) instead of (a)-(d). */
   files?: boolean;
   tick: (what: string) => void;
 }
@@ -159,6 +160,8 @@ const rcloneS3 = (s: Server) => ({ RCLONE_CONFIG: '/dev/null', RCLONE_CONFIG_RP_
 function fileScenarios(shm: string, disk: string): Scenario[] {
   const one = 's3://bench/big';
   const thousand = Array.from({ length: 1000 }, (_, i) => `s3://bench/thousand/${i}`);
+  const sixteen = Array.from({ length: 64 }, (_, i) => `s3://bench/sixteen/${i}`);
+  const awsCp = (...args: string[]) => (s: Server, out: string) => ['s3', 'cp', ...args, out, '--endpoint-url', s.url, '--no-progress', '--only-show-errors'];
   const cli = (to: string, under: string, ...flags: string[]) => command(`rangepool get ${flags.join(' ')}${flags.length ? ' ' : ''}(a fresh process) to ${to}`, () => process.execPath, (_s, out) => [nodeCli, 'get', one, '-o', out, '-q', ...flags], { under });
   const aria = (to: string, under: string) => command(`aria2c -x16 -s16 -k8M to ${to}`, () => findProgram('aria2c'), (s, out) => ['-x16', '-s16', '-k8M', '-q', '--file-allocation=none', `--dir=${join(out, '..')}`, '--out=out', `${s.url}/bench/big`], { under });
   return [
@@ -171,6 +174,7 @@ function fileScenarios(shm: string, disk: string): Scenario[] {
         cli('tmpfs', shm),
         aria('tmpfs', shm),
         rcloneStreams('rclone copyto, 16 streams', shm),
+        command('aws s3 cp, 32 requests, to tmpfs', aws, awsCp(one), { env: awsConfig(32), under: shm }),
       ],
     },
     {
@@ -192,6 +196,18 @@ function fileScenarios(shm: string, disk: string): Scenario[] {
         library('getMany({ to }) (warm)', { client: 'getManyTo', keys: thousand, dir: join(shm, 'lib') }),
         command('rangepool get -r (a fresh process)', () => process.execPath, (_s, out) => [nodeCli, 'get', '-r', 's3://bench/thousand/', '-o', out, '-q'], { dir: true, under: shm }),
         command('rclone copy --transfers 32', () => findProgram('rclone'), (_s, out) => ['copy', 'rp:bench/thousand', out, '--transfers', '32'], { dir: true, under: shm, env: (_t, s) => rcloneS3(s) }),
+        command('aws s3 cp --recursive, 32 requests', aws, awsCp('--recursive', 's3://bench/thousand/'), { dir: true, under: shm, env: awsConfig(32) }),
+      ],
+    },
+    {
+      name: '(f4) 64 objects of 16 MiB to tmpfs',
+      bytes: 64 * 16 * MiB,
+      clients: [
+        library('getMany() into memory (warm)', { client: 'getMany', keys: sixteen }),
+        library('getMany({ to }) (warm)', { client: 'getManyTo', keys: sixteen, dir: join(shm, 'lib') }),
+        command('rangepool get -r (a fresh process)', () => process.execPath, (_s, out) => [nodeCli, 'get', '-r', 's3://bench/sixteen/', '-o', out, '-q'], { dir: true, under: shm }),
+        command('rclone copy --transfers 32, 16 streams', () => findProgram('rclone'), (_s, out) => ['copy', 'rp:bench/sixteen', out, '--transfers', '32', '--multi-thread-streams', '16'], { dir: true, under: shm, env: (_t, s) => rcloneS3(s) }),
+        command('aws s3 cp --recursive, 32 requests', aws, awsCp('--recursive', 's3://bench/sixteen/'), { dir: true, under: shm, env: awsConfig(32) }),
       ],
     },
   ];
@@ -274,6 +290,8 @@ async function load(s: Server): Promise<void> {
   await http('PUT', `${s.url}/bench/s`, randomBytes(256 * 1024));
   await http('POST', `${s.url}/_control/replicate`, JSON.stringify({ bucket: 'bench', key: 's', prefix: 'small/', count: 200 }));
   await http('POST', `${s.url}/_control/replicate`, JSON.stringify({ bucket: 'bench', key: 's', prefix: 'thousand/', count: 1000 }));
+  await http('PUT', `${s.url}/bench/x`, randomBytes(16 * MiB));
+  await http('POST', `${s.url}/_control/replicate`, JSON.stringify({ bucket: 'bench', key: 'x', prefix: 'sixteen/', count: 64 }));
   // The server computes an object's checksums on the first HEAD that asks (the CLI's stat does): not in a measured run.
   for (const key of ['big', 'many/0', 'small/0']) await http('HEAD', `${s.url}/bench/${key}`, undefined, { 'x-amz-checksum-mode': 'ENABLED' });
 }
