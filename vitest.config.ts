@@ -22,6 +22,9 @@ const OVER_HTTP = [
   'test/stores/url.test.ts',
 ];
 
+/** Plain HTTP body paths: read by the addon by default, again on Node's reads in the node-http project. */
+const OVER_PLAIN = ['test/http/native-plain.test.ts', 'test/http/range-reader.test.ts', 'test/http/segmentation.test.ts', 'test/faults.test.ts', 'test/landing.test.ts', 'test/rate-limit.test.ts'];
+
 /** The test files that read over HTTPS. */
 const OVER_TLS = ['test/http/tls.test.ts', 'test/http/native-tls.test.ts', 'test/http/nginx-tls.test.ts'];
 
@@ -41,6 +44,8 @@ export default defineConfig({
       { extends: true, test: { name: 'threads', include: OVER_HTTP, env: { RANGEPOOL_THREADS: '2' } } },
       // HTTPS bodies are decrypted by the addon's TLS reader by default: these run again on Node's TLS.
       { extends: true, test: { name: 'node-tls', include: OVER_TLS, env: { RANGEPOOL_NATIVE_TLS: '0' } } },
+      // Plain HTTP bodies are read by the addon's I/O threads by default: these run again on Node's reads.
+      { extends: true, test: { name: 'node-http', include: OVER_PLAIN, env: { RANGEPOOL_NATIVE_HTTP: '0' } } },
     ],
   },
 });

@@ -66,6 +66,7 @@ Napi::Uint8Array BytesArg(const Napi::Value& v, const char* what) {
 }
 
 // tlsOpen(fd, suite, key, iv, seq, early, handshake, onEvent): a handle, or throws with why the reader refused.
+// Suite 0 reads a plain connection (early: bytes read before the hand-over).
 Napi::Value TlsOpenJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int fd = info[0].As<Napi::Number>().Int32Value();
@@ -73,7 +74,8 @@ Napi::Value TlsOpenJs(const Napi::CallbackInfo& info) {
   auto key = BytesArg(info[2], "key"), iv = BytesArg(info[3], "iv"), early = BytesArg(info[5], "early");
   auto handshake = BytesArg(info[6], "handshake");
   const double seq = info[4].As<Napi::Number>().DoubleValue();
-  if (suite < 1 || suite > 3 || iv.ByteLength() != tls::kNonceBytes || seq < 0 || !info[7].IsFunction())
+  // Suite 0: a plain connection (key, iv, seq and handshake unused).
+  if (suite < 0 || suite > 3 || (suite != 0 && iv.ByteLength() != tls::kNonceBytes) || seq < 0 || !info[7].IsFunction())
     throw Napi::TypeError::New(env, "bad TLS channel arguments");
   auto* h = new TlsHandle();
   h->env = env;
@@ -86,7 +88,7 @@ Napi::Value TlsOpenJs(const Napi::CallbackInfo& info) {
   std::string error;
   h->channel = tls::Channel::Open(
       fd,
-      {static_cast<tls::Suite>(suite), key.Data(), key.ByteLength(), iv.Data(), static_cast<uint64_t>(seq), handshake.Data(),
+      {suite == 0, static_cast<tls::Suite>(suite), key.Data(), key.ByteLength(), iv.Data(), static_cast<uint64_t>(seq), handshake.Data(),
        handshake.ByteLength()},
       early.Data(),
       early.ByteLength(), [events](tls::Event* e) {
@@ -146,6 +148,7 @@ Napi::Value TlsRecordsJs(const Napi::CallbackInfo& info) {
 
 void InitTls(Napi::Env env, Napi::Object exports) {
   exports.Set("tlsAvailable", Napi::Boolean::New(env, tls::ReaderAvailable()));
+  exports.Set("plainReaderAvailable", Napi::Boolean::New(env, tls::PlainReaderAvailable()));
   exports.Set("tlsOpen", Napi::Function::New(env, TlsOpenJs));
   exports.Set("tlsTarget", Napi::Function::New(env, TlsTargetJs));
   exports.Set("tlsPause", Napi::Function::New(env, TlsPauseJs));

@@ -27,7 +27,10 @@ struct Worker;
 struct Channel::Impl {
   std::mutex mu;
   int fd = -1;
+  bool plain = false;
   RecordReader rec{kInputBytes};
+  std::vector<uint8_t> early;  // plain: bytes read before the hand-over, landed first
+  size_t early_at = 0;
   Notify notify;
   Worker* worker = nullptr;
   uint8_t* target = nullptr;
@@ -35,6 +38,9 @@ struct Channel::Impl {
   bool fill = false, paused = false, closed = false, done = false;
   bool kick = false;           // a destination or a resume since the last look: try it without waiting for poll
   int64_t deadline_ms = 0;     // when bytes waiting in a body's destination are reported anyway (0: none)
+
+  // Bytes that can land without reading the socket.
+  bool HasOutput() const { return plain ? early_at < early.size() : rec.HasOutput(); }
 
   void Report(Event::End end, std::string error = {}) {
     auto* e = new Event{filled, end, std::move(error)};
@@ -56,6 +62,7 @@ uint64_t Channel::records() const {
 #ifdef _WIN32
 
 bool ReaderAvailable() { return false; }
+bool PlainReaderAvailable() { return false; }
 std::shared_ptr<Channel> Channel::Open(int, const Keys&, const uint8_t*, size_t, Notify, std::string* error) {
   *error = "TLS in native code is not available on this platform";
   return nullptr;
@@ -122,7 +129,7 @@ struct Worker {
         Channel::Impl& c = list[i]->impl();
         std::lock_guard<std::mutex> l(c.mu);
         if (c.closed || c.done || c.target == nullptr || c.paused) continue;
-        if (c.kick || c.rec.HasOutput()) timeout = 0;
+        if (c.kick || c.HasOutput()) timeout = 0;
         if (c.deadline_ms != 0) {
           const int wait = static_cast<int>(std::max<int64_t>(0, c.deadline_ms - now));
           timeout = timeout < 0 ? wait : std::min(timeout, wait);
@@ -143,7 +150,7 @@ struct Worker {
         std::lock_guard<std::mutex> l(c.mu);
         if (c.closed || c.done || c.target == nullptr || c.paused) continue;
         const bool due = c.deadline_ms != 0 && later >= c.deadline_ms;
-        if (fds[slot[i]].revents != 0 || c.kick || due || c.rec.HasOutput()) Pump(c, later);
+        if (fds[slot[i]].revents != 0 || c.kick || due || c.HasOutput()) Pump(c, later);
       }
       list.clear();
     }
@@ -152,12 +159,43 @@ struct Worker {
   // Moves what the socket has into the destination, with the channel's lock held.
   static void Pump(Channel::Impl& c, int64_t now) {
     c.kick = false;
+    if (c.plain ? PumpPlain(c) : PumpRecords(c)) return;
+    // The socket has nothing more now.
+    if (c.filled == 0) return;
+    if (!c.fill || c.filled >= kPieceBytes || (c.deadline_ms != 0 && now >= c.deadline_ms)) return c.Report(Event::kNone);
+    if (c.deadline_ms == 0) c.deadline_ms = now + kQuietMs;
+  }
+
+  // A plain connection: read straight into the destination. True once the destination was reported.
+  static bool PumpPlain(Channel::Impl& c) {
+    const size_t early = std::min(c.early.size() - c.early_at, c.len - c.filled);
+    std::memcpy(c.target + c.filled, c.early.data() + c.early_at, early);
+    c.early_at += early;
+    c.filled += early;
+    for (;;) {
+      if (c.filled == c.len) return c.Report(Event::kNone), true;
+      const ssize_t r = read(c.fd, c.target + c.filled, c.len - c.filled);
+      if (r > 0) {
+        c.filled += static_cast<size_t>(r);
+        continue;
+      }
+      if (r == 0) return c.done = true, c.Report(Event::kEof), true;
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+      // The errno's number, for the caller to name as Node names a socket's error.
+      return c.done = true, c.Report(Event::kFailed, "errno " + std::to_string(errno)), true;
+    }
+  }
+
+  // TLS: read ciphertext, land the records' plaintext. True once the destination was reported.
+  static bool PumpRecords(Channel::Impl& c) {
     for (;;) {
       c.filled += c.rec.Drain(c.target + c.filled, c.len - c.filled);
-      if (c.filled == c.len) return c.Report(Event::kNone);
+      if (c.filled == c.len) return c.Report(Event::kNone), true;
       if (c.rec.state() != RecordReader::State::kOpen) {
         c.done = true;
-        return c.rec.state() == RecordReader::State::kClosed ? c.Report(Event::kClosed) : c.Report(Event::kFailed, c.rec.error());
+        c.rec.state() == RecordReader::State::kClosed ? c.Report(Event::kClosed) : c.Report(Event::kFailed, c.rec.error());
+        return true;
       }
       size_t room = 0;
       uint8_t* space = c.rec.Space(&room);
@@ -168,17 +206,15 @@ struct Worker {
       }
       if (r == 0) {
         c.done = true;
-        return c.rec.Partial() ? c.Report(Event::kFailed, "TLS: the connection ended inside a record") : c.Report(Event::kEof);
+        c.rec.Partial() ? c.Report(Event::kFailed, "TLS: the connection ended inside a record") : c.Report(Event::kEof);
+        return true;
       }
       if (room != 0 && errno == EINTR) continue;
-      if (room != 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (room != 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
       c.done = true;
-      return c.Report(Event::kFailed, room == 0 ? std::string("TLS: no room for a record") : std::string("read: ") + std::strerror(errno));
+      c.Report(Event::kFailed, room == 0 ? std::string("TLS: no room for a record") : std::string("read: ") + std::strerror(errno));
+      return true;
     }
-    // The socket has nothing more now.
-    if (c.filled == 0) return;
-    if (!c.fill || c.filled >= kPieceBytes || (c.deadline_ms != 0 && now >= c.deadline_ms)) return c.Report(Event::kNone);
-    if (c.deadline_ms == 0) c.deadline_ms = now + kQuietMs;
   }
 };
 
@@ -220,22 +256,28 @@ std::vector<Worker*>& Workers(std::string* error) {
 }  // namespace
 
 bool ReaderAvailable() { return CryptoAvailable(); }
+bool PlainReaderAvailable() { return true; }
 
 std::shared_ptr<Channel> Channel::Open(int fd, const Keys& keys, const uint8_t* early, size_t early_len, Notify notify,
                                        std::string* error) {
   auto impl = std::make_unique<Impl>();
-  if (!impl->rec.Init(keys.suite, keys.key, keys.key_len, keys.iv, keys.seq, keys.handshake, keys.handshake_len)) {
-    *error = "TLS: this cipher suite or key is not available to native code";
-    return nullptr;
+  impl->plain = keys.plain;
+  if (keys.plain) {
+    impl->early.assign(early, early + early_len);
+  } else {
+    if (!impl->rec.Init(keys.suite, keys.key, keys.key_len, keys.iv, keys.seq, keys.handshake, keys.handshake_len)) {
+      *error = "TLS: this cipher suite or key is not available to native code";
+      return nullptr;
+    }
+    size_t room = 0;
+    uint8_t* space = impl->rec.Space(&room);
+    if (early_len > room) {
+      *error = "TLS: more early ciphertext than one record";
+      return nullptr;
+    }
+    std::memcpy(space, early, early_len);
+    impl->rec.Received(early_len);
   }
-  size_t room = 0;
-  uint8_t* space = impl->rec.Space(&room);
-  if (early_len > room) {
-    *error = "TLS: more early ciphertext than one record";
-    return nullptr;
-  }
-  std::memcpy(space, early, early_len);
-  impl->rec.Received(early_len);
   std::vector<Worker*>& workers = Workers(error);
   if (workers.empty()) {
     if (error->empty()) *error = "no TLS I/O thread";

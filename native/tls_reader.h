@@ -1,6 +1,7 @@
-// The native half of an HTTPS connection's receive side: after Node has done the handshake, a few I/O threads
-// read the socket (their own dup of its fd), decrypt its records (tls_records.h) straight into the memory the
-// caller named, and report once per piece, not per record. The caller names one destination at a time and
+// The native half of an HTTP(S) connection's receive side: after Node has connected (and, for HTTPS, done the
+// handshake), a few I/O threads read the socket (their own dup of its fd), decrypt its records (tls_records.h;
+// a plain connection's bytes are read as they are) straight into the memory the caller named, and report once
+// per piece, not per read or record. The caller names one destination at a time and
 // hears back once for it (its bytes landed, and/or how the stream ended); until then the memory is the
 // reader's, afterwards it is never touched again. POSIX only; elsewhere Open reports it unsupported. No Node-API.
 #pragma once
@@ -34,6 +35,7 @@ constexpr int kQuietMs = 5;
 class Channel {
  public:
   struct Keys {
+    bool plain;  // no TLS: the socket's bytes land as they are (the rest of Keys is unused)
     Suite suite;
     const uint8_t* key;
     size_t key_len;
@@ -68,5 +70,7 @@ class Channel {
 
 // The crypto is there and this platform has the I/O threads.
 bool ReaderAvailable();
+// This platform has the I/O threads (plain connections).
+bool PlainReaderAvailable();
 
 }  // namespace rangepool::tls

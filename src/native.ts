@@ -62,6 +62,7 @@ export interface NativeBinding {
   preallocate?(fd: number, length: number): number;
   /** Whether TLS records can be read and decrypted in native code here (src/http/native-tls.ts). */
   readonly tlsAvailable?: boolean;
+  readonly plainReaderAvailable?: boolean;
   /**
    * A native reader of a TLS 1.3 connection's records from `fd` (duplicated), under the server's key, IV and next
    * record number, starting with the `early` ciphertext read before (and `handshake`, the start of a ticket

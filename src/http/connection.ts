@@ -10,6 +10,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { debuglog } from 'node:util';
 import { findHeadEnd, HeadSyntaxError, parseHead, type ResponseHead } from './head.js';
+import { connectNativePlain, nativePlainFor } from './native-plain.js';
 import { connectNativeTls, nativeTlsFor } from './native-tls.js';
 import type { OnRead, Origin, TlsPath } from './socket-contract.js';
 
@@ -79,6 +80,7 @@ export type Connect = (origin: Origin, tlsOptions: tls.ConnectionOptions, onread
 
 function connectSocket(origin: Origin, tlsOptions: tls.ConnectionOptions, onread: OnRead): net.Socket {
   if (origin.protocol === 'https:' && nativeTlsFor(origin)) return connectNativeTls(origin, tlsOptions, onread);
+  if (origin.protocol === 'http:' && nativePlainFor()) return connectNativePlain(origin, onread);
   return origin.protocol === 'https:'
     ? tls.connect({ ...tlsOptions, host: origin.hostname, port: origin.port, servername: net.isIP(origin.hostname) ? undefined : origin.hostname, onread } as tls.ConnectionOptions)
     : net.connect({ host: origin.hostname, port: origin.port, onread });
