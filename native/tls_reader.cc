@@ -169,9 +169,11 @@ struct Worker {
   // A plain connection: read straight into the destination. True once the destination was reported.
   static bool PumpPlain(Channel::Impl& c) {
     const size_t early = std::min(c.early.size() - c.early_at, c.len - c.filled);
-    std::memcpy(c.target + c.filled, c.early.data() + c.early_at, early);
-    c.early_at += early;
-    c.filled += early;
+    if (early > 0) {  // (memcpy from an empty vector's null data is undefined, even for no bytes)
+      std::memcpy(c.target + c.filled, c.early.data() + c.early_at, early);
+      c.early_at += early;
+      c.filled += early;
+    }
     for (;;) {
       if (c.filled == c.len) return c.Report(Event::kNone), true;
       const ssize_t r = read(c.fd, c.target + c.filled, c.len - c.filled);
