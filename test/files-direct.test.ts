@@ -3,7 +3,7 @@
 // place whole blocks on 4 KiB boundaries); a file system that refuses O_DIRECT is a LocalIO error before any
 // request; a misaligned buffer falls back to ordinary writes. Runs where the temporary directory takes
 // O_DIRECT (skipped, saying why, elsewhere); the refusal runs on a ramfs of its own where one can be mounted.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { PartFile } from '../src/files/part-file.js';
 import type { ObjectMeta } from '../src/stores/store.js';
 import { BufferPool, RangeEngine, defaultPool, download, getMany } from '../src/index.js';
 import { startObjectServer } from '../testing/object-server/index.js';
+import { scratchMount } from './support/scratch-mount.js';
 import { until } from './support/wait.js';
 
 const MiB = 1 << 20;
@@ -165,18 +166,9 @@ describe.skipIf(refused)(`download({ direct })${refused ? ` (skipped: ${refused}
   });
 });
 
-/** Mounts a ramfs (which has no O_DIRECT), or says why it cannot. */
-const ramfs = mkdtempSync(join(tmpdir(), 'rangepool-ramfs-'));
-function mountRamfs(): string | undefined {
-  try {
-    execFileSync('mount', ['-t', 'ramfs', 'ramfs', ramfs], { stdio: 'pipe' });
-    return undefined;
-  } catch (e) {
-    return `a ramfs could not be mounted (root and mount(8) are needed): ${String((e as { stderr?: Buffer }).stderr ?? e).trim().split('\n')[0]}`;
-  }
-}
-const noRamfs = constants.O_DIRECT === undefined ? 'no O_DIRECT on this platform' : mountRamfs();
-if (noRamfs) rmSync(ramfs, { recursive: true, force: true });
+const ramfsMount = constants.O_DIRECT === undefined ? { at: '', cannot: 'no O_DIRECT on this platform', unmount: () => {} } : scratchMount('ramfs', 'a ramfs');
+const noRamfs = ramfsMount.cannot;
+const ramfs = ramfsMount.at;
 
 describe.skipIf(noRamfs)(`a file system that refuses O_DIRECT${noRamfs ? ` (skipped: ${noRamfs})` : ''}`, () => {
   let server: Awaited<ReturnType<typeof startObjectServer>>;
@@ -186,8 +178,7 @@ describe.skipIf(noRamfs)(`a file system that refuses O_DIRECT${noRamfs ? ` (skip
   });
   afterAll(async () => {
     await server?.close();
-    execFileSync('umount', [ramfs]);
-    rmSync(ramfs, { recursive: true, force: true });
+    ramfsMount.unmount();
   });
 
   it('LocalIO naming the path before any request; nothing left behind; without direct the same file is written', async () => {

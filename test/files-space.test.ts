@@ -1,32 +1,22 @@
 // A download's file is reserved before its bytes arrive (src/files/file-space.ts, the addon's fallocate): an
 // object that cannot fit fails at once with LocalIO, before its bytes are fetched, and leaves nothing behind.
 // Runs on a 4 MiB tmpfs of its own; skipped, saying why, where one cannot be mounted (not root, no mount).
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RangeEngine, defaultPool, download } from '../src/index.js';
 import { startObjectServer } from '../testing/object-server/index.js';
+import { scratchMount } from './support/scratch-mount.js';
 import { until } from './support/wait.js';
 
 const MiB = 1 << 20;
 const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const credentials = { accessKeyId: 'x', secretAccessKey: 'y' };
-const mountPoint = mkdtempSync(join(tmpdir(), 'rangepool-small-fs-'));
-
-/** Mounts a 4 MiB tmpfs, or says why it cannot. */
-function mountSmall(): string | undefined {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mountPoint], { stdio: 'pipe' });
-    return undefined;
-  } catch (e) {
-    return `a 4 MiB tmpfs could not be mounted (root and mount(8) are needed): ${String((e as { stderr?: Buffer }).stderr ?? e).trim().split('\n')[0]}`;
-  }
-}
-const cannot = mountSmall();
-if (cannot) rmSync(mountPoint, { recursive: true, force: true });
+const mount = scratchMount('tmpfs', 'a 4 MiB tmpfs', 'size=4m');
+const cannot = mount.cannot;
+const mountPoint = mount.at;
 const preallocates = process.platform === 'linux' && process.env.RANGEPOOL_NO_PREALLOCATE !== '1';
 
 describe.skipIf(cannot || !preallocates)(`an object larger than the free space${cannot ? ` (skipped: ${cannot})` : ''}`, () => {
@@ -40,8 +30,7 @@ describe.skipIf(cannot || !preallocates)(`an object larger than the free space${
   });
   afterAll(async () => {
     await server?.close();
-    execFileSync('umount', [mountPoint]);
-    rmSync(mountPoint, { recursive: true, force: true });
+    mount.unmount();
   });
 
   it('download(): LocalIO naming the path before a byte of the body lands; nothing left behind, the pool back', async () => {

@@ -10,7 +10,7 @@
 // Usage: node --import tsx testing/files-campaign.ts [--rounds N] [--seed N]
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, truncateSync, appendFileSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, lstatSync, openSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, truncateSync, appendFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -97,6 +97,23 @@ function expectedPath(folder: string, key: string): string | undefined {
   return rest;
 }
 
+let directTaken: boolean | undefined;
+/** Whether the temporary folder's file system takes O_DIRECT (asked once). */
+function takesDirect(): boolean {
+  if (directTaken === undefined && constants.O_DIRECT === undefined) directTaken = false;
+  if (directTaken === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'rangepool-direct-probe-'));
+    try {
+      closeSync(openSync(join(dir, 'probe'), constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT, 0o600));
+      directTaken = true;
+    } catch {
+      directTaken = false;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return directTaken;
+}
+
 export async function runRound(server: Server, round: number, seed: number): Promise<RoundReport> {
   const rand = prng(seed * 1000 + round);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
@@ -123,7 +140,11 @@ export async function runRound(server: Server, round: number, seed: number): Pro
   const slash = rand() < 0.5;
   const uri = `s3://${bucket}/${prefix}${slash ? '/' : ''}`;
   const folder = `${prefix}/`;
-  const args = ['get', '-r', uri, '-o', out, '--part-size', '256KiB'];
+  // Half the rounds write with O_DIRECT where the temporary folder's file system takes it (its own draw, so
+  // a seed's other choices stay what they were).
+  const direct = takesDirect() && prng(seed * 1000 + round + 0x5eed)() < 0.5;
+  const args = ['get', '-r', uri, '-o', out, '--part-size', '256KiB', ...(direct ? ['--direct'] : [])];
+  if (direct) steps.push('--direct');
 
   try {
     // 1. Interrupted runs (sometimes two at once), leaving what they leave: slow enough to be stopped mid-way.

@@ -1,18 +1,19 @@
 // Plain HTTP read in native code (src/http/native-plain.ts: the addon's I/O threads read the socket straight
-// into the reader's destinations) against a raw TCP server that writes its responses in random pieces: every
-// framing, reuse, a reset mid-body, a connection destroyed mid-body, an idle connection the server closes.
+// into the reader's destinations) against a raw TCP server that writes its responses in pieces, each its own
+// TCP segment (one byte per write, a cut at every CR and LF, random sizes): every framing, reuse, a reset mid-body, a connection destroyed mid-body, an idle connection the server closes.
 // The same tests run on Node's reads in the node-http project (RANGEPOOL_NATIVE_HTTP=0). A failure prints
 // the seed that replays it: RANGEPOOL_FUZZ_SEED=<seed> RANGEPOOL_FUZZ_CASES=1 npx vitest run test/http/native-plain.test.ts
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Connection } from '../../src/http/connection.js';
 import { tlsCounters } from '../../src/http/native-reads.js';
 import { NativePlainSocket } from '../../src/http/native-plain.js';
 import { binding } from '../../src/native.js';
 import { prng } from '../../testing/prng.js';
-import { destroyedNeverWrites } from '../support/destroy-mid-body.js';
+import { destroyedNeverWrites, readsExact, readsExchange } from '../support/native-reader.js';
 import { randomExchange } from '../support/http-responses.js';
+import { splitters, type Splitter } from '../support/scripted-socket.js';
 import { until } from '../support/wait.js';
 
 const CASES = Number(process.env.RANGEPOOL_FUZZ_CASES ?? 60);
@@ -22,7 +23,7 @@ const native = process.env.RANGEPOOL_NATIVE_HTTP !== '0';
 /** What the server answers on each request of a connection, in order: the bytes, and whether to close after. */
 let script: (request: number) => { bytes: Buffer; end?: boolean; reset?: number } = () => ({ bytes: Buffer.from('HTTP/1.1 500 x\r\ncontent-length: 0\r\n\r\n') });
 /** How the server cuts what it writes: the size of the next piece (each written in its own turn). */
-let pieces: (left: number) => number = (left) => left;
+let pieces: Splitter = splitters.whole();
 /** Milliseconds between pieces (0: the next turn). */
 let gapMs = 0;
 const serverSockets: Socket[] = [];
@@ -32,7 +33,7 @@ let port: number;
 /** Writes `bytes` in pieces, each in a turn of its own so that they leave as separate TCP segments. */
 async function writeCut(socket: Socket, bytes: Buffer, stopAt = Infinity): Promise<void> {
   for (let at = 0; at < Math.min(bytes.length, stopAt) && !socket.destroyed; ) {
-    const n = Math.min(pieces(bytes.length - at), Math.min(bytes.length, stopAt) - at);
+    const n = Math.max(1, Math.min(pieces(bytes.subarray(at)), Math.min(bytes.length, stopAt) - at));
     socket.write(bytes.subarray(at, at + n));
     at += n;
     await new Promise((r) => (gapMs ? setTimeout(r, gapMs) : setImmediate(r)));
@@ -70,17 +71,12 @@ const ok = (body: Buffer) => Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\ncont
 
 it(`takes the path RANGEPOOL_NATIVE_HTTP asks for (${native ? 'native' : "Node's"}), byte-exact, with few JavaScript calls per body`, async () => {
   expect(binding?.plainReaderAvailable).toBe(true); // Linux with the addon: the native path must be there to test
-  pieces = (left) => Math.min(left, 256 * 1024);
+  pieces = () => 256 * 1024;
   const body = randomBytes(8 << 20);
   script = () => ({ bytes: ok(body) });
   const c = open();
   const events = tlsCounters.events;
-  for (let i = 0; i < 3; i++) {
-    await c.send('GET / HTTP/1.1\r\nhost: x\r\n\r\n');
-    const dest = Buffer.alloc(body.length);
-    expect(await c.readBody(dest)).toBe(body.length);
-    expect(dest.equals(body)).toBe(true);
-  }
+  await readsExact(c, body, 3);
   if (native) {
     expect(c.socket).toBeInstanceOf(NativePlainSocket);
     // A head and then 1 MiB pieces: 3 × (1 + 8), give or take a piece cut by a quiet socket.
@@ -89,30 +85,34 @@ it(`takes the path RANGEPOOL_NATIVE_HTTP asks for (${native ? 'native' : "Node's
   c.destroy();
 });
 
-it(`${CASES} random exchanges over random TCP pieces give exact bodies (seed ${SEED})`, { timeout: 120_000 }, async () => {
-  for (let i = 0; i < CASES; i++) {
-    const seed = (SEED + i * 7919) >>> 0;
-    const random = prng(seed);
-    const responses = randomExchange(random, 200_000);
-    const tiny = random() < 0.3;
-    pieces = (left) => Math.min(left, tiny ? 1 + Math.floor(random() * 7) : 1 + Math.floor(random() * 70_000));
-    script = (r) => ({ bytes: responses[r]!.bytes, end: !responses[r]!.keepAlive });
-    const replay = `case seed ${seed} (${responses.map((r) => r.what).join(' | ')}); replay with RANGEPOOL_FUZZ_SEED=${seed} RANGEPOOL_FUZZ_CASES=1`;
-    const c = open();
-    for (const r of responses) {
-      await c.send('GET / HTTP/1.1\r\nhost: x\r\n\r\n');
-      const dest = Buffer.alloc(r.body.length + 10);
-      const n = await c.readBody(dest).catch((e: Error) => expect.fail(`${replay}: ${e.message}`));
-      expect(dest.subarray(0, n).equals(r.body), replay).toBe(true);
-      if (r.keepAlive) expect(c.reusable, replay).toBe(true);
+/** How the server cuts its writes (each piece its own TCP segment), and the largest body for each (one byte per write is slow). */
+const STRATEGIES: Array<[string, (random: () => number) => Splitter, number]> = [
+  ['one byte per write', () => splitters.oneByte(), 600],
+  ['a cut at every CR and LF', () => splitters.atCrLf(), 4000],
+  ['random writes of 1-7 bytes', (r) => splitters.random(r, 7), 20_000],
+  ['random writes, tiny and large', (r) => splitters.mixed(r), 90_000],
+  ['random writes up to 70 KB', (r) => splitters.random(r, 70_000), 200_000],
+];
+
+describe.each(STRATEGIES)('every framing, %s', (_name, makeSplitter, maxBody) => {
+  it(`${CASES} random exchanges give exact bodies (seed ${SEED})`, { timeout: 120_000 }, async () => {
+    for (let i = 0; i < CASES; i++) {
+      const seed = (SEED + i * 7919) >>> 0;
+      const random = prng(seed);
+      const responses = randomExchange(random, maxBody);
+      pieces = makeSplitter(random);
+      script = (r) => ({ bytes: responses[r]!.bytes, end: !responses[r]!.keepAlive });
+      const replay = `case seed ${seed} (${responses.map((r) => r.what).join(' | ')}); replay with RANGEPOOL_FUZZ_SEED=${seed} RANGEPOOL_FUZZ_CASES=1`;
+      const c = open();
+      await readsExchange(c, responses, replay);
+      if (native) expect(c.socket, replay).toBeInstanceOf(NativePlainSocket);
+      c.destroy();
     }
-    if (native) expect(c.socket, replay).toBeInstanceOf(NativePlainSocket);
-    c.destroy();
-  }
+  });
 });
 
 it('a connection reset mid-body: the bytes before it are delivered, then the body fails as the socket did (ECONNRESET)', async () => {
-  pieces = (left) => Math.min(left, 4096);
+  pieces = () => 4096;
   const body = randomBytes(1 << 20);
   const bytes = ok(body);
   const head = bytes.length - body.length;
@@ -130,13 +130,13 @@ it('a connection reset mid-body: the bytes before it are delivered, then the bod
 
 it('a connection destroyed mid-body never writes its destination again', () =>
   destroyedNeverWrites((body) => {
-    pieces = (left) => Math.min(left, 2000); // a trickle: the body is still coming when it is destroyed
+    pieces = () => 2000; // a trickle: the body is still coming when it is destroyed
     gapMs = 1;
     script = () => ({ bytes: ok(body) });
   }, open).finally(() => (gapMs = 0)));
 
 it('a kept-alive connection the server closes while idle is seen closed: no longer reusable', async () => {
-  pieces = (left) => left;
+  pieces = splitters.whole();
   script = () => ({ bytes: ok(Buffer.from('hello')) });
   const c = open();
   await c.send('GET / HTTP/1.1\r\nhost: x\r\n\r\n');

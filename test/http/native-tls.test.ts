@@ -15,7 +15,7 @@ import { until } from '../support/wait.js';
 import { NativeTlsSocket, tlsCounters } from '../../src/http/native-tls.js';
 import { binding } from '../../src/native.js';
 import { prng } from '../../testing/prng.js';
-import { destroyedNeverWrites } from '../support/destroy-mid-body.js';
+import { destroyedNeverWrites, readsExact, readsExchange } from '../support/native-reader.js';
 import { randomExchange } from '../support/http-responses.js';
 import { startRecordProxy, type Editor, type OutRecord } from '../support/tls-record-proxy.js';
 
@@ -83,12 +83,7 @@ it(`takes the path RANGEPOOL_NATIVE_TLS asks for (${native ? 'native' : "Node's"
   script = () => ({ bytes: ok(body) });
   const c = open();
   const events = tlsCounters.events;
-  for (let i = 0; i < 3; i++) {
-    await c.send('GET / HTTP/1.1\r\nhost: x\r\n\r\n');
-    const dest = Buffer.alloc(body.length);
-    expect(await c.readBody(dest)).toBe(body.length);
-    expect(dest.equals(body)).toBe(true);
-  }
+  await readsExact(c, body, 3);
   const socket = c.socket as unknown as NativeTlsSocket;
   if (native) {
     expect(socket).toBeInstanceOf(NativeTlsSocket);
@@ -154,13 +149,7 @@ it(`${CASES} random exchanges over random records and TCP pieces give exact bodi
     script = (_c, r) => ({ bytes: responses[r]!.bytes, end: !responses[r]!.keepAlive });
     const replay = `case seed ${seed} (${responses.map((r) => r.what).join(' | ')}); replay with RANGEPOOL_FUZZ_SEED=${seed} RANGEPOOL_FUZZ_CASES=1`;
     const c = open();
-    for (const r of responses) {
-      await c.send('GET / HTTP/1.1\r\nhost: x\r\n\r\n');
-      const dest = Buffer.alloc(r.body.length + 10);
-      const n = await c.readBody(dest).catch((e: Error) => expect.fail(`${replay}: ${e.message}`));
-      expect(dest.subarray(0, n).equals(r.body), replay).toBe(true);
-      if (r.keepAlive) expect(c.reusable, replay).toBe(true);
-    }
+    await readsExchange(c, responses, replay);
     if (native) expect((c.socket as unknown as NativeTlsSocket).path, replay).toBe('native');
     c.destroy();
   }
