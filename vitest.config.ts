@@ -22,7 +22,7 @@ const OVER_HTTP = [
   'test/stores/url.test.ts',
 ];
 
-/** Plain HTTP body paths: read by the addon by default, again on Node's reads in the node-http project. */
+/** Plain HTTP body paths: read by Node by default, again by the addon in the native-http project. */
 const OVER_PLAIN = ['test/http/native-plain.test.ts', 'test/http/range-reader.test.ts', 'test/http/segmentation.test.ts', 'test/faults.test.ts', 'test/landing.test.ts', 'test/rate-limit.test.ts'];
 
 /** The test files that read over HTTPS. */
@@ -44,8 +44,8 @@ export default defineConfig({
       { extends: true, test: { name: 'threads', include: OVER_HTTP, env: { RANGEPOOL_THREADS: '2' } } },
       // HTTPS bodies are decrypted by the addon's TLS reader by default: these run again on Node's TLS.
       { extends: true, test: { name: 'node-tls', include: OVER_TLS, env: { RANGEPOOL_NATIVE_TLS: '0' } } },
-      // Plain HTTP bodies are read by the addon's I/O threads by default: these run again on Node's reads.
-      { extends: true, test: { name: 'node-http', include: OVER_PLAIN, env: { RANGEPOOL_NATIVE_HTTP: '0' } } },
+      // Plain HTTP bodies read by the addon's I/O threads (opt-in, RANGEPOOL_NATIVE_HTTP=1): these again so.
+      { extends: true, test: { name: 'native-http', include: OVER_PLAIN, env: { RANGEPOOL_NATIVE_HTTP: '1' } } },
     ],
   },
 });

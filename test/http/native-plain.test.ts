@@ -1,7 +1,8 @@
 // Plain HTTP read in native code (src/http/native-plain.ts: the addon's I/O threads read the socket straight
 // into the reader's destinations) against a raw TCP server that writes its responses in pieces, each its own
 // TCP segment (one byte per write, a cut at every CR and LF, random sizes): every framing, reuse, a reset mid-body, a connection destroyed mid-body, an idle connection the server closes.
-// The same tests run on Node's reads in the node-http project (RANGEPOOL_NATIVE_HTTP=0). A failure prints
+// They run on Node's reads in the main project and on the addon's in the native-http project
+// (RANGEPOOL_NATIVE_HTTP=1, the opt-in). A failure prints
 // the seed that replays it: RANGEPOOL_FUZZ_SEED=<seed> RANGEPOOL_FUZZ_CASES=1 npx vitest run test/http/native-plain.test.ts
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -18,7 +19,7 @@ import { until } from '../support/wait.js';
 
 const CASES = Number(process.env.RANGEPOOL_FUZZ_CASES ?? 60);
 const SEED = Number(process.env.RANGEPOOL_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const native = process.env.RANGEPOOL_NATIVE_HTTP !== '0';
+const native = process.env.RANGEPOOL_NATIVE_HTTP === '1';
 
 /** What the server answers on each request of a connection, in order: the bytes, and whether to close after. */
 let script: (request: number) => { bytes: Buffer; end?: boolean; reset?: number } = () => ({ bytes: Buffer.from('HTTP/1.1 500 x\r\ncontent-length: 0\r\n\r\n') });

@@ -9,7 +9,9 @@ const run = promisify(execFile);
 const fixture = fileURLToPath(new URL('./fixtures/tls-teardown.mjs', import.meta.url));
 
 async function child(mode: string, scheme: string) {
-  const { stdout, stderr } = await run(process.execPath, [fixture, mode, scheme], { timeout: 30_000 });
+  // Plain HTTP reads through the addon only when asked (RANGEPOOL_NATIVE_HTTP=1).
+  const env = { ...process.env, RANGEPOOL_NATIVE_HTTP: '1' };
+  const { stdout, stderr } = await run(process.execPath, [fixture, mode, scheme], { timeout: 30_000, env });
   const lines = stdout.trim().split('\n');
   return { report: JSON.parse(lines[lines.length - 1]!), stderr };
 }
